@@ -1,0 +1,152 @@
+"""Every exception leaf-hub raises on purpose.
+
+Each class also inherits the builtin a caller would expect (``ValueError`` for bad input,
+``OSError`` for I/O), as huggingface_hub does. Messages are one line, name the offending
+key, file or value, and never contain a token. The CLI maps each class to an exit code
+(see :mod:`leaf_hub.cli`).
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------------------
+# BASE
+# ---------------------------------------------------------------------------
+
+
+class LeafHubError(Exception):
+    """Base class of every error leaf-hub raises on purpose.
+
+    Example message: ``leaf-hub: something went wrong``.
+    """
+
+
+# ---------------------------------------------------------------------------
+# INPUT ERRORS (exit code 2)
+# ---------------------------------------------------------------------------
+
+
+class RecipeError(LeafHubError, ValueError):
+    """A recipe file is missing, malformed or fails validation.
+
+    Example message: ``recipe leaf-ir.yaml: training.batch_size: Input should be a valid integer``.
+    """
+
+
+class AssetError(LeafHubError, FileNotFoundError):
+    """A model folder or data file that a recipe needs is missing or unusable.
+
+    Example message: ``data file not found: ../shared/data/distill/queries_en.txt (set LEAF_HUB_DATA ...)``.
+    """
+
+
+class ModelFolderError(LeafHubError, ValueError):
+    """A path given as a model is not a sentence-transformers model folder.
+
+    Example message: ``not a sentence-transformers model folder: runs/x (no modules.json)``.
+    """
+
+
+# ---------------------------------------------------------------------------
+# STAGE ERRORS
+# ---------------------------------------------------------------------------
+
+
+class TeacherError(LeafHubError, RuntimeError):
+    """The teacher returned unusable vectors (wrong shape, NaN, wrong count).
+
+    Example message: ``teacher returned 12 vectors for 16 texts``.
+    """
+
+
+class CacheCorruptError(LeafHubError, OSError):
+    """A cached file (teacher chunk, checkpoint) failed its checksum.
+
+    Example message: ``teacher cache chunk 00003 failed its sha256 check; it will be recomputed``.
+    """
+
+
+class DistillError(LeafHubError, RuntimeError):
+    """Training failed (non-finite loss, dimension mismatch, unwritable output).
+
+    Example message: ``loss is nan at step 41; lower the learning rate or check the teacher vectors``.
+    """
+
+
+class EvalError(LeafHubError, RuntimeError):
+    """Evaluation failed or was asked for something that does not exist.
+
+    Example message: ``unknown task 'SciFakt'; known: NFCorpus, SciFact, STSBenchmark``.
+    """
+
+
+class CardError(LeafHubError, ValueError):
+    """A model card could not be rendered from a run's results.
+
+    Example message: ``run runs/x has no eval/results.json; run `leaf-hub evaluate runs/x` first``.
+    """
+
+
+class LicenseError(LeafHubError, ValueError):
+    """Publishing would redistribute a component under a non-permissive licence.
+
+    Example message: ``teacher licence 'gemma' is not Apache-2.0 compatible; pass --allow-license-override``.
+    """
+
+
+class ReleaseError(LeafHubError, RuntimeError):
+    """A release precondition failed (tag/version mismatch, missing token, stale results).
+
+    Example message: ``tag v0.2.0 does not match recipe version 0.1.0``.
+    """
+
+
+class LeaderboardError(LeafHubError, ValueError):
+    """A leaderboard submission cannot be built honestly.
+
+    Example message: ``results were computed on weights that differ from revision 3f2a...``.
+    """
+
+
+# ---------------------------------------------------------------------------
+# HUB ERRORS (exit code 3)
+# ---------------------------------------------------------------------------
+
+
+class HubError(LeafHubError, OSError):
+    """A Hub request failed.
+
+    Example message: ``hub request failed: 503 Service Unavailable``.
+    """
+
+    def __init__(self, message: str, *, repo_id: str | None = None, revision: str | None = None) -> None:
+        super().__init__(message)
+        self.repo_id = repo_id
+        self.revision = revision
+
+
+class HubAuthError(HubError):
+    """The Hub refused the token (missing, invalid, or without write access).
+
+    Example message: ``the hub refused the token (401): invalid credentials``.
+    """
+
+
+class RepoNotFound(HubError):
+    """The repository does not exist or is not visible with this token.
+
+    Example message: ``repository not found: org/leaf-ir``.
+    """
+
+
+class TagExistsError(HubError):
+    """A release tag already exists; tags are never moved.
+
+    Example message: ``tag v0.1.0 already exists on org/leaf-ir (commit 3f2a...); bump the version``.
+    """
+
+
+class VerificationError(HubError):
+    """The published commit did not reload to the same model.
+
+    Example message: ``published model differs from the local one: min cosine 0.91 < 0.9999``.
+    """

@@ -1,0 +1,422 @@
+"""Recipes: the validated YAML description of one leaf model, from teacher to Hub repo.
+
+A recipe names every model and dataset by its real Hugging Face Hub id (so the same file works
+against huggingface.co) and says where the offline copy lives. Loading is strict, like mteb's
+``TaskMetadata``: an unknown key, a wrong type or a missing file is a :class:`RecipeError`
+whose one-line message names the key.
+
+Example:
+    >>> from leaf_hub.recipe import load_recipe
+    >>> recipe = load_recipe("recipes/leaf-ir-mini.yaml")  # doctest: +SKIP
+    >>> recipe.teacher.id
+    'sentence-transformers/all-mpnet-base-v2'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from leaf_hub.errors import RecipeError
+
+__all__ = [
+    "CardSpec",
+    "DataSource",
+    "DataSpec",
+    "EvalSpec",
+    "HubSpec",
+    "ModelSpec",
+    "Recipe",
+    "StudentSpec",
+    "TeacherSpec",
+    "TrainingSpec",
+    "find_recipe",
+    "load_recipe",
+]
+
+KNOWN_TASKS = ("SciFact", "NFCorpus", "STSBenchmark")
+EvalMode = Literal["student", "teacher", "asymmetric"]
+_REPO_ID = re.compile(r"^(?!.*(--|\.\.))[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+_VERSION = re.compile(r"^\d+\.\d+\.\d+([.-]?[A-Za-z0-9.]+)?$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(_Strict):
+    """A model named by its Hub id, with an optional pinned revision and offline path.
+
+    Attributes:
+        id: Hub id, e.g. ``sentence-transformers/all-MiniLM-L6-v2``.
+        revision: Pinned Hub revision (40-hex commit) used when loading from the Hub.
+        path: Local folder; ``None`` lets :mod:`leaf_hub.assets` fetch the offline copy.
+        source: ``auto`` (offline copy when one is known, else the Hub), ``offline``, ``hub`` or ``path``.
+        max_seq_length: Token limit used for encoding.
+        license: SPDX-style licence id of the weights, checked before publishing.
+    """
+
+    id: str
+    revision: str | None = None
+    path: str | None = None
+    source: Literal["auto", "offline", "hub", "path"] = "auto"
+    max_seq_length: int | None = Field(default=None, gt=0, le=8192)
+    license: str = "apache-2.0"
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _REPO_ID.match(value):
+            raise ValueError(f"'{value}' is not a Hub id of the form org/name")
+        return value
+
+
+class TeacherSpec(ModelSpec):
+    """The teacher: any model whose vectors the student learns to reproduce.
+
+    Attributes:
+        query_prompt: Text prepended to queries before encoding (empty for all-mpnet-base-v2).
+        document_prompt: Text prepended to documents before encoding.
+        normalize: Whether teacher vectors are L2-normalised (the student then ends in ``Normalize``).
+        batch_size: Batch size for teacher encoding.
+    """
+
+    query_prompt: str = ""
+    document_prompt: str = ""
+    normalize: bool = True
+    batch_size: int = Field(default=32, gt=0, le=4096)
+
+
+class StudentSpec(ModelSpec):
+    """The student initialisation and its projection to the teacher's dimension.
+
+    Attributes:
+        projection_dim: Output dimension of the ``Dense`` projection; must equal the teacher's.
+        projection_bias: Whether the projection has a bias (leaf-mt uses none).
+        projection_init: ``ridge`` (least squares with an L2 penalty on a sample), ``identity``
+            (when dimensions match) or ``random`` (PyTorch default). Plain least squares is not
+            offered: it gives huge weights that wreck training.
+        ridge_lambda: Penalty of the ridge initialisation.
+        query_prompt: Prompt stored in the saved model for queries (``prompts["query"]``).
+        document_prompt: Prompt stored for documents.
+    """
+
+    projection_dim: int = Field(gt=0, le=16384)
+    projection_bias: bool = True
+    projection_init: Literal["ridge", "identity", "random"] = "ridge"
+    ridge_lambda: float = Field(default=1.0, gt=0)
+    query_prompt: str = ""
+    document_prompt: str = ""
+
+
+class DataSource(_Strict):
+    """One file of unlabelled training text (one text per line).
+
+    Attributes:
+        path: File path, relative to ``data.root`` unless absolute.
+        samples: How many lines to draw (``None``: all of them), sampled with the recipe seed.
+        kind: ``query`` or ``document``: decides which teacher prompt is applied.
+        license: Licence of the text, printed in the card.
+    """
+
+    path: str
+    samples: int | None = Field(default=None, gt=0)
+    kind: Literal["query", "document"] = "document"
+    license: str = "research-only"
+
+
+class DataSpec(_Strict):
+    """Training and held-out text.
+
+    Attributes:
+        root: Folder holding the data (``None``: ``$LEAF_HUB_DATA`` or ``../shared/data``).
+        sources: Training text files.
+        heldout: Texts kept out of training to measure alignment (drawn from the same sources).
+        max_chars: Texts are truncated to this many characters before tokenisation.
+    """
+
+    root: str | None = None
+    sources: list[DataSource] = Field(min_length=1)
+    heldout: int = Field(default=200, ge=10)
+    max_chars: int = Field(default=4000, gt=0)
+
+
+class TrainingSpec(_Strict):
+    """Optimisation settings.
+
+    Attributes:
+        batch_size: Texts per step.
+        learning_rate: Peak learning rate of the encoder.
+        projection_lr_multiplier: Learning-rate multiplier for the projection layer.
+        epochs: Passes over the training texts (ignored when ``max_steps`` is set).
+        max_steps: Stop after this many steps.
+        warmup_ratio: Fraction of steps with linear warm-up.
+        weight_decay: AdamW weight decay.
+        seed: Seed of sampling, initialisation and data order.
+        checkpoint_steps: Save a resumable checkpoint every N steps.
+        loss: ``mse`` (squared L2 per sample, the LEAF loss) or ``cosine``.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        bf16: Use bf16 autocast on GPU.
+    """
+
+    batch_size: int = Field(default=32, gt=0, le=8192)
+    learning_rate: float = Field(default=1e-4, gt=0, le=1.0)
+    projection_lr_multiplier: float = Field(default=1.0, gt=0)
+    epochs: float = Field(default=1.0, gt=0)
+    max_steps: int | None = Field(default=None, gt=0)
+    warmup_ratio: float = Field(default=0.05, ge=0, lt=1)
+    weight_decay: float = Field(default=0.01, ge=0)
+    seed: int = 42
+    checkpoint_steps: int = Field(default=200, gt=0)
+    loss: Literal["mse", "cosine"] = "mse"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    bf16: bool = False
+
+
+class EvalSpec(_Strict):
+    """What evaluation runs.
+
+    Attributes:
+        tasks: mteb task names backed by local data.
+        modes: ``student``, ``teacher`` (symmetric) and ``asymmetric`` (teacher documents, student queries).
+        split: Evaluation split (``test``; choose settings on ``dev``/``train``).
+        corpus_limit: Sub-sample retrieval corpora to this many documents (all relevant documents
+            kept), for CPU-sized runs; ``None`` evaluates the full corpus. Scores on a sub-sampled
+            corpus are labelled as such and are not comparable with the MTEB leaderboard.
+        query_limit: Evaluate at most this many queries per retrieval task.
+        sweep_dims: Matryoshka dimensions for the truncation × quantisation sweep.
+        sweep_precisions: Precisions of the sweep.
+        batch_size: Encoding batch size.
+    """
+
+    tasks: list[str] = Field(default_factory=lambda: list(KNOWN_TASKS))
+    modes: list[EvalMode] = Field(default_factory=lambda: ["student", "teacher", "asymmetric"])
+    split: Literal["test", "dev", "train"] = "test"
+    corpus_limit: int | None = Field(default=None, gt=0)
+    query_limit: int | None = Field(default=None, gt=0)
+    sweep_dims: list[int] = Field(default_factory=lambda: [768, 512, 256, 128, 64])
+    sweep_precisions: list[Literal["float32", "int8", "binary"]] = Field(
+        default_factory=lambda: ["float32", "int8", "binary"]
+    )
+    batch_size: int = Field(default=32, gt=0)
+
+    @field_validator("tasks")
+    @classmethod
+    def _check_tasks(cls, value: list[str]) -> list[str]:
+        unknown = [t for t in value if t not in KNOWN_TASKS]
+        if unknown:
+            raise ValueError(f"unknown task {unknown[0]!r}; known: {', '.join(KNOWN_TASKS)}")
+        return value
+
+
+class CardSpec(_Strict):
+    """Model-card metadata that is not derived from results.
+
+    Attributes:
+        template: Card template name in ``model_cards/`` (``leaf-ir``, ``leaf-mt`` or ``generic``).
+        model_name: Human name shown in the card.
+        language: ISO codes.
+        license: Licence the model is published under.
+        tags: Extra Hub tags.
+        pipeline_tag: Hub pipeline tag.
+    """
+
+    template: Literal["leaf-ir", "leaf-mt", "generic"] = "generic"
+    model_name: str | None = None
+    language: list[str] = Field(default_factory=lambda: ["en"])
+    license: str = "apache-2.0"
+    tags: list[str] = Field(default_factory=list)
+    pipeline_tag: str = "sentence-similarity"
+
+
+class HubSpec(_Strict):
+    """Where the model is published.
+
+    Attributes:
+        repo_id: ``org/name`` on the Hub.
+        private: Create the repository as private.
+        endpoint: Hub endpoint (``None``: huggingface.co or ``$HF_ENDPOINT``).
+    """
+
+    repo_id: str
+    private: bool = False
+    endpoint: str | None = None
+
+    @field_validator("repo_id")
+    @classmethod
+    def _check_repo(cls, value: str) -> str:
+        if not _REPO_ID.match(value):
+            raise ValueError(f"'{value}' is not a valid repo id (org/name, letters, digits, '.', '_', '-')")
+        return value
+
+
+class Recipe(_Strict):
+    """A full leaf-hub recipe.
+
+    Attributes:
+        name: Short name of the model (``leaf-ir``).
+        version: Semantic version; release tags must equal ``v{version}``.
+        description: One sentence about the model.
+        teacher: The teacher model.
+        student: The student initialisation and projection.
+        data: Training and held-out text.
+        training: Optimisation settings.
+        evaluation: Evaluation settings.
+        card: Card metadata.
+        hub: Publication target.
+        output_dir: Run folder (relative paths are resolved against the current directory).
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    version: str = "0.1.0"
+    description: str = ""
+    teacher: TeacherSpec
+    student: StudentSpec
+    data: DataSpec
+    training: TrainingSpec = TrainingSpec()
+    evaluation: EvalSpec = EvalSpec()
+    card: CardSpec = CardSpec()
+    hub: HubSpec
+    output_dir: str = "runs/{name}"
+
+    @field_validator("version")
+    @classmethod
+    def _check_version(cls, value: str) -> str:
+        if not _VERSION.match(value):
+            raise ValueError(f"'{value}' is not a semantic version like 0.1.0")
+        return value
+
+    @model_validator(mode="after")
+    def _check_dims(self) -> Recipe:
+        dims = [d for d in self.evaluation.sweep_dims if d > self.student.projection_dim]
+        if dims:
+            raise ValueError(
+                f"evaluation.sweep_dims {dims} exceed student.projection_dim {self.student.projection_dim}"
+            )
+        return self
+
+    @property
+    def run_dir(self) -> Path:
+        """The run folder, with ``{name}`` substituted."""
+        return Path(self.output_dir.format(name=self.name))
+
+    def fingerprint(self, *sections: str) -> str:
+        """Return a stable sha256 of the recipe (or of the named top-level sections).
+
+        Args:
+            sections: Top-level keys to include (all when empty), e.g. ``"teacher", "data"``.
+
+        Returns:
+            64-hex digest of the canonical JSON of those sections.
+        """
+        data = self.model_dump(mode="json")
+        if sections:
+            data = {k: data[k] for k in sections}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _format_validation_error(source: str, error: ValidationError) -> str:
+    first = error.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif first["type"] == "missing":
+        msg = "missing required key"
+    msg = msg.removeprefix("Value error, ")
+    more = f" (+{len(error.errors()) - 1} more)" if len(error.errors()) > 1 else ""
+    return f"recipe {source}: {loc}: {msg}{more}"
+
+
+def recipe_dirs() -> list[Path]:
+    """Folders searched for recipes given by name: ``./recipes``, the source tree's and the installed copy."""
+    here = Path(__file__).resolve().parent
+    return [Path("recipes"), here.parent / "recipes", here / "_data" / "recipes"]
+
+
+def find_recipe(name_or_path: str | Path) -> Path:
+    """Resolve a recipe path or a bare name such as ``leaf-ir-mini``.
+
+    Args:
+        name_or_path: A path to a YAML file, or the stem of a recipe shipped with leaf-hub.
+
+    Returns:
+        The path of the recipe file.
+
+    Raises:
+        RecipeError: If no such file exists.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    if path.suffix not in (".yaml", ".yml") and path.parent == Path("."):
+        for folder in recipe_dirs():
+            candidate = folder / f"{path.name}.yaml"
+            if candidate.is_file():
+                return candidate
+    raise RecipeError(f"recipe not found: {name_or_path} (give a .yaml path or one of: {', '.join(list_recipes())})")
+
+
+def list_recipes() -> list[str]:
+    """Names of the recipes shipped with leaf-hub."""
+    names: set[str] = set()
+    for folder in recipe_dirs():
+        if folder.is_dir():
+            names.update(p.stem for p in folder.glob("*.yaml"))
+    return sorted(names)
+
+
+def parse_recipe(data: Any, source: str = "<dict>") -> Recipe:
+    """Validate an already-parsed recipe mapping.
+
+    Args:
+        data: The mapping read from YAML.
+        source: Name used in error messages.
+
+    Returns:
+        The validated recipe.
+
+    Raises:
+        RecipeError: On any validation error, with a one-line message naming the key.
+    """
+    if not isinstance(data, dict):
+        raise RecipeError(f"recipe {source}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as e:
+        raise RecipeError(_format_validation_error(source, e)) from e
+
+
+def load_recipe(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Load and validate a recipe.
+
+    Args:
+        name_or_path: A YAML path or a shipped recipe name (``leaf-ir-mini``).
+        overrides: Dotted keys to override, e.g. ``{"output_dir": "runs/x", "training.max_steps": 5}``.
+
+    Returns:
+        The validated :class:`Recipe`.
+
+    Raises:
+        RecipeError: If the file is missing, is not YAML, or fails validation.
+    """
+    path = find_recipe(name_or_path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise RecipeError(f"recipe {path.name}: not valid YAML ({str(e).splitlines()[0]})") from e
+    except OSError as e:
+        raise RecipeError(f"recipe {path}: cannot read ({e.strerror})") from e
+    for dotted, value in (overrides or {}).items():
+        node = data if isinstance(data, dict) else {}
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    return parse_recipe(data, path.name)
