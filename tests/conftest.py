@@ -1,0 +1,68 @@
+"""Session-wide test setup.
+
+huggingface_hub reads its settings once, at import time, so they are set here before any
+test module imports transformers or sentence-transformers: classic LFS uploads (no Xet), no
+telemetry, a throwaway ``HF_HOME``, and no token from the developer's environment.
+Model weights come from the real offline cache (``LEAF_HUB_HOME``, filled by
+``../shared/scripts/fetch_models.sh``) so they are fetched once per machine, not per test.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_HF_HOME = tempfile.mkdtemp(prefix="leaf-hub-test-hf-")
+os.environ["HF_HUB_DISABLE_XET"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HOME"] = _HF_HOME
+os.environ.pop("HF_TOKEN", None)
+os.environ.pop("HF_HUB_OFFLINE", None)
+os.environ.pop("HF_ENDPOINT", None)
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("LEAF_HUB_HOME", str(Path.home() / ".cache" / "leaf_hub"))
+
+import pytest  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data folder beside the checkout."""
+    from leaf_hub.assets import data_root
+
+    return data_root()
+
+
+@pytest.fixture(scope="session")
+def student_path() -> Path:
+    """The real all-MiniLM-L6-v2 folder (fetched once with fetch_models.sh)."""
+    from leaf_hub.assets import resolve_model
+    from leaf_hub.recipe import ModelSpec
+
+    return Path(resolve_model(ModelSpec(id="sentence-transformers/all-MiniLM-L6-v2")))
+
+
+@pytest.fixture(scope="session")
+def teacher_path() -> Path:
+    """The real all-mpnet-base-v2 folder (fetched once with fetch_models.sh)."""
+    from leaf_hub.assets import resolve_model
+    from leaf_hub.recipe import ModelSpec
+
+    return Path(resolve_model(ModelSpec(id="sentence-transformers/all-mpnet-base-v2")))
+
+
+@pytest.fixture(scope="session")
+def real_queries(shared_data: Path) -> list[str]:
+    """A few hundred real distillation queries."""
+    with (shared_data / "distill" / "queries_en.txt").open(encoding="utf-8") as fh:
+        return [next(fh).strip() for _ in range(300)]
+
+
+@pytest.fixture(scope="session")
+def real_sentences(shared_data: Path) -> list[str]:
+    """A few hundred real distillation sentences."""
+    with (shared_data / "distill" / "corpus_en.txt").open(encoding="utf-8") as fh:
+        return [next(fh).strip() for _ in range(300)]
