@@ -46,6 +46,14 @@ class ModelFolderError(LeafHubError, ValueError):
     """
 
 
+class NotPortableError(ModelFolderError):
+    """A model folder would not load on every supported sentence-transformers version.
+
+    Example message: ``runs/x/model is not portable: modules.json[2]: type ...base.modules.normalize.Normalize
+    is not a classic sentence_transformers.models type``.
+    """
+
+
 # ---------------------------------------------------------------------------
 # STAGE ERRORS
 # ---------------------------------------------------------------------------
