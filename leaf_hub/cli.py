@@ -40,6 +40,7 @@ ERROR_EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (errors.ReleaseError, 2),
     (errors.LeaderboardError, 2),
     (errors.CardError, 2),
+    (errors.ServerConfigError, 2),
     (errors.HubError, 3),
     (errors.EvalError, 4),
     (errors.DistillError, 5),

@@ -54,6 +54,13 @@ class NotPortableError(ModelFolderError):
     """
 
 
+class ServerConfigError(LeafHubError, ValueError):
+    """The Hub server's configuration is unusable (token file, data dir, limits, port in use).
+
+    Example message: ``token file tokens.txt line 3: role must be 'read' or 'write', got 'admin'``.
+    """
+
+
 # ---------------------------------------------------------------------------
 # STAGE ERRORS
 # ---------------------------------------------------------------------------
