@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Render a release run folder as Markdown (release.yml appends it to ``$GITHUB_STEP_SUMMARY``).
+
+Reads what the stages left in ``RUN_DIR`` (``release.json``, ``eval/results.json``, ``metrics.json``,
+``leaderboard/SUBMISSION.md``) and ``reports/release_<name>.json`` when present; a missing file is
+reported as such, so the summary of a failed run says which stage did not finish. Never prints a
+token: only the listed fields are read.
+
+Usage: python scripts/release_summary.py runs/leaf-ir [--reports reports]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def render(run_dir: Path, reports: Path | None = None) -> str:
+    """Return the Markdown summary of one release run folder."""
+    lines = [f"## leaf-hub release: `{run_dir.name}`", ""]
+    release = _read(run_dir / "release.json")
+    if release:
+        repo = release.get("repo_id", "?")
+        endpoint = str(release.get("endpoint") or "https://huggingface.co").rstrip("/")
+        lines += [
+            "| repository | tag | commit | mteb |",
+            "|---|---|---|---|",
+            f"| [{_cell(repo)}]({endpoint}/{repo}) | {_cell(release.get('tag', '?'))} "
+            f"| `{_cell(release.get('commit', '?'))}` | {_cell(release.get('mteb_version', '?'))} |",
+            "",
+        ]
+    else:
+        lines += ["**Not published**: no `release.json` (the release stopped before or during publish).", ""]
+
+    results = _read(run_dir / "eval" / "results.json")
+    if results and results.get("scores"):
+        lines += ["### Scores", "", "| task | mode | metric | score ×100 | corpus |", "|---|---|---|---:|---|"]
+        for score in results["scores"]:
+            main = score.get("main_score")
+            shown = f"{100 * main:.2f}" if isinstance(main, (int, float)) else "?"
+            corpus = f"sub-sampled ({score.get('n_docs', '?')} docs)" if score.get("subsampled") else "full"
+            lines.append(
+                f"| {_cell(score.get('task'))} | {_cell(score.get('mode'))} | {_cell(score.get('main_metric'))} "
+                f"| {shown} | {corpus} |"
+            )
+        lines.append("")
+    else:
+        lines += ["No evaluation results (`eval/results.json`).", ""]
+
+    metrics = _read(run_dir / "metrics.json")
+    if metrics:
+        keys = ["alignment_before", "alignment_after", "steps", "n_train_texts", "train_seconds", "wall_seconds"]
+        lines += ["### Distillation", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+        lines.append("| " + " | ".join(_cell(metrics.get(k, "")) for k in keys) + " |")
+        lines.append("")
+
+    summary = _read((reports or Path("reports")) / f"release_{run_dir.name}.json")
+    stages = (summary or {}).get("stages")
+    if isinstance(stages, (list, dict)):
+        items = stages.items() if isinstance(stages, dict) else ((s.get("name", "?"), s) for s in stages)
+        lines += ["### Stages", "", "| stage | status | seconds |", "|---|---|---:|"]
+        for name, stage in items:
+            stage = stage if isinstance(stage, dict) else {"seconds": stage}
+            lines.append(f"| {_cell(name)} | {_cell(stage.get('status', ''))} | {_cell(stage.get('seconds', ''))} |")
+        lines.append("")
+
+    submission = run_dir / "leaderboard" / "SUBMISSION.md"
+    if submission.is_file():
+        lines += ["### Leaderboard submission", "", submission.read_text(encoding="utf-8").strip(), ""]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the summary of ``RUN_DIR``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--reports", type=Path, default=Path("reports"))
+    args = parser.parse_args(argv)
+    print(render(args.run_dir, args.reports))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
