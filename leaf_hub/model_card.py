@@ -1,0 +1,874 @@
+"""Model cards rendered from a run's own result files.
+
+The card is built in two steps, like sentence-transformers' ``model_card.py``: a loader reads
+the run folder (``recipe.yaml``, ``metrics.json``, ``eval/results.json``, the model folder)
+into a frozen :class:`CardInputs`, and the pure :func:`render_card` turns that into markdown
+through ``huggingface_hub.ModelCard.from_template``, so the YAML front matter is valid Hub
+metadata (``license``, ``library_name``, ``base_model``, ``datasets``, ``model-index``...).
+Every number in a card comes from those files; nothing is typed by hand.
+
+Templates are Jinja files in the repository's ``model_cards/`` folder, shipped in the wheel as
+``leaf_hub/_data/model_cards``.
+
+Example:
+    >>> from leaf_hub.model_card import load_card_inputs, render_card
+    >>> inputs = load_card_inputs("runs/leaf-ir-mini", repo_id="org/leaf-ir-mini")  # doctest: +SKIP
+    >>> markdown = render_card(inputs)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from leaf_hub.errors import CardError, RecipeError
+from leaf_hub.recipe import Recipe, parse_recipe
+from leaf_hub.version import __version__
+
+if TYPE_CHECKING:
+    from huggingface_hub import ModelCardData
+
+    from leaf_hub.licenses import LicenseReport
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ASYM_MIN_SENTENCE_TRANSFORMERS",
+    "SUPPORTED_SENTENCE_TRANSFORMERS",
+    "CardInputs",
+    "EvalSummary",
+    "ModelFacts",
+    "Score",
+    "SweepPoint",
+    "build_card_data",
+    "license_text_path",
+    "load_card_inputs",
+    "read_model_facts",
+    "read_results",
+    "render_asym_card",
+    "render_card",
+    "template_path",
+]
+
+#: sentence-transformers versions a published leaf model loads with (classic module types).
+SUPPORTED_SENTENCE_TRANSFORMERS = ">=3.0,<7"
+#: First sentence-transformers version with ``models.Router`` and ``encode_query``/``encode_document``.
+ASYM_MIN_SENTENCE_TRANSFORMERS = "5.0"
+
+LEAF_CITATION = """@misc{vujanic2025leaf,
+  title = {LEAF: Knowledge Distillation of Text Embedding Models with Teacher-Aligned Representations},
+  author = {Robin Vujanic and Thomas Rueckstiess},
+  year = {2025},
+  eprint = {2509.12539},
+  archivePrefix = {arXiv},
+  primaryClass = {cs.IR},
+  url = {https://arxiv.org/abs/2509.12539},
+}"""
+
+SBERT_CITATION = """@inproceedings{reimers-2019-sentence-bert,
+  title = {Sentence-BERT: Sentence Embeddings using Siamese BERT-Networks},
+  author = {Reimers, Nils and Gurevych, Iryna},
+  booktitle = {Proceedings of the 2019 Conference on Empirical Methods in Natural Language Processing},
+  month = {11},
+  year = {2019},
+  publisher = {Association for Computational Linguistics},
+  url = {https://arxiv.org/abs/1908.10084},
+}"""
+
+
+@dataclass(frozen=True)
+class _TaskInfo:
+    task_type: str
+    dataset: str
+    revision: str
+    metric_name: str
+    citation: str
+
+
+#: Metadata of the tasks leaf-hub evaluates (dataset ids and revisions as pinned by mteb 2.26).
+TASKS: dict[str, _TaskInfo] = {
+    "SciFact": _TaskInfo(
+        "Retrieval",
+        "mteb/scifact",
+        "d56462d0e63a25450459c4f213e49ffdb866f7f9",
+        "nDCG@10",
+        """@inproceedings{wadden2020fact,
+  title = {Fact or Fiction: Verifying Scientific Claims},
+  author = {Wadden, David and Lin, Shanchuan and Lo, Kyle and Wang, Lucy Lu and van Zuylen, Madeleine
+            and Cohan, Arman and Hajishirzi, Hannaneh},
+  booktitle = {Proceedings of the 2020 Conference on Empirical Methods in Natural Language Processing (EMNLP)},
+  year = {2020},
+}""",
+    ),
+    "NFCorpus": _TaskInfo(
+        "Retrieval",
+        "mteb/nfcorpus",
+        "ec0fa4fe99da2ff19ca1214b7966684033a58814",
+        "nDCG@10",
+        """@inproceedings{boteva2016,
+  title = {A Full-Text Learning to Rank Dataset for Medical Information Retrieval},
+  author = {Boteva, Vera and Gholipour, Demian and Sokolov, Artem and Riezler, Stefan},
+  booktitle = {Proceedings of the 38th European Conference on Information Retrieval (ECIR)},
+  year = {2016},
+}""",
+    ),
+    "STSBenchmark": _TaskInfo(
+        "STS",
+        "mteb/stsbenchmark-sts",
+        "b0fddb56ed78048fa8b90373c8a3cfc37b684831",
+        "Spearman (cosine)",
+        """@inproceedings{cer-etal-2017-semeval,
+  title = {{S}em{E}val-2017 Task 1: Semantic Textual Similarity Multilingual and Crosslingual Focused Evaluation},
+  author = {Cer, Daniel and Diab, Mona and Agirre, Eneko and Lopez-Gazpio, I{\\~n}igo and Specia, Lucia},
+  booktitle = {Proceedings of the 11th International Workshop on Semantic Evaluation (SemEval-2017)},
+  year = {2017},
+  url = {https://aclanthology.org/S17-2001},
+}""",
+    ),
+}
+
+#: Hub ids of the public datasets the shared distillation files were drawn from (see their SOURCE.md).
+DATA_ORIGINS: dict[str, list[str]] = {
+    "distill/queries_en.txt": [
+        "microsoft/ms_marco",
+        "mandarjoshi/trivia_qa",
+        "rajpurkar/squad",
+        "google-research-datasets/natural_questions",
+    ],
+    "distill/corpus_en.txt": ["stanfordnlp/snli", "fancyzhx/ag_news", "stanfordnlp/sst"],
+    "distill/passages_en.txt": [],
+}
+
+_MODE_LABELS = {
+    "student": "this model (queries and documents)",
+    "teacher": "teacher (queries and documents)",
+    "asymmetric": "asymmetric (queries: this model, documents: teacher)",
+    "init": "student initialisation, before distillation",
+}
+
+
+# ---------------------------------------------------------------------------
+# RESULT FILES
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Score:
+    """One task score from ``eval/results.json`` (a fraction, e.g. 0.6451)."""
+
+    task: str
+    mode: str
+    split: str
+    main_metric: str
+    main_score: float
+    subsampled: bool = False
+    n_queries: int | None = None
+    n_docs: int | None = None
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One Matryoshka x quantisation point from ``eval/results.json``."""
+
+    task: str
+    model: str
+    dim: int
+    precision: str
+    score: float
+    retention: float | None
+
+
+@dataclass(frozen=True)
+class EvalSummary:
+    """The parts of ``eval/results.json`` (schema version 1) a card shows."""
+
+    teacher: str
+    mteb_version: str
+    split: str
+    corpus_limit: int | None
+    query_limit: int | None
+    scores: list[Score]
+    sweep: list[SweepPoint]
+    plot: str | None
+    wall_seconds: float | None
+    teacher_corpus_cache_hits: int = 0
+
+    def score(self, task: str, mode: str) -> Score | None:
+        """The score of ``task`` in ``mode``, or ``None`` when it was not evaluated."""
+        return next((s for s in self.scores if s.task == task and s.mode == mode), None)
+
+    @property
+    def tasks(self) -> list[str]:
+        """Evaluated tasks, in file order."""
+        return list(dict.fromkeys(s.task for s in self.scores))
+
+    @property
+    def modes(self) -> list[str]:
+        """Evaluated modes, in file order."""
+        return list(dict.fromkeys(s.mode for s in self.scores))
+
+
+def _read_json(path: Path, what: str, hint: str) -> Any:
+    if not path.is_file():
+        raise CardError(f"{what} not found: {path}; {hint}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CardError(f"{what} {path} is not valid JSON ({e})") from e
+
+
+def read_results(path: str | Path) -> EvalSummary:
+    """Read and check ``eval/results.json``.
+
+    Args:
+        path: The results file.
+
+    Returns:
+        The summary.
+
+    Raises:
+        CardError: If the file is missing, not schema version 1, or has no scores.
+    """
+    path = Path(path)
+    run = path.parent.parent
+    data = _read_json(path, "evaluation results", f"run `leaf-hub evaluate {run}` first")
+    if not isinstance(data, dict) or data.get("schema_version") != 1:
+        found = data.get("schema_version") if isinstance(data, dict) else type(data).__name__
+        raise CardError(f"{path}: schema_version must be 1, got {found!r}")
+    try:
+        scores = [
+            Score(
+                task=s["task"],
+                mode=s["mode"],
+                split=s.get("split", data.get("split", "test")),
+                main_metric=s["main_metric"],
+                main_score=float(s["main_score"]),
+                subsampled=bool(s.get("subsampled", False)),
+                n_queries=s.get("n_queries"),
+                n_docs=s.get("n_docs"),
+                seconds=s.get("seconds"),
+            )
+            for s in data.get("scores", [])
+        ]
+        sweep = [
+            SweepPoint(
+                task=p["task"],
+                model=p["model"],
+                dim=int(p["dim"]),
+                precision=p["precision"],
+                score=float(p["score"]),
+                retention=None if p.get("retention") is None else float(p["retention"]),
+            )
+            for p in data.get("sweep", [])
+        ]
+    except (KeyError, TypeError, ValueError) as e:
+        raise CardError(f"{path}: malformed score entry ({type(e).__name__}: {e})") from e
+    if not scores:
+        raise CardError(f"{path} has no scores; run `leaf-hub evaluate {run}` first")
+    return EvalSummary(
+        teacher=str(data.get("teacher", "")),
+        mteb_version=str(data.get("mteb_version", "")),
+        split=str(data.get("split", "test")),
+        corpus_limit=data.get("corpus_limit"),
+        query_limit=data.get("query_limit"),
+        scores=scores,
+        sweep=sweep,
+        plot=data.get("plot"),
+        wall_seconds=data.get("wall_seconds"),
+        teacher_corpus_cache_hits=int(data.get("teacher_corpus_cache_hits") or 0),
+    )
+
+
+# ---------------------------------------------------------------------------
+# MODEL FOLDER FACTS (read from files; no torch)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """Facts about a sentence-transformers folder, read without loading it."""
+
+    n_parameters: int
+    embedding_dim: int | None
+    max_seq_length: int | None
+    module_types: list[str]
+    prompts: dict[str, str]
+    similarity: str | None
+
+
+def _safetensors_parameters(path: Path) -> int:
+    with path.open("rb") as fh:
+        (size,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(size))
+    total = 0
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        count = 1
+        for dim in entry["shape"]:
+            count *= int(dim)
+        total += count
+    return total
+
+
+def read_model_facts(folder: str | Path) -> ModelFacts:
+    """Read parameter count, output dimension, sequence length and prompts of a model folder.
+
+    Args:
+        folder: A sentence-transformers folder (``modules.json`` at its root).
+
+    Returns:
+        The facts.
+
+    Raises:
+        CardError: If ``modules.json`` is missing or unreadable.
+    """
+    root = Path(folder)
+    modules = _read_json(root / "modules.json", "modules.json", "is this a sentence-transformers folder?")
+    n_params = sum(_safetensors_parameters(p) for p in sorted(root.rglob("*.safetensors")))
+    dim: int | None = None
+    for module in modules:
+        config = root / module.get("path", "") / "config.json"
+        mtype = module.get("type", "")
+        if not config.is_file() or not mtype:
+            continue
+        cfg = json.loads(config.read_text(encoding="utf-8"))
+        if mtype.endswith("Dense") and "out_features" in cfg:
+            dim = int(cfg["out_features"])
+        elif mtype.endswith("Pooling") and "word_embedding_dimension" in cfg:
+            dim = int(cfg["word_embedding_dimension"])
+    max_len = None
+    sbert = root / "sentence_bert_config.json"
+    if sbert.is_file():
+        max_len = json.loads(sbert.read_text(encoding="utf-8")).get("max_seq_length")
+    tok = root / "tokenizer_config.json"
+    if max_len is None and tok.is_file():
+        limit = json.loads(tok.read_text(encoding="utf-8")).get("model_max_length")
+        max_len = int(limit) if isinstance(limit, (int, float)) and limit < 1_000_000 else None
+    st_config = root / "config_sentence_transformers.json"
+    prompts: dict[str, str] = {}
+    similarity = None
+    if st_config.is_file():
+        cfg = json.loads(st_config.read_text(encoding="utf-8"))
+        prompts = dict(cfg.get("prompts") or {})
+        similarity = cfg.get("similarity_fn_name")
+    return ModelFacts(
+        n_parameters=n_params,
+        embedding_dim=dim,
+        max_seq_length=max_len,
+        module_types=[m.get("type", "").rsplit(".", 1)[-1] for m in modules],
+        prompts=prompts,
+        similarity=similarity,
+    )
+
+
+# ---------------------------------------------------------------------------
+# INPUTS
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardInputs:
+    """Everything a card shows, read from one run folder.
+
+    Attributes:
+        recipe: The resolved recipe the run was made with.
+        results: ``eval/results.json``.
+        model: Facts of the published model folder.
+        repo_id: Where the card is published (``org/name``).
+        metrics: ``metrics.json`` of distillation (``None`` when absent).
+        teacher: Facts of the teacher folder, when it is available locally.
+        licenses: The licence gate's report (for the data licence notes).
+        asym_repo_id: The companion ``-asym`` repo, when one is published.
+        plot: Path of the sweep plot inside the published repo (``None`` when there is none).
+        versions: sentence-transformers / transformers / torch versions the model was saved with.
+    """
+
+    recipe: Recipe
+    results: EvalSummary
+    model: ModelFacts
+    repo_id: str
+    metrics: dict[str, Any] | None = None
+    teacher: ModelFacts | None = None
+    licenses: LicenseReport | None = None
+    asym_repo_id: str | None = None
+    plot: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def model_name(self) -> str:
+        """Display name: the recipe's ``card.model_name`` or the repo's name."""
+        return self.recipe.card.model_name or self.repo_id.split("/")[-1]
+
+
+def read_recipe(path: str | Path) -> Recipe:
+    """Read a run's resolved ``recipe.yaml``.
+
+    Raises:
+        CardError: If it is missing or invalid.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CardError(f"recipe not found: {path}; is this a run folder made by `leaf-hub distill`?")
+    try:
+        return parse_recipe(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+    except (yaml.YAMLError, RecipeError) as e:
+        raise CardError(f"{path}: {str(e).splitlines()[0]}") from e
+
+
+def load_card_inputs(
+    run_dir: str | Path,
+    *,
+    repo_id: str | None = None,
+    asym_repo_id: str | None = None,
+    teacher_folder: str | Path | None = None,
+    licenses: LicenseReport | None = None,
+) -> CardInputs:
+    """Read everything a card shows from a run folder.
+
+    Args:
+        run_dir: ``runs/<name>`` with ``recipe.yaml``, ``model/`` and ``eval/results.json``.
+        repo_id: Target repo (default: the recipe's ``hub.repo_id``).
+        asym_repo_id: Companion asymmetric repo, when published.
+        teacher_folder: Local teacher folder (for its size in the highlights).
+        licenses: Licence report; without one, data licences are classified from the recipe alone.
+
+    Returns:
+        The card inputs.
+
+    Raises:
+        CardError: If a required file is missing or malformed.
+    """
+    run = Path(run_dir)
+    recipe = read_recipe(run / "recipe.yaml")
+    results = read_results(run / "eval" / "results.json")
+    model_dir = run / "model"
+    if not (model_dir / "modules.json").is_file():
+        raise CardError(f"run {run} has no model/modules.json; distil it first")
+    metrics_path = run / "metrics.json"
+    metrics = _read_json(metrics_path, "metrics", "") if metrics_path.is_file() else None
+    plot = None
+    if results.plot and (run / "eval" / results.plot).is_file():
+        plot = f"eval/{results.plot}"
+    if licenses is None:
+        from leaf_hub.licenses import LicenseReport, classify_data
+
+        licenses = LicenseReport(recipe.card.license, [], [classify_data(s, None) for s in recipe.data.sources])
+    st_config = model_dir / "config_sentence_transformers.json"
+    versions = {}
+    if st_config.is_file():
+        versions = dict(json.loads(st_config.read_text(encoding="utf-8")).get("__version__") or {})
+    teacher = None
+    if teacher_folder is not None and (Path(teacher_folder) / "modules.json").is_file():
+        teacher = read_model_facts(teacher_folder)
+    return CardInputs(
+        recipe=recipe,
+        results=results,
+        model=read_model_facts(model_dir),
+        repo_id=repo_id or recipe.hub.repo_id,
+        metrics=metrics,
+        teacher=teacher,
+        licenses=licenses,
+        asym_repo_id=asym_repo_id,
+        plot=plot,
+        versions=versions,
+    )
+
+
+# ---------------------------------------------------------------------------
+# CARD DATA (YAML front matter)
+# ---------------------------------------------------------------------------
+
+
+def _pct(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value * 100:.{digits}f}"
+
+
+def _dataset_label(score: Score) -> str:
+    label = score.task
+    if score.subsampled:
+        label += f" (sub-sampled corpus: {score.n_docs} docs)" if score.n_docs else " (sub-sampled corpus)"
+    return label
+
+
+def build_card_data(inputs: CardInputs) -> ModelCardData:
+    """Build the card's Hub metadata (the YAML front matter).
+
+    Every evaluated (task, mode) becomes one ``model-index`` metric whose ``config`` is the mode
+    (``student``, ``teacher``, ``asymmetric``, ``init``) and whose name spells it out, so teacher
+    and asymmetric scores are never mistaken for this model's own. Values are the results'
+    fractions x 100, as the card body shows them.
+
+    Args:
+        inputs: The card inputs.
+
+    Returns:
+        A ``huggingface_hub.ModelCardData``.
+    """
+    from huggingface_hub import EvalResult, ModelCardData
+
+    recipe = inputs.recipe
+    res = inputs.results
+    eval_results = []
+    for score in inputs.results.scores:
+        info = TASKS.get(score.task)
+        task_type = info.task_type if info else "Other"
+        metric_label = info.metric_name if info else score.main_metric
+        metric_args = {"teacher": recipe.teacher.id} if score.mode in ("teacher", "asymmetric") else None
+        eval_results.append(
+            EvalResult(
+                task_type=task_type,
+                task_name=task_type,
+                dataset_type=info.dataset if info else score.task,
+                dataset_name=_dataset_label(score),
+                dataset_config="default",
+                dataset_split=score.split,
+                dataset_revision=info.revision if info else None,
+                dataset_args={"corpus_limit": score.n_docs or res.corpus_limit} if score.subsampled else None,
+                metric_type=score.main_metric,
+                metric_name=f"{metric_label} ({_MODE_LABELS.get(score.mode, score.mode)})",
+                metric_config=score.mode,
+                metric_args=metric_args,
+                metric_value=round(score.main_score * 100, 4),
+            )
+        )
+    datasets: list[str] = []
+    for source in recipe.data.sources:
+        for hub_id in DATA_ORIGINS.get(source.path, []):
+            if hub_id not in datasets:
+                datasets.append(hub_id)
+    tags = ["sentence-transformers", "sentence-similarity", "feature-extraction", "leaf", "knowledge-distillation"]
+    tags += [t for t in recipe.card.tags if t not in tags]
+    return ModelCardData(
+        model_name=inputs.model_name,
+        license=recipe.card.license,
+        library_name="sentence-transformers",
+        pipeline_tag=recipe.card.pipeline_tag,
+        language=list(recipe.card.language),
+        tags=tags,
+        base_model=recipe.student.id,
+        base_model_relation="finetune",
+        datasets=datasets or None,
+        metrics=sorted({s.main_metric for s in inputs.results.scores}),
+        eval_results=eval_results,
+    )
+
+
+# ---------------------------------------------------------------------------
+# TEMPLATE CONTEXT
+# ---------------------------------------------------------------------------
+
+
+def _benchmark_rows(inputs: CardInputs) -> list[dict[str, Any]]:
+    res = inputs.results
+    rows = []
+    for task in res.tasks:
+        teacher, student = res.score(task, "teacher"), res.score(task, "student")
+        asym, init = res.score(task, "asymmetric"), res.score(task, "init")
+        ref = teacher.main_score if teacher else None
+        any_score = next(s for s in res.scores if s.task == task)
+        rows.append(
+            {
+                "task": task,
+                "metric": TASKS[task].metric_name if task in TASKS else any_score.main_metric,
+                "subsampled": any(s.subsampled for s in res.scores if s.task == task),
+                "n_docs": any_score.n_docs,
+                "n_queries": any_score.n_queries,
+                "init": _pct(init.main_score) if init else None,
+                "teacher": _pct(ref),
+                "student": _pct(student.main_score if student else None),
+                "asym": _pct(asym.main_score if asym else None),
+                "student_retention": _pct(student.main_score / ref, 1) if student and ref else "–",
+                "asym_retention": _pct(asym.main_score / ref, 1) if asym and ref else "–",
+                "delta_init": (f"{(student.main_score - init.main_score) * 100:+.2f}" if student and init else None),
+            }
+        )
+    return rows
+
+
+def _sweep_tables(inputs: CardInputs) -> list[dict[str, Any]]:
+    tables = []
+    sweep = inputs.results.sweep
+    for task in dict.fromkeys(p.task for p in sweep):
+        for model in dict.fromkeys(p.model for p in sweep if p.task == task):
+            points = [p for p in sweep if p.task == task and p.model == model]
+            precisions = list(dict.fromkeys(p.precision for p in points))
+            dims = sorted({p.dim for p in points}, reverse=True)
+            rows = []
+            for dim in dims:
+                cells = []
+                for precision in precisions:
+                    point = next((p for p in points if p.dim == dim and p.precision == precision), None)
+                    if point is None:
+                        cells.append("–")
+                    elif point.retention is None:
+                        cells.append(_pct(point.score))
+                    else:
+                        cells.append(f"{_pct(point.score)} ({_pct(point.retention, 1)}%)")
+                rows.append({"dim": dim, "cells": cells})
+            tables.append({"task": task, "model": model, "precisions": precisions, "rows": rows})
+    return tables
+
+
+def _speed(inputs: CardInputs) -> dict[str, Any] | None:
+    """Encoding speed of student vs teacher on the same task and machine, when the results allow it.
+
+    Retrieval timings are skipped when the teacher's corpus came from the embedding cache (its
+    time would then not include encoding the corpus).
+    """
+    res = inputs.results
+    for task in res.tasks:
+        student, teacher = res.score(task, "student"), res.score(task, "teacher")
+        if not (student and teacher and student.seconds and teacher.seconds):
+            continue
+        info = TASKS.get(task)
+        if info and info.task_type == "Retrieval" and res.teacher_corpus_cache_hits:
+            continue
+        return {
+            "task": task,
+            "student_seconds": f"{student.seconds:.1f}",
+            "teacher_seconds": f"{teacher.seconds:.1f}",
+            "ratio": f"{teacher.seconds / student.seconds:.1f}",
+        }
+    return None
+
+
+def _training(inputs: CardInputs) -> dict[str, Any]:
+    metrics = inputs.metrics or {}
+    tr = inputs.recipe.training
+    student = inputs.recipe.student
+
+    def _f(key: str, fmt: str) -> str | None:
+        value = metrics.get(key)
+        return None if value is None else format(value, fmt)
+
+    hardware = metrics.get("hardware") or {}
+    hw_text = ", ".join(f"{k}: {v}" for k, v in hardware.items() if v not in (None, "", [])) or None
+    return {
+        "has_metrics": bool(metrics),
+        "n_train_texts": _f("n_train_texts", ","),
+        "n_heldout": _f("n_heldout", ","),
+        "steps": _f("steps", ","),
+        "train_seconds": _f("train_seconds", ".0f"),
+        "wall_seconds": _f("wall_seconds", ".0f"),
+        "teacher_seconds": _f("teacher_seconds", ".0f"),
+        "texts_per_s": _f("train_texts_per_s", ".1f"),
+        "alignment_before": _f("alignment_before", ".4f"),
+        "alignment_after": _f("alignment_after", ".4f"),
+        "teacher_fingerprint": metrics.get("teacher_fingerprint"),
+        "recipe_fingerprint": metrics.get("recipe_fingerprint"),
+        "hardware": hw_text,
+        "hyper": [
+            ("loss", tr.loss),
+            ("batch size", tr.batch_size),
+            ("learning rate", tr.learning_rate),
+            ("projection lr multiplier", tr.projection_lr_multiplier),
+            ("epochs", tr.epochs),
+            ("max steps", tr.max_steps if tr.max_steps is not None else "–"),
+            ("warm-up ratio", tr.warmup_ratio),
+            ("weight decay", tr.weight_decay),
+            ("seed", tr.seed),
+            ("projection", f"Dense → {student.projection_dim}, init {student.projection_init}"),
+        ],
+    }
+
+
+def _context(inputs: CardInputs) -> dict[str, Any]:
+    recipe = inputs.recipe
+    res = inputs.results
+    subsampled = [s for s in res.scores if s.subsampled]
+    retrieval = [t for t in res.tasks if TASKS.get(t) and TASKS[t].task_type == "Retrieval"]
+    query_prompt = inputs.model.prompts.get("query")
+    teacher_params = inputs.teacher.n_parameters if inputs.teacher else None
+    data = inputs.licenses.data if inputs.licenses else []
+    citations = [("LEAF", LEAF_CITATION), ("Sentence-BERT", SBERT_CITATION)]
+    citations += [(t, TASKS[t].citation) for t in res.tasks if t in TASKS]
+    return {
+        "model_name": inputs.model_name,
+        "repo_id": inputs.repo_id,
+        "asym_repo_id": inputs.asym_repo_id,
+        "description": recipe.description,
+        "teacher_id": recipe.teacher.id,
+        "teacher_revision": recipe.teacher.revision,
+        "student_id": recipe.student.id,
+        "student_revision": recipe.student.revision,
+        "n_parameters": f"{inputs.model.n_parameters / 1e6:.1f}M",
+        "teacher_parameters": f"{teacher_params / 1e6:.1f}M" if teacher_params else None,
+        "size_ratio": f"{teacher_params / inputs.model.n_parameters:.1f}" if teacher_params else None,
+        "embedding_dim": inputs.model.embedding_dim,
+        "teacher_dim": inputs.teacher.embedding_dim if inputs.teacher else None,
+        "max_seq_length": inputs.model.max_seq_length,
+        "similarity": inputs.model.similarity or "cosine",
+        "modules": " → ".join(inputs.model.module_types),
+        "has_query_prompt": query_prompt is not None,
+        "query_prompt": query_prompt or "",
+        "speed": _speed(inputs),
+        "benchmark": _benchmark_rows(inputs),
+        "has_init": any(s.mode == "init" for s in res.scores),
+        "has_asym": any(s.mode == "asymmetric" for s in res.scores),
+        "has_teacher": any(s.mode == "teacher" for s in res.scores),
+        "sweep": _sweep_tables(inputs),
+        "sweep_dims": sorted({p.dim for p in res.sweep}, reverse=True),
+        "plot": inputs.plot,
+        "split": res.split,
+        "mteb_version": res.mteb_version,
+        "corpus_limit": res.corpus_limit,
+        "query_limit": res.query_limit,
+        "subsampled_tasks": list(dict.fromkeys(s.task for s in subsampled)),
+        "tasks": res.tasks,
+        "retrieval_tasks": retrieval,
+        "eval_wall_seconds": f"{res.wall_seconds:.0f}" if res.wall_seconds is not None else None,
+        "training": _training(inputs),
+        "data": data,
+        "research_only": [d for d in data if d.research_only],
+        "license_override": bool(inputs.licenses and inputs.licenses.override),
+        "license": recipe.card.license,
+        "teacher_license": next(
+            (c.license for c in (inputs.licenses.components if inputs.licenses else []) if c.role == "teacher"),
+            recipe.teacher.license,
+        ),
+        "supported_st": SUPPORTED_SENTENCE_TRANSFORMERS,
+        "asym_min_st": ASYM_MIN_SENTENCE_TRANSFORMERS,
+        "saved_with": inputs.versions,
+        "recipe_name": recipe.name,
+        "recipe_version": recipe.version,
+        "leaf_hub_version": __version__,
+        "citations": citations,
+    }
+
+
+# ---------------------------------------------------------------------------
+# RENDERING
+# ---------------------------------------------------------------------------
+
+
+def _template_dirs() -> list[Path]:
+    here = Path(__file__).resolve().parent
+    return [here.parent / "model_cards", here / "_data" / "model_cards"]
+
+
+def template_path(name: str) -> Path:
+    """Path of a card template (``leaf-ir``, ``leaf-mt``, ``generic`` or ``asym``).
+
+    Raises:
+        CardError: If no such template ships with leaf-hub.
+    """
+    for folder in _template_dirs():
+        candidate = folder / f"{name}.md"
+        if candidate.is_file():
+            return candidate
+    raise CardError(f"card template {name!r} not found in {', '.join(str(d) for d in _template_dirs())}")
+
+
+def license_text_path() -> Path:
+    """Path of the Apache-2.0 licence text shipped with leaf-hub (``model_cards/LICENSE-APACHE-2.0``)."""
+    for folder in _template_dirs():
+        candidate = folder / "LICENSE-APACHE-2.0"
+        if candidate.is_file():
+            return candidate
+    raise CardError("LICENSE-APACHE-2.0 not found in the leaf-hub installation")
+
+
+_INCLUDE = re.compile(r'^\{%-? include "([A-Za-z0-9_.-]+)" -?%\}\n?', re.MULTILINE)
+
+
+def _expand_includes(template: Path, depth: int = 0) -> str:
+    """Inline ``{% include "name" %}`` lines (``from_template`` renders without a loader)."""
+    if depth > 4:
+        raise CardError(f"card template {template.name}: includes nested too deeply")
+
+    def _inline(match: re.Match[str]) -> str:
+        return _expand_includes(template.parent / match.group(1), depth + 1)
+
+    try:
+        return _INCLUDE.sub(_inline, template.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise CardError(f"card template {template.name}: cannot read ({e.strerror})") from e
+
+
+def _render(template: Path, card_data: ModelCardData, context: dict[str, Any]) -> str:
+    import jinja2
+    from huggingface_hub import ModelCard
+
+    source = _expand_includes(template)
+    # Check every variable exists first: from_template renders leniently (undefined -> "").
+    try:
+        jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(source).render(card_data="", **context)
+    except jinja2.TemplateError as e:
+        raise CardError(f"card template {template.name}: {e}") from e
+    card = ModelCard.from_template(card_data, template_str=source, **context)
+    return str(card).rstrip() + "\n"
+
+
+def render_card(inputs: CardInputs) -> str:
+    """Render the model card of a run (pure: reads only the template).
+
+    Args:
+        inputs: The card inputs (see :func:`load_card_inputs`).
+
+    Returns:
+        The markdown, YAML front matter included.
+
+    Raises:
+        CardError: If the template is missing or refers to an unknown value.
+    """
+    return _render(template_path(inputs.recipe.card.template), build_card_data(inputs), _context(inputs))
+
+
+def render_asym_card(inputs: CardInputs) -> str:
+    """Render the card of the ``-asym`` companion repo (Router: queries -> student, documents -> teacher).
+
+    Args:
+        inputs: The card inputs of the run; ``asym_repo_id`` must be set.
+
+    Returns:
+        The markdown.
+
+    Raises:
+        CardError: If ``asym_repo_id`` is missing.
+    """
+    from huggingface_hub import EvalResult, ModelCardData
+
+    if not inputs.asym_repo_id:
+        raise CardError("render_asym_card needs inputs.asym_repo_id")
+    base = build_card_data(inputs)
+    asym_results = [r for r in (base.eval_results or []) if r.metric_config == "asymmetric"]
+    data = ModelCardData(
+        model_name=inputs.asym_repo_id.split("/")[-1],
+        license=base.license,
+        library_name="sentence-transformers",
+        pipeline_tag=base.pipeline_tag,
+        language=base.language,
+        tags=[*(base.tags or []), "asymmetric"],
+        base_model=[inputs.repo_id, inputs.recipe.teacher.id],
+        datasets=base.datasets,
+        metrics=base.metrics,
+        eval_results=[EvalResult(**{k: v for k, v in vars(r).items() if k in _EVAL_FIELDS}) for r in asym_results]
+        or None,
+    )
+    return _render(template_path("asym"), data, _context(inputs))
+
+
+_EVAL_FIELDS = (
+    "task_type",
+    "dataset_type",
+    "dataset_name",
+    "metric_type",
+    "metric_value",
+    "task_name",
+    "dataset_config",
+    "dataset_split",
+    "dataset_revision",
+    "dataset_args",
+    "metric_name",
+    "metric_config",
+    "metric_args",
+)
