@@ -107,6 +107,63 @@ def distill(
     console.print(report.summary_table())
 
 
+@app.command()
+def publish(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder (runs/<name>) with model/, recipe.yaml and eval/.")],
+    repo: Annotated[str, typer.Option("--repo", help="Target model repo, ORG/NAME.")],
+    tag: Annotated[str, typer.Option("--tag", help="Release tag, v<recipe version> (e.g. v0.1.0).")],
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", help="Hub URL (default: $HF_ENDPOINT or https://huggingface.co).")
+    ] = None,
+    token_file: Annotated[
+        Path | None, typer.Option("--token-file", help="File holding the token (default: $HF_TOKEN or the hf login).")
+    ] = None,
+    private: Annotated[bool, typer.Option("--private", help="Create new repos as private.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be uploaded; send nothing.")] = False,
+    asym: Annotated[
+        bool, typer.Option("--asym", help="Also publish ORG/NAME-asym: queries -> student, documents -> teacher.")
+    ] = False,
+    allow_license_override: Annotated[
+        bool, typer.Option("--allow-license-override", help="Publish despite a licence refusal (recorded).")
+    ] = False,
+) -> None:
+    """Publish a run as one verified commit per repo, tagged only after it reloads to the same model."""
+    # The embedded server (and any non-Xet hub) needs classic LFS; huggingface_hub reads this at import.
+    os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
+    from rich.table import Table
+
+    from leaf_hub.hub import resolve_token
+    from leaf_hub.publish import publish as run_publish
+
+    token = None if dry_run else resolve_token(token_file)
+    result = run_publish(
+        run_dir,
+        repo_id=repo,
+        tag=tag,
+        endpoint=endpoint,
+        token=token,
+        private=private,
+        dry_run=dry_run,
+        asym=asym,
+        allow_license_override=allow_license_override,
+    )
+    for release in result.repos:
+        title = f"{'would upload to' if result.dry_run else 'published'} {release.repo_id} {release.tag}"
+        table = Table(title=title)
+        table.add_column("file")
+        table.add_column("bytes", justify="right")
+        table.add_column("sha256")
+        for path, (size, sha) in release.files.items():
+            table.add_row(path, f"{size:,}", sha[:16])
+        console.print(table)
+        if not result.dry_run:
+            state = "uploaded and verified" if release.uploaded else "already published (identical content)"
+            cosine = f", min probe cosine {release.min_cosine:.6f}" if release.min_cosine is not None else ""
+            console.print(f"{release.repo_id}@{release.tag} -> commit {release.commit}: {state}{cosine}")
+    timing = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+    console.print(f"{'dry run' if result.dry_run else result.endpoint}: {timing}")
+
+
 def main() -> None:
     """Entry point of the ``leaf-hub`` console script."""
     try:
