@@ -108,6 +108,37 @@ def distill(
 
 
 @app.command()
+def leaderboard(
+    run_dir: Annotated[Path, typer.Argument(help="Published run folder (runs/<name>) with release.json and eval/.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Submission folder (default: RUN_DIR/leaderboard).")
+    ] = None,
+    training_dataset: Annotated[
+        list[str] | None,
+        typer.Option("--training-dataset", help="mteb dataset name the distillation text came from (repeatable)."),
+    ] = None,
+) -> None:
+    """Build the MTEB leaderboard submission (results tree + ModelMeta entry) of a published run."""
+    from rich.table import Table
+
+    from leaf_hub.leaderboard import build_submission
+
+    sub = build_submission(run_dir, output, training_datasets=set(training_dataset or ()))
+    table = Table(title=f"MTEB submission: {sub.model_name} @ {sub.revision[:12]}")
+    table.add_column("task")
+    table.add_column("main score ×100", justify="right")
+    table.add_column("status")
+    for task, score in sub.tasks.items():
+        table.add_row(task, f"{100 * score:.2f}", "included")
+    for task, why in sub.skipped.items():
+        table.add_row(task, "", f"left out: {why}")
+    console.print(table)
+    console.print(f"results tree: {sub.results_dir}")
+    console.print(f"ModelMeta entry: {sub.model_meta_py}")
+    console.print(sub.instructions, markup=False, highlight=False)
+
+
+@app.command()
 def publish(
     run_dir: Annotated[Path, typer.Argument(help="Run folder (runs/<name>) with model/, recipe.yaml and eval/.")],
     repo: Annotated[str, typer.Option("--repo", help="Target model repo, ORG/NAME.")],
@@ -162,6 +193,37 @@ def publish(
             console.print(f"{release.repo_id}@{release.tag} -> commit {release.commit}: {state}{cosine}")
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
     console.print(f"{'dry run' if result.dry_run else result.endpoint}: {timing}")
+
+
+
+@app.command()
+def serve(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Where repositories are stored (created if missing).")],
+    host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to bind (0: a free one).")] = 8790,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--token-file",
+            help="Token file: one '<token> <user> <read|write> \\[orgs]' per line (orgs: optional, comma-separated).",
+        ),
+    ] = None,
+) -> None:
+    """Run the embedded Hugging Face Hub-compatible server (publish to and load from it offline)."""
+    from leaf_hub.hub_server.server import run_server
+    from leaf_hub.hub_server.settings import ServerSettings
+
+    settings = ServerSettings.from_env(data_dir=data_dir, host=host, port=port, token_file=token_file)
+    if settings.token_file is None and not settings.tokens:
+        err_console.print("leaf-hub serve: no --token-file: the server is read-only", markup=False)
+
+    def announce(url: str) -> None:
+        plain = {"markup": False, "highlight": False, "soft_wrap": True}
+        console.print(f"leaf-hub hub serving {settings.data_dir} at {url}", **plain)
+        console.print(f"export HF_ENDPOINT={url}", **plain)
+        console.print("export HF_HUB_DISABLE_XET=1  # required to upload: classic git-LFS, not Xet", **plain)
+
+    run_server(settings, on_ready=announce)
 
 
 def main() -> None:
