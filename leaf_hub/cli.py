@@ -195,7 +195,6 @@ def publish(
     console.print(f"{'dry run' if result.dry_run else result.endpoint}: {timing}")
 
 
-
 @app.command()
 def serve(
     data_dir: Annotated[Path, typer.Option("--data-dir", help="Where repositories are stored (created if missing).")],
