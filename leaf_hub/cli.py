@@ -91,7 +91,9 @@ def _root(
 def distill(
     recipe: Annotated[str, typer.Argument(help="Recipe YAML path or shipped name (e.g. leaf-ir-mini).")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Run folder (default: the recipe's).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in the run folder.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the last checkpoint in the run folder.")
+    ] = False,
     max_steps: Annotated[int | None, typer.Option("--max-steps", help="Override training.max_steps.")] = None,
 ) -> None:
     """Distil a student from a recipe: teacher cache, training, alignment report."""

@@ -146,7 +146,7 @@ class HubAuthError(HubError):
     """
 
 
-class RepoNotFound(HubError):
+class RepoNotFound(HubError):  # noqa: N818 - named like the Hub error code
     """The repository does not exist or is not visible with this token.
 
     Example message: ``repository not found: org/leaf-ir``.

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from leaf_hub.errors import RecipeError
 
@@ -190,7 +190,8 @@ class EvalSpec(_Strict):
             kept), for CPU-sized runs; ``None`` evaluates the full corpus. Scores on a sub-sampled
             corpus are labelled as such and are not comparable with the MTEB leaderboard.
         query_limit: Evaluate at most this many queries per retrieval task.
-        sweep_dims: Matryoshka dimensions for the truncation × quantisation sweep.
+        sweep_dims: Matryoshka dimensions for the truncation × quantisation sweep (those above a
+            model's dimension are skipped).
         sweep_precisions: Precisions of the sweep.
         batch_size: Encoding batch size.
     """
@@ -291,15 +292,6 @@ class Recipe(_Strict):
         if not _VERSION.match(value):
             raise ValueError(f"'{value}' is not a semantic version like 0.1.0")
         return value
-
-    @model_validator(mode="after")
-    def _check_dims(self) -> Recipe:
-        dims = [d for d in self.evaluation.sweep_dims if d > self.student.projection_dim]
-        if dims:
-            raise ValueError(
-                f"evaluation.sweep_dims {dims} exceed student.projection_dim {self.student.projection_dim}"
-            )
-        return self
 
     @property
     def run_dir(self) -> Path:

@@ -117,9 +117,7 @@ class SentenceTransformerTeacher:
         self.batch_size = batch_size
         self.dim = int(self.model.get_embedding_dimension())
         weights = model_fingerprint(self.source) if Path(self.source).is_dir() else f"{self.source}@{revision}"
-        self.fingerprint = _digest(
-            "st", weights, query_prompt, document_prompt, normalize, self.model.max_seq_length
-        )
+        self.fingerprint = _digest("st", weights, query_prompt, document_prompt, normalize, self.model.max_seq_length)
 
     @classmethod
     def from_spec(cls, spec: TeacherSpec, device: str | None = None) -> SentenceTransformerTeacher:

@@ -1,0 +1,492 @@
+"""LEAF distillation: from a recipe to a student aligned with its teacher.
+
+Reads top to bottom like the method:
+
+1. sample the training and held-out texts (:func:`load_texts`);
+2. get the teacher's vectors of all of them once, through :class:`~leaf_hub.teacher.TeacherCache`;
+3. build the student (init encoder + ``Dense`` projection + ``Normalize``) and ridge-initialise
+   the projection;
+4. measure held-out alignment (mean cosine student↔teacher), train with
+   :class:`~leaf_hub.losses.LeafDistillLoss` on ``SentenceTransformerTrainer``, measure again;
+5. save a portable model folder and ``metrics.json``.
+
+:func:`distill` works from a recipe; :func:`distill_models` from already-loaded objects.
+Multi-GPU: the trainer is the stock transformers/sentence-transformers one, so
+``torchrun --nproc_per_node N -m leaf_hub.cli distill RECIPE`` (or ``accelerate launch``) runs
+data-parallel unchanged; the teacher cache is filled by the main process first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import random
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from leaf_hub.errors import AssetError, DistillError
+from leaf_hub.recipe import DataSpec, Recipe, TrainingSpec
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from sentence_transformers import SentenceTransformer
+
+    from leaf_hub.teacher import Teacher, TextKind
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DistillReport", "TrainingTexts", "distill", "distill_models", "load_texts", "mean_alignment"]
+
+
+@dataclass
+class TrainingTexts:
+    """Texts sampled from a recipe's sources.
+
+    Attributes:
+        train: ``(text, kind)`` pairs to train on.
+        heldout: ``(text, kind)`` pairs never trained on, for the alignment metric.
+    """
+
+    train: list[tuple[str, TextKind]]
+    heldout: list[tuple[str, TextKind]]
+
+
+@dataclass
+class DistillReport:
+    """What a distillation run did; written to ``metrics.json``.
+
+    Attributes mirror the keys of ``metrics.json`` (see the module docstring of
+    :mod:`leaf_hub.distill`).
+    """
+
+    recipe_name: str
+    recipe_fingerprint: str
+    teacher_id: str
+    teacher_fingerprint: str
+    student_init_id: str
+    run_dir: str
+    n_train_texts: int
+    n_heldout: int
+    alignment_before: float
+    alignment_after: float
+    steps: int
+    train_seconds: float
+    train_texts_per_s: float
+    teacher_seconds: float
+    teacher_texts_encoded: int
+    teacher_cache_hits: int
+    wall_seconds: float
+    projection_init: dict[str, float] = field(default_factory=dict)
+    loss_history: list[list[float]] = field(default_factory=list)
+    hardware: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    resumed_from: str | None = None
+
+    def to_json(self) -> str:
+        """Serialise as pretty JSON."""
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def load(cls, path: str | Path) -> DistillReport:
+        """Read a ``metrics.json``."""
+        return cls(**json.loads(Path(path).read_text()))
+
+    def summary_table(self) -> Table:
+        """A rich table of the headline figures."""
+        from rich.table import Table
+
+        table = Table(title=f"distilled {self.recipe_name} → {self.run_dir}/model", show_header=True)
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        rows = [
+            ("train texts / held-out", f"{self.n_train_texts:,} / {self.n_heldout:,}"),
+            ("held-out alignment before → after", f"{self.alignment_before:.4f} → {self.alignment_after:.4f}"),
+            ("steps", f"{self.steps:,}"),
+            ("teacher: texts encoded / cache hits", f"{self.teacher_texts_encoded:,} / {self.teacher_cache_hits:,}"),
+            ("teacher time", f"{self.teacher_seconds:.1f} s"),
+            ("training time (texts/s)", f"{self.train_seconds:.1f} s ({self.train_texts_per_s:.1f}/s)"),
+            ("wall time", f"{self.wall_seconds:.1f} s"),
+        ]
+        for name, value in rows:
+            table.add_row(name, value)
+        return table
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. texts
+# ---------------------------------------------------------------------------------------------
+
+
+def _read_lines(path: Path, max_chars: int) -> list[str]:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            lines = [line.strip()[:max_chars] for line in fh]
+    except UnicodeDecodeError as e:
+        raise AssetError(f"data file is not UTF-8 text: {path} (byte {e.start})") from e
+    lines = [line for line in lines if line]
+    if not lines:
+        raise AssetError(f"data file has no text lines: {path}")
+    return lines
+
+
+def load_texts(spec: DataSpec, seed: int) -> TrainingTexts:
+    """Sample training and held-out texts from a recipe's data sources.
+
+    Each source contributes ``samples`` lines (all when ``None``), drawn with ``seed``; the
+    held-out set takes ``heldout`` texts spread across sources in proportion and is removed
+    from training.
+
+    Raises:
+        AssetError: If a file is missing, empty or not UTF-8.
+    """
+    from leaf_hub.assets import resolve_data_file
+
+    rng = random.Random(seed)
+    per_source: list[list[tuple[str, TextKind]]] = []
+    for source in spec.sources:
+        lines = _read_lines(resolve_data_file(source.path, spec.root), spec.max_chars)
+        lines = list(dict.fromkeys(lines))
+        rng.shuffle(lines)
+        per_source.append([(t, source.kind) for t in lines])
+    wanted = [s.samples for s in spec.sources]
+    total = sum(min(w or len(p), len(p)) for w, p in zip(wanted, per_source, strict=True))
+    train: list[tuple[str, TextKind]] = []
+    heldout: list[tuple[str, TextKind]] = []
+    for want, items in zip(wanted, per_source, strict=True):
+        take = min(want or len(items), len(items))
+        n_held = max(1, round(spec.heldout * take / total))
+        if take - n_held < 1:
+            raise AssetError(f"too few texts ({len(items)}) for {n_held} held-out ones")
+        heldout.extend(items[:n_held])
+        train.extend(items[n_held:take])
+    rng.shuffle(train)
+    return TrainingTexts(train=train, heldout=heldout)
+
+
+def _with_prompt(pairs: Sequence[tuple[str, TextKind]], prompts: dict[str, str]) -> list[str]:
+    return [prompts.get(kind, "") + text for text, kind in pairs]
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. teacher vectors
+# ---------------------------------------------------------------------------------------------
+
+
+def teacher_vectors(
+    teacher: Teacher, pairs: Sequence[tuple[str, TextKind]], out: Path, *, cache_root: Path | None = None
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Teacher vectors of ``pairs`` in order, via the cache, gathered into a memory-mapped file.
+
+    Returns:
+        The ``(n, dim)`` array and the cache counters (``encoded``, ``hits``).
+    """
+    from leaf_hub.teacher import TeacherCache
+
+    cache = TeacherCache(teacher, cache_root)
+    result = np.lib.format.open_memmap(out, mode="w+", dtype=np.float32, shape=(len(pairs), teacher.dim))
+    for kind in ("query", "document"):
+        positions = [i for i, (_, k) in enumerate(pairs) if k == kind]
+        if positions:
+            vectors = cache.embed([pairs[i][0] for i in positions], kind=kind)
+            result[np.asarray(positions)] = vectors
+    result.flush()
+    del result
+    return np.load(out, mmap_mode="r"), {"encoded": cache.stats.encoded, "hits": cache.stats.hits}
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. alignment and training
+# ---------------------------------------------------------------------------------------------
+
+
+def mean_alignment(
+    student: SentenceTransformer, texts: Sequence[str], targets: np.ndarray, batch_size: int = 64
+) -> float:
+    """Mean cosine between the student's and the teacher's vectors of the same texts."""
+    vectors = student.encode(list(texts), batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
+    a = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    t = np.asarray(targets)
+    b = t / np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-12)
+    return float((a * b).sum(axis=1).mean())
+
+
+def _last_checkpoint(folder: Path) -> Path | None:
+    if not folder.is_dir():
+        return None
+    candidates = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    complete = [p for p in candidates if (p / "trainer_state.json").is_file()]
+    return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
+
+
+def distill_models(
+    student: SentenceTransformer,
+    texts: Sequence[str],
+    targets: np.ndarray,
+    training: TrainingSpec,
+    checkpoint_dir: Path,
+    *,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """Train an already-built student to reproduce ``targets`` on ``texts``.
+
+    Args:
+        student: The student (modified in place).
+        texts: Training texts, prompts already applied.
+        targets: Teacher vectors, row ``i`` for ``texts[i]``.
+        training: Optimisation settings.
+        checkpoint_dir: Where periodic checkpoints go.
+        resume: Continue from the last complete checkpoint in ``checkpoint_dir``.
+
+    Returns:
+        ``{"steps", "train_seconds", "loss_history", "resumed_from"}``.
+
+    Raises:
+        DistillError: On a non-finite loss or when ``resume`` finds no checkpoint.
+    """
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from transformers import TrainerCallback
+
+    from leaf_hub.losses import LeafDistillLoss
+
+    if len(texts) != len(targets):
+        raise DistillError(f"{len(texts)} texts but {len(targets)} teacher vectors")
+    dataset = Dataset.from_dict({"text": list(texts), "label": list(range(len(texts)))})
+    loss = LeafDistillLoss(student, targets, distance=training.loss)
+    use_cpu = training.device == "cpu" or (training.device == "auto" and not torch.cuda.is_available())
+    n_steps_epoch = max(1, -(-len(texts) // training.batch_size))
+    total = training.max_steps or max(1, int(round(n_steps_epoch * training.epochs)))
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(checkpoint_dir),
+        num_train_epochs=training.epochs,
+        max_steps=training.max_steps or -1,
+        per_device_train_batch_size=training.batch_size,
+        learning_rate=training.learning_rate,
+        warmup_steps=int(training.warmup_ratio * total),
+        weight_decay=training.weight_decay,
+        lr_scheduler_type="linear",
+        seed=training.seed,
+        data_seed=training.seed,
+        save_strategy="steps",
+        save_steps=training.checkpoint_steps,
+        save_total_limit=2,
+        logging_steps=max(1, min(10, total // 20)),
+        report_to="none",
+        bf16=training.bf16 and not use_cpu,
+        use_cpu=use_cpu,
+        dataloader_drop_last=False,
+        disable_tqdm=False,
+    )
+
+    class _StepTracker(TrainerCallback):
+        def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            loss.step = state.global_step + 1
+
+    multiplier = training.projection_lr_multiplier
+
+    class _LeafTrainer(SentenceTransformerTrainer):
+        """Gives the projection its own learning rate (``projection_lr_multiplier``)."""
+
+        def create_optimizer(self, model: Any = None) -> Any:
+            if self.optimizer is None and multiplier != 1.0:
+                dense_ids = {id(p) for m in student if type(m).__name__ == "Dense" for p in m.parameters()}
+                params = [p for p in student.parameters() if p.requires_grad]
+                groups = [
+                    {"params": [p for p in params if id(p) not in dense_ids], "lr": self.args.learning_rate},
+                    {"params": [p for p in params if id(p) in dense_ids], "lr": self.args.learning_rate * multiplier},
+                ]
+                self.optimizer = torch.optim.AdamW(
+                    groups, lr=self.args.learning_rate, weight_decay=self.args.weight_decay
+                )
+                return self.optimizer
+            return super().create_optimizer()
+
+    trainer = _LeafTrainer(model=student, args=args, train_dataset=dataset, loss=loss, callbacks=[_StepTracker()])
+    checkpoint = None
+    if resume:
+        checkpoint = _last_checkpoint(checkpoint_dir)
+        if checkpoint is None:
+            raise DistillError(f"--resume: no complete checkpoint in {checkpoint_dir}")
+        logger.info("resuming from %s", checkpoint)
+    start = time.perf_counter()
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    seconds = time.perf_counter() - start
+    history = [[float(e["step"]), float(e["loss"])] for e in trainer.state.log_history if "loss" in e]
+    return {
+        "steps": int(trainer.state.global_step),
+        "train_seconds": seconds,
+        "loss_history": history,
+        "resumed_from": str(checkpoint) if checkpoint else None,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole run
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_writable(run_dir: Path) -> None:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / f".write-probe-{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as e:
+        raise DistillError(f"output folder is not writable: {run_dir} ({e.strerror})") from e
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {}
+    for name in ("leaf-hub", "torch", "sentence-transformers", "transformers", "huggingface-hub", "mteb"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            continue
+    return out
+
+
+def _hardware() -> dict[str, Any]:
+    import torch
+
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) -> DistillReport:
+    """Run a recipe's distillation end to end and write the run folder.
+
+    Args:
+        recipe: A validated recipe.
+        resume: Continue training from the last checkpoint of an interrupted run.
+        device: Override the torch device.
+
+    Returns:
+        The report also written to ``<run_dir>/metrics.json``.
+
+    Raises:
+        AssetError: A model or data file is missing.
+        DistillError: Dimension mismatch, unwritable output, non-finite loss.
+    """
+    import yaml
+
+    from leaf_hub.assets import resolve_model
+    from leaf_hub.models.student import build_student, init_projection
+    from leaf_hub.teacher import SentenceTransformerTeacher
+
+    wall = time.perf_counter()
+    run_dir = recipe.run_dir
+    _check_writable(run_dir)
+    texts = load_texts(recipe.data, recipe.training.seed)  # fail on bad data before loading models
+    logger.info("texts: %d training, %d held-out", len(texts.train), len(texts.heldout))
+
+    teacher = SentenceTransformerTeacher.from_spec(recipe.teacher, device=device)
+    if teacher.dim != recipe.student.projection_dim:
+        raise DistillError(
+            f"student.projection_dim is {recipe.student.projection_dim} but the teacher's vectors have "
+            f"{teacher.dim} dimensions; set student.projection_dim: {teacher.dim}"
+        )
+    t0 = time.perf_counter()
+    work = run_dir / "work"
+    work.mkdir(exist_ok=True)
+    train_targets, train_stats = teacher_vectors(teacher, texts.train, work / "train_targets.npy")
+    held_targets, held_stats = teacher_vectors(teacher, texts.heldout, work / "heldout_targets.npy")
+    teacher_seconds = time.perf_counter() - t0
+    teacher_fingerprint = teacher.fingerprint
+    del teacher  # free the big model before training
+
+    prompts = {"query": recipe.student.query_prompt, "document": recipe.student.document_prompt}
+    student = build_student(
+        resolve_model(recipe.student),
+        projection_dim=recipe.student.projection_dim,
+        projection_bias=recipe.student.projection_bias,
+        normalize=recipe.teacher.normalize,
+        max_seq_length=recipe.student.max_seq_length,
+        prompts=prompts,
+        revision=recipe.student.revision if recipe.student.source == "hub" else None,
+        device=device,
+    )
+    train_texts = _with_prompt(texts.train, prompts)
+    held_texts = _with_prompt(texts.heldout, prompts)
+    sample = min(len(train_texts), 2048)
+    fit = init_projection(
+        student,
+        train_texts[:sample],
+        train_targets[:sample],
+        method=recipe.student.projection_init,
+        lam=recipe.student.ridge_lambda,
+    )
+    before = mean_alignment(student, held_texts, held_targets)
+    logger.info("held-out alignment before training: %.4f", before)
+    trained = distill_models(
+        student, train_texts, train_targets, recipe.training, run_dir / "checkpoints", resume=resume
+    )
+    after = mean_alignment(student, held_texts, held_targets)
+    logger.info("held-out alignment after training: %.4f", after)
+
+    _save_model(student, run_dir / "model")
+    (run_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False))
+    report = DistillReport(
+        recipe_name=recipe.name,
+        recipe_fingerprint=recipe.fingerprint(),
+        teacher_id=recipe.teacher.id,
+        teacher_fingerprint=teacher_fingerprint,
+        student_init_id=recipe.student.id,
+        run_dir=str(run_dir),
+        n_train_texts=len(train_texts),
+        n_heldout=len(held_texts),
+        alignment_before=before,
+        alignment_after=after,
+        steps=trained["steps"],
+        train_seconds=trained["train_seconds"],
+        train_texts_per_s=trained["steps"] * recipe.training.batch_size / max(trained["train_seconds"], 1e-9),
+        teacher_seconds=teacher_seconds,
+        teacher_texts_encoded=train_stats["encoded"] + held_stats["encoded"],
+        teacher_cache_hits=train_stats["hits"] + held_stats["hits"],
+        wall_seconds=time.perf_counter() - wall,
+        projection_init=fit,
+        loss_history=trained["loss_history"],
+        hardware=_hardware(),
+        versions=_versions(),
+        resumed_from=trained["resumed_from"],
+    )
+    _atomic_write(run_dir / "metrics.json", report.to_json())
+    shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
+def _save_model(student: SentenceTransformer, path: Path) -> None:
+    """Save into a temp folder, make it portable, then swap it in (no half-written model)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        from leaf_hub.models.portable import save_portable
+    except ImportError:  # portable layer not present: stock save
+        student.save(str(tmp), safe_serialization=True)
+    else:
+        save_portable(student, tmp)
+    if path.exists():
+        shutil.rmtree(path)
+    os.replace(tmp, path)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

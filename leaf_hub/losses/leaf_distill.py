@@ -1,0 +1,105 @@
+"""The LEAF distillation loss: match the teacher's vector of each text, read from the cache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import torch
+from sentence_transformers.losses import MSELoss
+from torch import Tensor
+
+from leaf_hub.errors import DistillError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+__all__ = ["LEAF_CITATION", "LeafDistillLoss"]
+
+LEAF_CITATION = """@misc{vujanic2025leaf,
+    title={LEAF: Knowledge Distillation of Text Embedding Models with Teacher-Aligned Representations},
+    author={Robin Vujanic and Thomas Rueckstiess},
+    year={2025},
+    eprint={2509.12539},
+    archivePrefix={arXiv},
+    primaryClass={cs.IR},
+    url={https://arxiv.org/abs/2509.12539}
+}"""
+
+
+class LeafDistillLoss(MSELoss):
+    """Per-sample squared L2 (or cosine) distance between student and cached teacher vectors.
+
+    Unlike :class:`sentence_transformers.losses.MSELoss`, the dataset's ``label`` column holds
+    the *row index* of each text in ``teacher_vectors`` (a memory-mapped array from
+    :class:`leaf_hub.teacher.TeacherCache`), so the training set stays small and the teacher's
+    vectors are never copied into the dataset.
+
+    Args:
+        model: The student.
+        teacher_vectors: ``(n, dim)`` float32 array; row ``i`` is the teacher vector of text ``i``.
+        distance: ``mse``: ``sum((s - t)^2)`` averaged over the batch (the LEAF objective);
+            ``cosine``: ``1 - cos(s, t)``.
+
+    Inputs:
+        +-------+-------------------------+
+        | texts | labels                  |
+        +=======+=========================+
+        | text  | row index (int)         |
+        +-------+-------------------------+
+
+    Raises:
+        DistillError: When the loss is not finite; the message names the training step.
+    """
+
+    def __init__(
+        self,
+        model: SentenceTransformer,
+        teacher_vectors: np.ndarray,
+        distance: Literal["mse", "cosine"] = "mse",
+    ) -> None:
+        super().__init__(model)
+        self.teacher_vectors = teacher_vectors
+        self.distance = distance
+        self.step = 0
+
+    def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None) -> Tensor:
+        """Encode the batch and compare it with the teacher rows named by ``labels``."""
+        if labels is None:
+            raise DistillError("LeafDistillLoss needs a 'label' column of teacher row indices")
+        features = list(sentence_features)[0]
+        student = self.model(features)["sentence_embedding"]
+        rows = labels.detach().long().cpu().numpy()
+        target = torch.from_numpy(np.asarray(self.teacher_vectors[rows], dtype=np.float32)).to(student.device)
+        return self.compute_loss_from_embeddings(student, target)
+
+    def compute_loss_from_embeddings(self, student: Tensor, teacher: Tensor) -> Tensor:  # type: ignore[override]
+        """The loss on plain tensors (testable without a model).
+
+        Args:
+            student: ``(batch, dim)`` student vectors.
+            teacher: ``(batch, dim)`` teacher vectors.
+
+        Returns:
+            Scalar loss.
+        """
+        student = student.float()
+        if self.distance == "cosine":
+            loss = (1 - torch.nn.functional.cosine_similarity(student, teacher, dim=-1)).mean()
+        else:
+            loss = ((student - teacher) ** 2).sum(dim=-1).mean()
+        if not torch.isfinite(loss):
+            raise DistillError(
+                f"loss is {loss.item()} at step {self.step}; lower the learning rate or check the teacher vectors"
+            )
+        return loss
+
+    def get_config_dict(self) -> dict[str, Any]:
+        """Settings recorded in the model card."""
+        return {"distance": self.distance}
+
+    @property
+    def citation(self) -> str:
+        """BibTeX of the LEAF paper."""
+        return LEAF_CITATION

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+TINY = {
+    "name": "tiny",
+    "teacher": {"id": "sentence-transformers/all-mpnet-base-v2", "max_seq_length": 128},
+    "student": {
+        "id": "sentence-transformers/all-MiniLM-L6-v2",
+        "projection_dim": 768,
+        "max_seq_length": 128,
+        "query_prompt": "query: ",
+    },
+    "data": {
+        "sources": [
+            {"path": "distill/queries_en.txt", "samples": 120, "kind": "query"},
+            {"path": "distill/corpus_en.txt", "samples": 60},
+        ],
+        "heldout": 20,
+    },
+    "training": {"batch_size": 16, "max_steps": 4, "checkpoint_steps": 2, "seed": 7},
+    "evaluation": {"tasks": ["STSBenchmark"]},
+    "hub": {"repo_id": "test-org/tiny"},
+}
+
+
+def write_recipe(folder: Path, **changes: object) -> Path:
+    """Write the tiny real-data recipe with dotted-key changes applied."""
+    data = yaml.safe_load(yaml.safe_dump(TINY))
+    data["output_dir"] = str(folder / "run")
+    for dotted, value in changes.items():
+        node = data
+        *parents, leaf = dotted.split("__")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    path = folder / "recipe.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "leaf_hub.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real tiny distillation through the CLI (real teacher, real student, real text)."""
+    folder = tmp_path_factory.mktemp("tiny")
+    proc = run_cli("distill", str(write_recipe(folder)))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return folder / "run"
