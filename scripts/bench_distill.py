@@ -1,0 +1,211 @@
+"""Benchmark leaf-hub distillation against the plain sentence-transformers distillation recipe.
+
+Measured in one run, on the same texts, steps, seed and machine:
+
+* teacher embedding throughput (texts/s) through ``TeacherCache`` (cold);
+* training throughput (texts/s) of ``leaf_hub.distill.distill_models``;
+* cache reuse: the second, warm run (teacher vectors from disk) vs the first, end to end;
+* baseline: sentence-transformers' ``examples/.../distillation/model_distillation.py`` way —
+  teacher labels computed with ``dataset.map(teacher.encode, batched=True)`` on every run,
+  ``losses.MSELoss``, ``SentenceTransformerTrainer`` — with the same student and projection
+  initialisation, so quality (held-out alignment) is comparable;
+* end-to-end speed ratios baseline / leaf-hub, cold and warm, and the alignment of each.
+
+Usage: ``python scripts/bench_distill.py [--texts 1200] [--quick]``; writes ``reports/bench_distill.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _student(teacher_dim: int):
+    from leaf_hub.assets import resolve_model
+    from leaf_hub.models.student import build_student
+    from leaf_hub.recipe import ModelSpec
+
+    return build_student(
+        resolve_model(ModelSpec(id="sentence-transformers/all-MiniLM-L6-v2")),
+        projection_dim=teacher_dim,
+        max_seq_length=128,
+    )
+
+
+def _leaf_run(texts, heldout, cache_root: Path, workdir: Path, training) -> dict:
+    """leaf-hub's path: cached teacher vectors, ridge init, LeafDistillLoss."""
+    from leaf_hub.distill import distill_models, mean_alignment, teacher_vectors
+    from leaf_hub.models.student import init_projection
+    from leaf_hub.recipe import TeacherSpec
+    from leaf_hub.teacher import SentenceTransformerTeacher
+
+    start = time.perf_counter()
+    teacher = SentenceTransformerTeacher.from_spec(
+        TeacherSpec(id="sentence-transformers/all-mpnet-base-v2", max_seq_length=128)
+    )
+    t0 = time.perf_counter()
+    pairs = [(t, "query") for t in texts]
+    targets, stats = teacher_vectors(teacher, pairs, workdir / "targets.npy", cache_root=cache_root)
+    held, _ = teacher_vectors(teacher, [(t, "query") for t in heldout], workdir / "held.npy", cache_root=cache_root)
+    teacher_s = time.perf_counter() - t0
+    student = _student(teacher.dim)
+    init_projection(student, texts[:512], targets[:512])
+    t1 = time.perf_counter()
+    out = distill_models(student, texts, targets, training, workdir / "ckpt")
+    train_s = time.perf_counter() - t1
+    return {
+        "seconds": time.perf_counter() - start,
+        "teacher_seconds": teacher_s,
+        "teacher_encoded": stats["encoded"],
+        "train_seconds": train_s,
+        "steps": out["steps"],
+        "alignment": mean_alignment(student, heldout, held),
+    }
+
+
+def _baseline_run(texts, heldout, workdir: Path, training) -> dict:
+    """sentence-transformers' distillation example: teacher labels by dataset.map every run, MSELoss."""
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.losses import MSELoss
+
+    from leaf_hub.assets import resolve_model
+    from leaf_hub.distill import mean_alignment
+    from leaf_hub.models.student import init_projection
+    from leaf_hub.recipe import ModelSpec
+
+    start = time.perf_counter()
+    teacher = SentenceTransformer(resolve_model(ModelSpec(id="sentence-transformers/all-mpnet-base-v2")))
+    teacher.max_seq_length = 128
+    t0 = time.perf_counter()
+    train = Dataset.from_dict({"text": texts}).map(
+        lambda batch: {"label": teacher.encode(batch["text"], batch_size=32, show_progress_bar=False).tolist()},
+        batched=True,
+        batch_size=1000,
+    )
+    held_vectors = teacher.encode(heldout, batch_size=32, show_progress_bar=False)
+    teacher_s = time.perf_counter() - t0
+    student = _student(teacher.get_embedding_dimension())
+    labels = np.asarray(train["label"][:512], dtype=np.float32)
+    init_projection(student, texts[:512], labels)
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(workdir / "ckpt-baseline"),
+        max_steps=training.max_steps or -1,
+        num_train_epochs=training.epochs,
+        per_device_train_batch_size=training.batch_size,
+        learning_rate=training.learning_rate,
+        warmup_steps=int(training.warmup_ratio * (training.max_steps or 1)),
+        seed=training.seed,
+        data_seed=training.seed,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=True,
+    )
+    t1 = time.perf_counter()
+    trainer = SentenceTransformerTrainer(model=student, args=args, train_dataset=train, loss=MSELoss(student))
+    trainer.train()
+    train_s = time.perf_counter() - t1
+    return {
+        "seconds": time.perf_counter() - start,
+        "teacher_seconds": teacher_s,
+        "train_seconds": train_s,
+        "steps": int(trainer.state.global_step),
+        "alignment": mean_alignment(student, heldout, held_vectors),
+    }
+
+
+def main() -> None:
+    """Run the benchmark and write ``reports/bench_distill.json``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=1200, help="training texts (real distillation queries)")
+    parser.add_argument("--heldout", type=int, default=200)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the script works")
+    parser.add_argument("--out", default="reports/bench_distill.json")
+    args = parser.parse_args()
+    if args.quick:
+        args.texts, args.heldout = 96, 24
+
+    from leaf_hub.assets import data_root
+    from leaf_hub.recipe import TrainingSpec
+
+    lines = (data_root() / "distill" / "queries_en.txt").read_text(encoding="utf-8").splitlines()
+    rng = np.random.default_rng(0)
+    picked = [lines[i].strip() for i in rng.choice(len(lines), args.texts + args.heldout, replace=False)]
+    texts, heldout = picked[: args.texts], picked[args.texts :]
+    steps = max(1, args.texts // 32)
+    training = TrainingSpec(batch_size=32, max_steps=steps, learning_rate=1e-4, checkpoint_steps=10**6, seed=0)
+
+    console = Console()
+    results: dict = {}
+    with tempfile.TemporaryDirectory(prefix="bench-distill-") as tmp:
+        root = Path(tmp)
+        cache = root / "teacher-cache"
+        console.print(f"[bold]leaf-hub, cold[/] ({args.texts} texts, {steps} steps)")
+        (root / "a").mkdir()
+        results["leaf_cold"] = _leaf_run(texts, heldout, cache, root / "a", training)
+        console.print("[bold]leaf-hub, warm[/] (teacher vectors from the cache)")
+        (root / "b").mkdir()
+        results["leaf_warm"] = _leaf_run(texts, heldout, cache, root / "b", training)
+        console.print("[bold]baseline[/]: sentence-transformers distillation example (dataset.map + MSELoss)")
+        (root / "c").mkdir()
+        results["baseline"] = _baseline_run(texts, heldout, root / "c", training)
+        shutil.rmtree(cache, ignore_errors=True)
+
+    cold, warm, base = results["leaf_cold"], results["leaf_warm"], results["baseline"]
+    summary = {
+        "texts": args.texts,
+        "heldout": args.heldout,
+        "steps": steps,
+        "batch_size": 32,
+        "teacher_texts_per_s": args.texts / cold["teacher_seconds"] if cold["teacher_encoded"] else None,
+        "train_texts_per_s": steps * 32 / cold["train_seconds"],
+        "baseline_train_texts_per_s": steps * 32 / base["train_seconds"],
+        "cache_reuse_speedup": cold["seconds"] / warm["seconds"],
+        "speedup_vs_baseline_cold": base["seconds"] / cold["seconds"],
+        "speedup_vs_baseline_warm": base["seconds"] / warm["seconds"],
+        "alignment_leaf": warm["alignment"],
+        "alignment_baseline": base["alignment"],
+    }
+    report = {
+        "summary": summary,
+        "runs": results,
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "quick": args.quick,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    table = Table(title="leaf-hub distillation vs sentence-transformers distillation example")
+    for col in ("run", "end-to-end s", "teacher s", "train s", "alignment"):
+        table.add_column(col, justify="right" if col != "run" else "left")
+    for name, run in (("leaf-hub cold", cold), ("leaf-hub warm (cache)", warm), ("baseline (ST example)", base)):
+        table.add_row(
+            name,
+            f"{run['seconds']:.1f}",
+            f"{run['teacher_seconds']:.1f}",
+            f"{run['train_seconds']:.1f}",
+            f"{run['alignment']:.4f}",
+        )
+    console.print(table)
+    for key, value in summary.items():
+        if isinstance(value, float):
+            console.print(f"{key}: {value:.3f}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2))
+    console.print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
