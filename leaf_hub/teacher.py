@@ -339,7 +339,7 @@ class TeacherCache:
             TimeRemainingColumn(),
         ]
         with Progress(*columns, disable=not progress, transient=False) as bar:
-            task = bar.add_task(f"{kind}s", total=len(order), rate="-")
+            task = bar.add_task("queries" if kind == "query" else "documents", total=len(order), rate="-")
             start = time.perf_counter()
             done = 0
             for begin in range(0, len(order), self.chunk_size):
