@@ -1,0 +1,735 @@
+"""MTEB leaderboard submission: the results-repository tree and the model-registry entry of a release.
+
+The MTEB leaderboard reads `embeddings-benchmark/results`, whose layout is mteb's own
+:class:`mteb.ResultCache` layout::
+
+    results/<org>__<name>/<revision>/<Task>.json     # one TaskResult per task
+    results/<org>__<name>/<revision>/model_meta.json # ModelMeta.to_dict()
+
+and lists models that have a ``ModelMeta(...)`` entry in ``mteb/models/model_implementations``.
+:func:`build_submission` makes both from a release run folder: the student's per-task results that
+mteb wrote under ``eval/mteb/student/``, with ``<revision>`` the commit that ``publish`` recorded in
+``release.json``, and the registry entry as Python source. It then loads everything back with mteb's
+classes (``TaskResult.from_disk``, ``ModelMeta`` validation, ``ResultCache.load_results``).
+
+It refuses to build a submission it cannot stand behind:
+
+* the local weights (the ones evaluated) differ from the sha256 that ``release.json`` lists for the
+  published revision, or the results record a model fingerprint that is not this model's;
+* a result was computed with an mteb version other than the one the release declares;
+* a result was computed on a dataset revision other than the one mteb pins for the task.
+
+Sub-sampled results (``subsampled: true`` in ``eval/results.json``; the CPU recipes sub-sample
+retrieval corpora) are not comparable with the leaderboard: they are left out and named; if nothing
+is left, that is an error too.
+
+Example:
+    >>> from leaf_hub.leaderboard import build_submission
+    >>> sub = build_submission("runs/leaf-ir")  # doctest: +SKIP
+    >>> sub.results_dir  # doctest: +SKIP
+    PosixPath('runs/leaf-ir/leaderboard/results/leaf-hub__leaf-ir/3f2a.../')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import math
+import re
+import shutil
+import struct
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from leaf_hub.errors import LeaderboardError
+
+if TYPE_CHECKING:
+    from mteb.models.model_meta import ModelMeta
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "Submission",
+    "build_model_meta",
+    "build_submission",
+    "model_meta_source",
+    "validate_submission",
+    "write_submission",
+]
+
+#: Marker file that identifies a folder written by :func:`build_submission` (safe to replace).
+SUBMISSION_FILE = "submission.json"
+RESULTS_REPO = "https://github.com/embeddings-benchmark/results"
+MTEB_REPO = "https://github.com/embeddings-benchmark/mteb"
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+_WEIGHT_SUFFIXES = (".safetensors", ".bin")
+
+
+@dataclass
+class Submission:
+    """What :func:`build_submission` wrote.
+
+    Attributes:
+        output: The submission folder.
+        results_dir: ``output/results/<org>__<name>/<revision>``: copy it into the results repository.
+        model_meta_py: The ``ModelMeta(...)`` entry as Python source, for mteb's model registry.
+        model_name: ``org/name`` on the Hub.
+        revision: The published commit id.
+        tasks: Task name -> main score of the results included.
+        skipped: Task name -> why it was left out (sub-sampled, incomplete).
+        instructions: What to open the pull requests with (also in ``SUBMISSION.md``).
+    """
+
+    output: Path
+    results_dir: Path
+    model_meta_py: Path
+    model_name: str
+    revision: str
+    tasks: dict[str, float] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    instructions: str = ""
+
+
+# ---------------------------------------------------------------------------
+# reading the run folder
+# ---------------------------------------------------------------------------
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise LeaderboardError(f"{path} not found: {what}") from e
+    except (OSError, ValueError) as e:
+        raise LeaderboardError(f"{path} is not readable JSON ({str(e).splitlines()[0]})") from e
+    if not isinstance(data, dict):
+        raise LeaderboardError(f"{path}: expected a JSON object")
+    return data
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest_hashes(release: dict[str, Any], source: Path) -> dict[str, str]:
+    """Published file -> sha256, from ``release.json`` (``files`` as a mapping or a list of records)."""
+    files = release.get("files")
+    hashes: dict[str, str] = {}
+    if isinstance(files, dict):
+        for name, value in files.items():
+            sha = value.get("sha256") if isinstance(value, dict) else value
+            if isinstance(sha, str):
+                hashes[str(name)] = sha.lower()
+    elif isinstance(files, list):
+        for entry in files:
+            if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
+                hashes[str(entry.get("path") or entry.get("name"))] = entry["sha256"].lower()
+    if not hashes:
+        raise LeaderboardError(f"{source}: no 'files' with sha256 values; publish writes them")
+    return hashes
+
+
+def _check_weights(model_dir: Path, release: dict[str, Any], source: Path) -> None:
+    """Refuse unless every local weight file equals the published revision's manifest entry."""
+    manifest = _manifest_hashes(release, source)
+    commit = release["commit"]
+    if "model.safetensors" not in manifest:
+        raise LeaderboardError(f"{source} lists no sha256 for model.safetensors of revision {commit}")
+    local = sorted(p for p in model_dir.rglob("*") if p.is_file() and p.name.endswith(_WEIGHT_SUFFIXES))
+    if not any(p.relative_to(model_dir).as_posix() == "model.safetensors" for p in local):
+        raise LeaderboardError(f"{model_dir}/model.safetensors not found: the evaluated weights are missing")
+    for path in local:
+        rel = path.relative_to(model_dir).as_posix()
+        published = manifest.get(rel)
+        if published is None:
+            raise LeaderboardError(f"{model_dir}/{rel} is not in revision {commit} of {release['repo_id']}")
+        actual = _sha256(path)
+        if actual != published:
+            raise LeaderboardError(
+                f"the evaluated weights differ from revision {commit} of {release['repo_id']}: {rel} sha256 "
+                f"{actual[:12]}... != published {published[:12]}...; re-evaluate or re-publish"
+            )
+
+
+def _model_dir(run_dir: Path, results: dict[str, Any]) -> Path:
+    recorded = results.get("model_path")
+    for candidate in ([Path(recorded), run_dir / recorded] if recorded else []) + [run_dir / "model"]:
+        if (candidate / "modules.json").is_file():
+            return candidate
+    raise LeaderboardError(f"{run_dir}/model is not a sentence-transformers folder (no modules.json)")
+
+
+def _find_task_results(mteb_dir: Path) -> dict[str, Path]:
+    """Task name -> the one TaskResult JSON under ``mteb_dir`` (mteb's ResultCache layout or flat)."""
+    if not mteb_dir.is_dir():
+        raise LeaderboardError(f"{mteb_dir} not found: run `leaf-hub evaluate` first (the student's mteb results)")
+    found: dict[str, Path] = {}
+    for path in sorted(mteb_dir.rglob("*.json")):
+        if path.name == "model_meta.json":
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not (isinstance(data, dict) and "task_name" in data and "scores" in data):
+            continue
+        name = str(data["task_name"])
+        if name in found:
+            raise LeaderboardError(f"two results for {name} under {mteb_dir}: {found[name]} and {path}")
+        found[name] = path
+    if not found:
+        raise LeaderboardError(f"no mteb task results under {mteb_dir}")
+    return found
+
+
+def _subsample_flags(results: dict[str, Any], mode: str) -> dict[str, tuple[bool, str]]:
+    """Task -> (sub-sampled?, description) for ``mode`` from ``eval/results.json``."""
+    flags: dict[str, tuple[bool, str]] = {}
+    for score in results.get("scores") or []:
+        if not isinstance(score, dict) or score.get("mode") != mode:
+            continue
+        task = str(score.get("task"))
+        sub = bool(score.get("subsampled"))
+        desc = f"{score.get('n_queries', '?')} queries, {score.get('n_docs', '?')} documents"
+        previous = flags.get(task, (False, ""))
+        flags[task] = (previous[0] or sub, desc)
+    return flags
+
+
+# ---------------------------------------------------------------------------
+# model metadata
+# ---------------------------------------------------------------------------
+
+
+def _safetensors_counts(path: Path) -> tuple[int, int]:
+    """(parameters, word-embedding parameters) from a safetensors header, without loading tensors."""
+    with path.open("rb") as fh:
+        (length,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(length))
+    total = embedding = 0
+    for name, info in header.items():
+        if name == "__metadata__" or not str(info.get("dtype", "F")).startswith(("F", "BF")):
+            continue  # integer tensors (position_ids) are buffers, not parameters
+        count = math.prod(info["shape"])
+        total += count
+        if "word_embeddings" in name:
+            embedding += count
+    return total, embedding
+
+
+def _module_configs(model_dir: Path) -> list[tuple[str, dict[str, Any]]]:
+    modules = json.loads((model_dir / "modules.json").read_text(encoding="utf-8"))
+    out = []
+    for module in modules:
+        cfg_path = model_dir / module.get("path", "") / "config.json"
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8")) if module.get("path") and cfg_path.is_file() else {}
+        out.append((str(module.get("type", "")), cfg))
+    return out
+
+
+def _embed_dim(model_dir: Path) -> int:
+    dim = None
+    for mtype, cfg in _module_configs(model_dir):
+        if mtype.endswith("Dense") and "out_features" in cfg:
+            dim = int(cfg["out_features"])
+        elif mtype.endswith("Pooling") and "word_embedding_dimension" in cfg and dim is None:
+            dim = int(cfg["word_embedding_dimension"])
+    if dim is None:
+        raise LeaderboardError(f"{model_dir}: cannot tell the embedding dimension (no Dense or Pooling config)")
+    return dim
+
+
+def _release_date(release: dict[str, Any], source: Path) -> str:
+    for key in ("date", "published_at", "created_at", "release_date"):
+        value = release.get(key)
+        if isinstance(value, str) and value:
+            return value[:10]
+        if isinstance(value, (int, float)):
+            return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc).date().isoformat()
+    return dt.datetime.fromtimestamp(source.stat().st_mtime, tz=dt.timezone.utc).date().isoformat()
+
+
+def build_model_meta(
+    model_dir: str | Path,
+    *,
+    repo_id: str,
+    revision: str,
+    release_date: str,
+    languages: list[str],
+    license: str,
+    adapted_from: str | None,
+    related_models: list[str] | None = None,
+    training_datasets: set[str] | None = None,
+    reference: str | None = None,
+    public_training_code: str | None = None,
+) -> ModelMeta:
+    """Build mteb's ``ModelMeta`` for a published sentence-transformers folder.
+
+    Sizes come from the folder itself: parameters from the safetensors headers, ``embed_dim`` from the
+    final ``Dense`` (or ``Pooling``), ``max_tokens`` from ``sentence_bert_config.json``, the similarity
+    function and prompts from ``config_sentence_transformers.json``.
+
+    Args:
+        model_dir: The local model folder (the weights that were evaluated and published).
+        repo_id: ``org/name`` on the Hub.
+        revision: The published commit id.
+        release_date: ``YYYY-MM-DD``.
+        languages: ISO 639-1 codes from the recipe (``["en"]``), mapped to mteb's ``eng-Latn`` form.
+        license: Licence id of the published model.
+        adapted_from: The student initialisation's Hub id.
+        related_models: Models whose training data the student inherits (its initialisation and the
+            teacher it was distilled from); their ``training_datasets`` from mteb's registry are included.
+        training_datasets: Further mteb dataset names the student was trained on.
+        reference: URL of the model page (default ``https://huggingface.co/<repo_id>``).
+        public_training_code: URL of the training code, if public.
+
+    Returns:
+        The validated ``ModelMeta``.
+
+    Raises:
+        LeaderboardError: If a field fails mteb's validation (unknown licence or language, ...).
+    """
+    from mteb.languages.iso_mappings import _hf_langs_to_iso_lang_scripts
+    from mteb.models.model_implementations import MODEL_REGISTRY
+    from mteb.models.model_meta import ModelMeta, ScoringFunction
+    from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
+    from pydantic import ValidationError
+
+    folder = Path(model_dir)
+    n_params = n_embedding = 0
+    size = 0
+    for path in sorted(folder.rglob("*.safetensors")):
+        total, emb = _safetensors_counts(path)
+        n_params += total
+        n_embedding += emb
+        size += path.stat().st_size
+    st_config_path = folder / "config_sentence_transformers.json"
+    st_config = json.loads(st_config_path.read_text(encoding="utf-8")) if st_config_path.is_file() else {}
+    bert_path = folder / "sentence_bert_config.json"
+    bert_config = json.loads(bert_path.read_text(encoding="utf-8")) if bert_path.is_file() else {}
+    prompts = {k: v for k, v in (st_config.get("prompts") or {}).items() if v}
+    model_prompts = {k: prompts[k] for k in ("query", "document") if k in prompts}
+
+    iso = _hf_langs_to_iso_lang_scripts(list(languages)) or []
+    if len(iso) != len(languages):
+        raise LeaderboardError(f"languages {languages}: mteb knows only {iso}; use ISO 639-1 codes such as 'en'")
+
+    datasets = set(training_datasets or ())
+    for other in related_models or []:
+        known = MODEL_REGISTRY.get(other)
+        inherited = known.training_datasets if known is not None else None
+        if inherited is None:
+            logger.warning("mteb's registry has no training_datasets for %s; they are not listed", other)
+        datasets |= set(inherited or ())
+
+    try:
+        return ModelMeta(
+            loader=SentenceTransformerEncoderWrapper,
+            loader_kwargs={"model_prompts": model_prompts} if model_prompts else {},
+            name=repo_id,
+            revision=revision,
+            release_date=release_date,
+            languages=iso,
+            n_parameters=n_params,
+            n_embedding_parameters=n_embedding or None,
+            memory_usage_mb=round(size / 2**20),
+            max_tokens=bert_config.get("max_seq_length"),
+            embed_dim=_embed_dim(folder),
+            license=license,
+            open_weights=True,
+            public_training_code=public_training_code,
+            public_training_data=None,
+            framework=["Sentence Transformers", "PyTorch", "safetensors"],
+            reference=reference or f"https://huggingface.co/{repo_id}",
+            similarity_fn_name=ScoringFunction(st_config.get("similarity_fn_name") or "cosine"),
+            use_instructions=bool(model_prompts),
+            training_datasets=datasets or None,
+            adapted_from=adapted_from,
+            model_type=["dense"],
+            modalities=["text"],
+        )
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise LeaderboardError(f"ModelMeta.{loc}: {first['msg']}") from e
+
+
+def model_meta_source(meta: ModelMeta, variable: str | None = None) -> str:
+    """Render ``meta`` as the Python source of an entry in ``mteb/models/model_implementations``.
+
+    Args:
+        meta: The model metadata (loader ``SentenceTransformerEncoderWrapper``).
+        variable: Module-level name (default: the model name in snake case).
+
+    Returns:
+        A self-contained module that defines the entry; exec'ing it gives a ``ModelMeta`` equal to ``meta``.
+    """
+    name = variable or re.sub(r"\W+", "_", (meta.name or "model").split("/")[-1]).strip("_").lower()
+    if not name.isidentifier():
+        name = f"model_{name}"
+
+    def lit(value: object) -> str:
+        if isinstance(value, (set, frozenset)):
+            return "{" + ", ".join(repr(v) for v in sorted(value)) + "}" if value else "set()"
+        if isinstance(value, float) and value.is_integer():
+            return repr(int(value))
+        return repr(value)
+
+    sim = meta.similarity_fn_name
+    fields = [
+        ("loader", "SentenceTransformerEncoderWrapper"),
+        ("loader_kwargs", lit(dict(meta.loader_kwargs))),
+        ("name", lit(meta.name)),
+        ("revision", lit(meta.revision)),
+        ("release_date", lit(meta.release_date)),
+        ("languages", lit(meta.languages)),
+        ("n_parameters", lit(meta.n_parameters)),
+        ("n_embedding_parameters", lit(meta.n_embedding_parameters)),
+        ("memory_usage_mb", lit(meta.memory_usage_mb)),
+        ("max_tokens", lit(meta.max_tokens)),
+        ("embed_dim", lit(meta.embed_dim)),
+        ("license", lit(meta.license)),
+        ("open_weights", lit(meta.open_weights)),
+        ("public_training_code", lit(meta.public_training_code)),
+        ("public_training_data", lit(meta.public_training_data)),
+        ("framework", lit(list(meta.framework))),
+        ("reference", lit(meta.reference)),
+        ("similarity_fn_name", f"ScoringFunction.{sim.name}" if sim is not None else "None"),
+        ("use_instructions", lit(meta.use_instructions)),
+        ("training_datasets", lit(meta.training_datasets)),
+        ("adapted_from", lit(meta.adapted_from)),
+        ("model_type", lit(list(meta.model_type))),
+        ("modalities", lit(list(meta.modalities))),
+    ]
+    body = "\n".join(f"    {key}={value}," for key, value in fields)
+    return (
+        f'"""mteb model-registry entry for {meta.name} (generated by `leaf-hub leaderboard`).\n\n'
+        "Add it to mteb/models/model_implementations/ (a new module or an existing one) in a pull request to\n"
+        f'{MTEB_REPO}.\n"""\n\n'
+        "from mteb.models.model_meta import ModelMeta, ScoringFunction\n"
+        "from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper\n\n"
+        f"{name} = ModelMeta(\n{body}\n)\n"
+    )
+
+
+# ---------------------------------------------------------------------------
+# validation with mteb's own loaders
+# ---------------------------------------------------------------------------
+
+
+def _comparable(meta: ModelMeta) -> dict[str, Any]:
+    data = meta.to_dict()
+    data["training_datasets"] = sorted(data["training_datasets"] or [])
+    return data
+
+
+def validate_submission(output: str | Path, meta: ModelMeta, tasks: list[str]) -> None:
+    """Load a submission back with mteb's classes and check it is what was meant.
+
+    Checks that every ``<Task>.json`` parses with ``TaskResult.from_disk`` and passes
+    ``validate_and_filter_scores`` for its task, that ``model_meta.json`` validates as a
+    ``ModelMeta`` equal to ``meta``, that ``ResultCache.load_results`` finds exactly this model,
+    revision and task set, and that the generated Python entry builds the same ``ModelMeta``.
+
+    Raises:
+        LeaderboardError: On the first mismatch, naming the file.
+    """
+    from mteb.cache import ResultCache
+    from mteb.models.model_meta import ModelMeta
+    from mteb.results import TaskResult
+
+    out = Path(output)
+    revision_dir = out / "results" / meta.model_name_as_path() / str(meta.revision)
+    for task in tasks:
+        path = revision_dir / f"{task}.json"
+        try:
+            result = TaskResult.from_disk(path).validate_and_filter_scores()
+        except Exception as e:  # noqa: BLE001 - any mteb failure here means an invalid file
+            raise LeaderboardError(f"{path} does not load with mteb's TaskResult: {str(e).splitlines()[0]}") from e
+        if result.task_name != task or any(
+            not isinstance(s.get("main_score"), (int, float)) or math.isnan(s["main_score"])
+            for split in result.scores.values()
+            for s in split
+        ):
+            raise LeaderboardError(f"{path}: scores are missing for a split or subset mteb expects")
+
+    meta_path = revision_dir / "model_meta.json"
+    loaded = ModelMeta.model_validate_json_resolved(meta_path.read_text(encoding="utf-8"))
+    if _comparable(loaded) != _comparable(meta):
+        raise LeaderboardError(f"{meta_path} does not round-trip through mteb's ModelMeta")
+
+    cache = ResultCache(out)
+    bench = cache.load_results(
+        models=[meta], tasks=list(tasks), require_model_meta=True, include_remote=False, validate_and_filter=True
+    )
+    models = [(m.model_name, m.model_revision) for m in bench.model_results]
+    if models != [(meta.name, meta.revision)]:
+        raise LeaderboardError(
+            f"mteb's ResultCache finds {models} under {out}, expected [({meta.name}, {meta.revision})]"
+        )
+    found = sorted(r.task_name for r in bench.model_results[0].task_results)
+    if found != sorted(tasks):
+        raise LeaderboardError(f"mteb's ResultCache loads tasks {found}, expected {sorted(tasks)}")
+
+    namespace: dict[str, Any] = {}
+    source = out / "model_meta.py"
+    exec(compile(source.read_text(encoding="utf-8"), str(source), "exec"), namespace)  # noqa: S102 - our own file
+    entries = [v for v in namespace.values() if isinstance(v, ModelMeta)]
+    if len(entries) != 1 or _comparable(entries[0]) != _comparable(meta):
+        raise LeaderboardError(f"{source} does not define the same ModelMeta as model_meta.json")
+
+
+# ---------------------------------------------------------------------------
+# the submission
+# ---------------------------------------------------------------------------
+
+
+def _instructions(sub: Submission, output: Path) -> str:
+    folder = sub.results_dir.parent.name
+    lines = [
+        f"# MTEB leaderboard submission: {sub.model_name} @ {sub.revision}",
+        "",
+        f"Results ({len(sub.tasks)}): " + ", ".join(f"{t} {100 * s:.2f}" for t, s in sorted(sub.tasks.items())),
+    ]
+    if sub.skipped:
+        lines.append("Left out: " + "; ".join(f"{t} ({why})" for t, why in sorted(sub.skipped.items())))
+    lines += [
+        "",
+        f"1. Results: open a pull request to {RESULTS_REPO} that adds `results/{folder}/{sub.revision}/`:",
+        "",
+        "   ```bash",
+        f"   git clone {RESULTS_REPO} mteb-results && cd mteb-results",
+        f"   git switch -c add-{folder}",
+        f"   mkdir -p results/{folder} && cp -r {output.resolve()}/results/{folder}/{sub.revision} results/{folder}/",
+        f'   git add results/{folder} && git commit -m "Add {sub.model_name} results"',
+        f'   gh pr create --title "Add {sub.model_name}" --body "Evaluated with mteb on revision {sub.revision}"',
+        "   ```",
+        "",
+        f"2. Model: open a pull request to {MTEB_REPO} that adds the `ModelMeta` entry in `{sub.model_meta_py.name}`",
+        "   to `mteb/models/model_implementations/` (e.g. a new `leaf_hub_models.py`).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def build_submission(
+    run_dir: str | Path,
+    output: str | Path | None = None,
+    *,
+    mode: str = "student",
+    training_datasets: set[str] | None = None,
+    validate: bool = True,
+) -> Submission:
+    """Build the MTEB results tree and registry entry of a published run.
+
+    Args:
+        run_dir: The run folder (``runs/<name>``) with ``recipe.yaml``, ``model/``, ``eval/results.json``,
+            ``eval/mteb/<mode>/`` and ``release.json``.
+        output: Submission folder (default ``<run_dir>/leaderboard``); replaced if it holds an earlier submission.
+        mode: Which evaluation to submit; only the published model itself (``student``) belongs on the leaderboard.
+        training_datasets: mteb dataset names the distillation text came from, added to those the
+            student initialisation and the teacher were trained on.
+        validate: Load the result back with mteb's classes (:func:`validate_submission`).
+
+    Returns:
+        The :class:`Submission`.
+
+    Raises:
+        LeaderboardError: If the weights differ from the published revision, an mteb version differs
+            from the declared one, a dataset revision differs from mteb's, every result is sub-sampled,
+            or a file is missing.
+    """
+    import mteb
+    from mteb.results import TaskResult
+
+    from leaf_hub.assets import model_fingerprint
+    from leaf_hub.recipe import parse_recipe
+
+    run = Path(run_dir)
+    release_path = run / "release.json"
+    release = _read_json(release_path, "publish the run first (`leaf-hub publish` or `leaf-hub release`)")
+    for key in ("repo_id", "commit"):
+        if not isinstance(release.get(key), str) or not release[key]:
+            raise LeaderboardError(f"{release_path}: missing '{key}'")
+    revision = release["commit"]
+    if not _HEX40.match(revision):
+        raise LeaderboardError(f"{release_path}: commit '{revision}' is not a 40-hex commit id")
+    results_path = run / "eval" / "results.json"
+    results = _read_json(results_path, "evaluate the run first (`leaf-hub evaluate`)")
+    recipe_path = run / "recipe.yaml"
+    try:
+        recipe = parse_recipe(yaml.safe_load(recipe_path.read_text(encoding="utf-8")), str(recipe_path))
+    except OSError as e:
+        raise LeaderboardError(f"{recipe_path} not found: the run folder is incomplete") from e
+
+    model_dir = _model_dir(run, results)
+    _check_weights(model_dir, release, release_path)
+    recorded = results.get("model_fingerprint")
+    if recorded and recorded != model_fingerprint(model_dir):
+        raise LeaderboardError(f"{results_path} was computed on another model (fingerprint {str(recorded)[:12]}...)")
+
+    declared = release.get("mteb_version") or results.get("mteb_version")
+    if not declared:
+        raise LeaderboardError(f"{release_path}: no 'mteb_version' declared for the results")
+
+    flags = _subsample_flags(results, mode)
+    included: dict[str, tuple[Path, Any]] = {}
+    skipped: dict[str, str] = {}
+    for task, path in _find_task_results(run / "eval" / "mteb" / mode).items():
+        result = TaskResult.from_disk(path)
+        versions = {result.mteb_version} | {
+            s.get("mteb_version") for split in result.scores.values() for s in split if s.get("mteb_version")
+        }
+        if versions != {declared}:
+            raise LeaderboardError(
+                f"{path.name} was computed with mteb {', '.join(sorted(map(str, versions)))}, "
+                f"but the release declares mteb {declared}"
+            )
+        try:
+            official = mteb.get_task(task).metadata.revision
+        except (KeyError, ValueError) as e:
+            raise LeaderboardError(f"{path.name}: mteb {declared} has no task named {task}") from e
+        if result.dataset_revision != official:
+            raise LeaderboardError(
+                f"{path.name}: dataset revision {result.dataset_revision} is not mteb's {official} for {task}"
+            )
+        if task not in flags:
+            skipped[task] = f"not in {results_path.name}, so not known to be full-corpus"
+            continue
+        subsampled, desc = flags[task]
+        if subsampled:
+            skipped[task] = f"sub-sampled: {desc}"
+            continue
+        filtered = result.validate_and_filter_scores()
+        if any(math.isnan(s["main_score"]) for split in filtered.scores.values() for s in split):
+            skipped[task] = "incomplete: a split or subset mteb expects is missing"
+            continue
+        included[task] = (path, filtered)
+    for task, why in sorted(skipped.items()):
+        logger.warning("leaderboard: leaving out %s (%s)", task, why)
+    if not included:
+        reasons = "; ".join(f"{t}: {w}" for t, w in sorted(skipped.items()))
+        raise LeaderboardError(
+            f"every result of {run} is sub-sampled or incomplete ({reasons}); "
+            "a leaderboard submission needs full-corpus results: evaluate with evaluation.corpus_limit: null"
+        )
+
+    meta = build_model_meta(
+        model_dir,
+        repo_id=release["repo_id"],
+        revision=revision,
+        release_date=_release_date(release, release_path),
+        languages=list(recipe.card.language),
+        license=recipe.card.license,
+        adapted_from=recipe.student.id,
+        related_models=[recipe.student.id, recipe.teacher.id],
+        training_datasets=training_datasets,
+    )
+
+    out = Path(output) if output is not None else run / "leaderboard"
+    return write_submission(
+        out,
+        meta,
+        {task: path for task, (path, _) in included.items()},
+        skipped=skipped,
+        tag=release.get("tag"),
+        mteb_version=declared,
+        validate=validate,
+    )
+
+
+def write_submission(
+    output: str | Path,
+    meta: ModelMeta,
+    task_files: dict[str, Path],
+    *,
+    skipped: dict[str, str] | None = None,
+    tag: str | None = None,
+    mteb_version: str | None = None,
+    validate: bool = True,
+) -> Submission:
+    """Write the results tree, the registry entry and the instructions; no honesty checks here.
+
+    :func:`build_submission` decides which results may be submitted; this only lays them out. The
+    folder is built beside ``output`` and moved into place once it validates, so a failure leaves
+    any earlier submission untouched.
+
+    Args:
+        output: Submission folder; replaced if it holds an earlier submission (``submission.json``).
+        meta: The model's ``ModelMeta`` (``name`` and ``revision`` name the results folder).
+        task_files: Task name -> mteb ``TaskResult`` JSON to include (copied byte for byte).
+        skipped: Task name -> why it was left out, for the record.
+        tag: The release tag, for the record.
+        mteb_version: The mteb version of the results, for the record.
+        validate: Load the result back with mteb's classes (:func:`validate_submission`).
+
+    Returns:
+        The :class:`Submission`.
+
+    Raises:
+        LeaderboardError: If ``output`` is some other folder, or validation fails.
+    """
+    from mteb.results import TaskResult
+
+    out = Path(output)
+    revision = str(meta.revision)
+    if out.exists() and not (out / SUBMISSION_FILE).is_file() and any(out.iterdir()):
+        raise LeaderboardError(f"{out} exists and is not a leaf-hub submission folder; choose another --output")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        revision_dir = staging / "results" / meta.model_name_as_path() / revision
+        revision_dir.mkdir(parents=True)
+        settings: list[str] = []
+        for task, path in task_files.items():
+            shutil.copyfile(path, revision_dir / f"{task}.json")
+            settings_path = path.parent / "run_settings.jsonl"
+            if settings_path.is_file():
+                for line in settings_path.read_text(encoding="utf-8").splitlines():
+                    if line.strip() and json.loads(line).get("task") == task and line not in settings:
+                        settings.append(line)
+        if settings:
+            (revision_dir / "run_settings.jsonl").write_text("\n".join(settings) + "\n", encoding="utf-8")
+        with (revision_dir / "model_meta.json").open("w", encoding="utf-8") as fh:
+            json.dump(meta.to_dict(), fh, default=str, indent=4)
+        (staging / "model_meta.py").write_text(model_meta_source(meta), encoding="utf-8")
+        sub = Submission(
+            output=out,
+            results_dir=out / "results" / meta.model_name_as_path() / revision,
+            model_meta_py=out / "model_meta.py",
+            model_name=str(meta.name),
+            revision=revision,
+            tasks={t: float(TaskResult.from_disk(p).get_score()) for t, p in sorted(task_files.items())},
+            skipped=dict(sorted((skipped or {}).items())),
+        )
+        sub.instructions = _instructions(sub, out)
+        (staging / "SUBMISSION.md").write_text(sub.instructions, encoding="utf-8")
+        record = {
+            "model": sub.model_name,
+            "revision": revision,
+            "tag": tag,
+            "mteb_version": mteb_version,
+            "tasks": sub.tasks,
+            "skipped": sub.skipped,
+        }
+        (staging / SUBMISSION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        if validate:
+            validate_submission(staging, meta, list(task_files))
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    logger.info("leaderboard submission for %s @ %s written to %s", sub.model_name, revision, out)
+    return sub

@@ -1,0 +1,371 @@
+"""MTEB leaderboard submission from a real mteb run of the real all-MiniLM-L6-v2 on real STS-B pairs.
+
+mteb itself evaluates the model (mteb's own ``STSBenchmark`` task class, reading the local STS-B copy)
+and writes its per-task JSON in its ResultCache layout, as ``leaf-hub evaluate`` does. The run folder
+around it (``release.json``, ``eval/results.json``) says what publish and evaluate would have recorded.
+The full STS-B test split takes ~30 s on 2 cores, so the tests that need a full-corpus result are slow;
+the refusals run on a 200-pair sub-sample in a few seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from leaf_hub.errors import LeaderboardError
+from leaf_hub.leaderboard import (
+    build_model_meta,
+    build_submission,
+    model_meta_source,
+    validate_submission,
+    write_submission,
+)
+from leaf_hub.recipe import load_recipe
+
+ROOT = Path(__file__).resolve().parents[2]
+REPO_ID = "leaf-hub/leaf-ir-mini"
+STSB_TEST_PAIRS = 1379
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _evaluate_stsb(model_path: Path, cache_dir: Path, data_root: Path, n_pairs: int | None) -> Path:
+    """Run mteb's STSBenchmark on the local STS-B test split (first ``n_pairs`` pairs, or all)."""
+    import mteb
+    from datasets import Dataset
+    from mteb.tasks.sts.eng.sts_benchmark_sts import STSBenchmarkSTS
+    from sentence_transformers import SentenceTransformer
+
+    class LocalSTSBenchmark(STSBenchmarkSTS):
+        def load_data(self, **kwargs: object) -> None:
+            rows = []
+            with (data_root / "stsb" / "test.tsv").open(encoding="utf-8") as fh:
+                assert next(fh).rstrip("\n").split("\t") == ["sentence1", "sentence2", "score"]
+                for line in fh:
+                    a, b, score = line.rstrip("\n").split("\t")
+                    rows.append({"sentence1": a, "sentence2": b, "score": float(score)})
+            self.dataset = {"test": Dataset.from_list(rows[:n_pairs] if n_pairs else rows)}
+            self.data_loaded = True
+
+    model = SentenceTransformer(str(model_path), device="cpu")
+    mteb.evaluate(model, [LocalSTSBenchmark()], cache=mteb.ResultCache(cache_dir), show_progress_bar=False)
+    return cache_dir
+
+
+@pytest.fixture(scope="module")
+def subsampled_mteb(tmp_path_factory: pytest.TempPathFactory, student_path: Path, shared_data: Path) -> Path:
+    return _evaluate_stsb(student_path, tmp_path_factory.mktemp("mteb-sub"), shared_data, 200)
+
+
+@pytest.fixture(scope="module")
+def full_mteb(tmp_path_factory: pytest.TempPathFactory, student_path: Path, shared_data: Path) -> Path:
+    return _evaluate_stsb(student_path, tmp_path_factory.mktemp("mteb-full"), shared_data, None)
+
+
+def make_run(
+    tmp_path: Path,
+    model_path: Path,
+    mteb_cache: Path,
+    *,
+    subsampled: bool,
+    n_pairs: int,
+    release_overrides: dict | None = None,
+) -> Path:
+    """A run folder as distill/evaluate/publish leave it, around a real model and a real mteb result."""
+    import mteb
+
+    run = tmp_path / "runs" / "leaf-ir-mini"
+    # the evaluated weights: symlinks to the real files (no 90 MB copy per test)
+    shutil.copytree(model_path, run / "model", copy_function=os.symlink)
+    recipe = load_recipe(ROOT / "recipes" / "leaf-ir-mini.yaml")
+    (run / "recipe.yaml").write_text(yaml.safe_dump(recipe.model_dump(mode="json")), encoding="utf-8")
+    shutil.copytree(mteb_cache / "results", run / "eval" / "mteb" / "student" / "results")
+    score = json.loads(next((run / "eval" / "mteb" / "student").rglob("STSBenchmark.json")).read_text())
+    main = score["scores"]["test"][0]["main_score"]
+    results = {
+        "schema_version": 1,
+        "model_path": str(run / "model"),
+        "mteb_version": mteb.__version__,
+        "split": "test",
+        "scores": [
+            {
+                "task": "STSBenchmark",
+                "mode": "student",
+                "split": "test",
+                "main_metric": "cosine_spearman",
+                "main_score": main,
+                "subsampled": subsampled,
+                "n_queries": n_pairs,
+                "n_docs": 2 * n_pairs,
+            }
+        ],
+    }
+    (run / "eval" / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    files = {
+        p.relative_to(run / "model").as_posix(): _sha256(p)
+        for p in sorted((run / "model").rglob("*"))
+        if p.is_file() and p.name != "PROVENANCE.txt"
+    }
+    release = {
+        "repo_id": REPO_ID,
+        "commit": hashlib.sha1(json.dumps(files, sort_keys=True).encode()).hexdigest(),
+        "tag": f"v{recipe.version}",
+        "date": "2026-11-25T12:00:00+00:00",
+        "files": files,
+        "mteb_version": mteb.__version__,
+    }
+    release.update(release_overrides or {})
+    (run / "release.json").write_text(json.dumps(release), encoding="utf-8")
+    return run
+
+
+# --------------------------------------------------------------------------- refusals (fast)
+
+
+def test_refuses_weights_that_differ_from_the_published_revision(
+    tmp_path: Path, student_path: Path, teacher_path: Path, subsampled_mteb: Path
+) -> None:
+    run = make_run(tmp_path, student_path, subsampled_mteb, subsampled=True, n_pairs=200)
+    release = json.loads((run / "release.json").read_text())
+    # the manifest of another revision: a different real model's weights
+    release["files"]["model.safetensors"] = _sha256(teacher_path / "model.safetensors")
+    (run / "release.json").write_text(json.dumps(release))
+    with pytest.raises(LeaderboardError, match="evaluated weights differ from revision") as info:
+        build_submission(run)
+    assert "\n" not in str(info.value)
+    assert not (run / "leaderboard").exists()
+
+
+def test_refuses_weights_missing_from_the_manifest(tmp_path: Path, student_path: Path, subsampled_mteb: Path) -> None:
+    run = make_run(tmp_path, student_path, subsampled_mteb, subsampled=True, n_pairs=200)
+    release = json.loads((run / "release.json").read_text())
+    del release["files"]["model.safetensors"]
+    (run / "release.json").write_text(json.dumps(release))
+    with pytest.raises(LeaderboardError, match="no sha256 for model.safetensors"):
+        build_submission(run)
+
+
+def test_refuses_results_from_another_mteb_version(tmp_path: Path, student_path: Path, subsampled_mteb: Path) -> None:
+    run = make_run(
+        tmp_path,
+        student_path,
+        subsampled_mteb,
+        subsampled=True,
+        n_pairs=200,
+        release_overrides={"mteb_version": "2.1.0"},
+    )
+    with pytest.raises(
+        LeaderboardError, match=r"computed with mteb 2\.\d+\.\d+, but the release declares mteb 2\.1\.0"
+    ):
+        build_submission(run)
+
+
+def test_refuses_when_every_result_is_subsampled(tmp_path: Path, student_path: Path, subsampled_mteb: Path) -> None:
+    run = make_run(tmp_path, student_path, subsampled_mteb, subsampled=True, n_pairs=200)
+    with pytest.raises(LeaderboardError, match="every result of .* is sub-sampled") as info:
+        build_submission(run)
+    assert "STSBenchmark: sub-sampled: 200 queries" in str(info.value)
+    assert "corpus_limit: null" in str(info.value)
+
+
+def test_refuses_an_unpublished_run(tmp_path: Path, student_path: Path, subsampled_mteb: Path) -> None:
+    run = make_run(tmp_path, student_path, subsampled_mteb, subsampled=True, n_pairs=200)
+    (run / "release.json").unlink()
+    with pytest.raises(LeaderboardError, match="release.json not found: publish the run first"):
+        build_submission(run)
+
+
+def test_cli_prints_one_line_error_and_exits_2(tmp_path: Path, student_path: Path, subsampled_mteb: Path) -> None:
+    run = make_run(
+        tmp_path, student_path, subsampled_mteb, subsampled=True, n_pairs=200, release_overrides={"commit": "abc"}
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", "from leaf_hub.cli import main; main()", "leaderboard", str(run)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("leaf-hub: error: ")
+    assert "commit 'abc' is not a 40-hex commit id" in proc.stderr
+
+
+# --------------------------------------------------------------------------- model metadata (fast)
+
+
+def test_model_meta_entry_round_trips_through_mteb(student_path: Path) -> None:
+    from mteb.models.model_meta import ModelMeta
+
+    meta = build_model_meta(
+        student_path,
+        repo_id=REPO_ID,
+        revision="a" * 40,
+        release_date="2026-11-25",
+        languages=["en"],
+        license="apache-2.0",
+        adapted_from="sentence-transformers/all-MiniLM-L6-v2",
+        related_models=["sentence-transformers/all-MiniLM-L6-v2", "sentence-transformers/all-mpnet-base-v2"],
+    )
+    # sizes read from the real folder: all-MiniLM-L6-v2 has 22.7M parameters, 384-d, 256 tokens (as in mteb's own entry)
+    import mteb
+
+    reference = mteb.get_model_meta("sentence-transformers/all-MiniLM-L6-v2")
+    assert meta.n_parameters == reference.n_parameters
+    assert meta.n_embedding_parameters == reference.n_embedding_parameters
+    assert (meta.embed_dim, meta.max_tokens, meta.languages) == (384, 256, ["eng-Latn"])
+    assert meta.training_datasets >= reference.training_datasets
+    source = model_meta_source(meta)
+    namespace: dict = {}
+    exec(compile(source, "model_meta.py", "exec"), namespace)
+    assert namespace["leaf_ir_mini"] == meta
+    assert ModelMeta.model_validate_json_resolved(json.dumps(meta.to_dict(), default=str)).name == REPO_ID
+
+
+def test_model_meta_rejects_an_unknown_licence(student_path: Path) -> None:
+    with pytest.raises(LeaderboardError, match=r"ModelMeta\.license"):
+        build_model_meta(
+            student_path,
+            repo_id=REPO_ID,
+            revision="a" * 40,
+            release_date="2026-11-25",
+            languages=["en"],
+            license="my-own-licence",
+            adapted_from=None,
+        )
+
+
+def _meta(student_path: Path, revision: str = "b" * 40):
+    return build_model_meta(
+        student_path,
+        repo_id=REPO_ID,
+        revision=revision,
+        release_date="2026-11-25",
+        languages=["en"],
+        license="apache-2.0",
+        adapted_from="sentence-transformers/all-MiniLM-L6-v2",
+    )
+
+
+def test_written_tree_is_what_mteb_loads(tmp_path: Path, student_path: Path, subsampled_mteb: Path) -> None:
+    # the writer alone (no honesty gate): lays out a real mteb result as the results repository expects
+    import mteb
+
+    (task_file,) = subsampled_mteb.rglob("STSBenchmark.json")
+    meta = _meta(student_path)
+    sub = write_submission(tmp_path / "out", meta, {"STSBenchmark": task_file}, tag="v0.1.0")
+    revision_dir = tmp_path / "out" / "results" / "leaf-hub__leaf-ir-mini" / ("b" * 40)
+    assert sub.results_dir == revision_dir
+    assert (revision_dir / "STSBenchmark.json").read_bytes() == task_file.read_bytes()
+    bench = mteb.ResultCache(tmp_path / "out").load_results(models=[meta], include_remote=False)
+    (model_result,) = bench.model_results
+    assert model_result.model_revision == "b" * 40
+    assert [r.task_name for r in model_result.task_results] == ["STSBenchmark"]
+    assert sub.tasks["STSBenchmark"] == pytest.approx(
+        json.loads(task_file.read_text())["scores"]["test"][0]["main_score"]
+    )
+
+
+def test_validation_catches_a_tree_mteb_would_file_elsewhere(
+    tmp_path: Path, student_path: Path, subsampled_mteb: Path
+) -> None:
+    (task_file,) = subsampled_mteb.rglob("STSBenchmark.json")
+    write_submission(tmp_path / "out", _meta(student_path), {"STSBenchmark": task_file})
+    meta_path = next((tmp_path / "out").rglob("model_meta.json"))
+    data = json.loads(meta_path.read_text())
+    data["embed_dim"] = 768  # model_meta.json no longer describes the model
+    meta_path.write_text(json.dumps(data))
+    with pytest.raises(LeaderboardError, match="does not round-trip"):
+        validate_submission(tmp_path / "out", _meta(student_path), ["STSBenchmark"])
+    # a folder that is not a submission is never overwritten
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.txt").write_text("mine")
+    with pytest.raises(LeaderboardError, match="is not a leaf-hub submission folder"):
+        write_submission(tmp_path / "other", _meta(student_path), {"STSBenchmark": task_file})
+    assert (tmp_path / "other" / "keep.txt").read_text() == "mine"
+
+
+# --------------------------------------------------------------------------- full submission (slow)
+
+
+@pytest.mark.slow
+def test_full_submission_is_loaded_back_by_mteb(tmp_path: Path, student_path: Path, full_mteb: Path) -> None:
+    import mteb
+    from mteb.results import TaskResult
+
+    run = make_run(tmp_path, student_path, full_mteb, subsampled=False, n_pairs=STSB_TEST_PAIRS)
+    release = json.loads((run / "release.json").read_text())
+    sub = build_submission(run)
+    revision_dir = run / "leaderboard" / "results" / "leaf-hub__leaf-ir-mini" / release["commit"]
+    assert sub.results_dir == revision_dir
+    assert sorted(p.name for p in revision_dir.iterdir()) == [
+        "STSBenchmark.json",
+        "model_meta.json",
+        "run_settings.jsonl",
+    ]
+    result = TaskResult.from_disk(revision_dir / "STSBenchmark.json")
+    # the reference score of all-MiniLM-L6-v2 on the STS-B test split (shared/data/README.md: 0.8203)
+    assert result.get_score() == pytest.approx(0.8203, abs=5e-4)
+    assert sub.tasks == {"STSBenchmark": result.get_score()}
+    bench = mteb.ResultCache(run / "leaderboard").load_results(
+        models=[REPO_ID], require_model_meta=True, include_remote=False, validate_and_filter=True
+    )
+    (model_result,) = bench.model_results
+    assert (model_result.model_name, model_result.model_revision) == (REPO_ID, release["commit"])
+    assert model_result.model_meta.embed_dim == 384
+    assert "results/leaf-hub__leaf-ir-mini/" in sub.instructions and "gh pr create" in sub.instructions
+    assert (run / "leaderboard" / "SUBMISSION.md").read_text() == sub.instructions
+    # rebuilding replaces the earlier submission
+    again = build_submission(run)
+    assert again.tasks == sub.tasks
+
+
+@pytest.mark.slow
+def test_subsampled_results_are_left_out_and_named(
+    tmp_path: Path, student_path: Path, full_mteb: Path, subsampled_mteb: Path
+) -> None:
+    run = make_run(tmp_path, student_path, full_mteb, subsampled=False, n_pairs=STSB_TEST_PAIRS)
+    # a second task, evaluated on a sub-sample: SciFact as the CPU recipes run it
+    results = json.loads((run / "eval" / "results.json").read_text())
+    results["scores"].append(
+        {"task": "SciFact", "mode": "student", "main_score": 0.6, "subsampled": True, "n_queries": 300, "n_docs": 600}
+    )
+    (run / "eval" / "results.json").write_text(json.dumps(results))
+    sub = build_submission(run, tmp_path / "out")
+    assert sub.tasks.keys() == {"STSBenchmark"}
+    assert sub.skipped == {}  # SciFact has no mteb result file here, only its results.json row
+    # the same task file but flagged sub-sampled -> refused as a whole
+    results["scores"][0]["subsampled"] = True
+    (run / "eval" / "results.json").write_text(json.dumps(results))
+    with pytest.raises(LeaderboardError, match="sub-sampled"):
+        build_submission(run, tmp_path / "out")
+
+
+@pytest.mark.slow
+def test_cli_builds_the_tree_and_prints_the_pull_request_steps(
+    tmp_path: Path, student_path: Path, full_mteb: Path
+) -> None:
+    run = make_run(tmp_path, student_path, full_mteb, subsampled=False, n_pairs=STSB_TEST_PAIRS)
+    out = tmp_path / "submission"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "submit_leaderboard.py"), str(run), "--output", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "gh pr create" in proc.stdout and "embeddings-benchmark/results" in proc.stdout
+    assert (out / "model_meta.py").is_file() and (out / "submission.json").is_file()
+    assert (
+        json.loads((out / "submission.json").read_text())["revision"]
+        == json.loads((run / "release.json").read_text())["commit"]
+    )
