@@ -227,6 +227,39 @@ def serve(
     run_server(settings, on_ready=announce)
 
 
+@app.command()
+def release(
+    recipe: Annotated[str, typer.Argument(help="Recipe YAML path or shipped name (e.g. leaf-ir-mini).")],
+    endpoint: Annotated[str | None, typer.Option(help="Hub URL (default: $HF_ENDPOINT or huggingface.co).")] = None,
+    tag: Annotated[str | None, typer.Option(help="Release tag; must be v<recipe version> (the default).")] = None,
+    token_file: Annotated[Path | None, typer.Option(help="File holding the Hub token (else $HF_TOKEN).")] = None,
+    embedded_hub: Annotated[
+        bool, typer.Option("--embedded-hub", help="Publish to leaf-hub's own Hub server, started on loopback.")
+    ] = False,
+    asym: Annotated[bool, typer.Option("--asym", help="Also publish ORG/NAME-asym (Router).")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Run folder (default: the recipe's).")] = None,
+    repo: Annotated[str | None, typer.Option(help="Override the recipe's hub.repo_id.")] = None,
+    summary_json: Annotated[Path | None, typer.Option(help="Also write the release summary JSON here.")] = None,
+) -> None:
+    """Distil → evaluate → card → publish → verify in one command; up-to-date stages are skipped."""
+    from leaf_hub.release import release as run_release
+
+    summary = run_release(
+        recipe,
+        endpoint=endpoint,
+        tag=tag,
+        token_file=token_file,
+        embedded_hub=embedded_hub,
+        asym=asym,
+        output_dir=output,
+        repo_id=repo,
+    )
+    console.print(summary.summary_table())
+    if summary_json is not None:
+        summary_json.parent.mkdir(parents=True, exist_ok=True)
+        summary_json.write_text(summary.to_json())
+
+
 def main() -> None:
     """Entry point of the ``leaf-hub`` console script."""
     try:
