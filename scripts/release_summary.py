@@ -2,7 +2,7 @@
 """Render a release run folder as Markdown (release.yml appends it to ``$GITHUB_STEP_SUMMARY``).
 
 Reads what the stages left in ``RUN_DIR`` (``release.json``, ``eval/results.json``, ``metrics.json``,
-``leaderboard/SUBMISSION.md``) and ``reports/release_<name>.json`` when present; a missing file is
+``release_summary.json``, ``leaderboard/SUBMISSION.md``; else ``reports/release_<name>.json``); a missing file is
 reported as such, so the summary of a failed run says which stage did not finish. Never prints a
 token: only the listed fields are read.
 
@@ -69,8 +69,12 @@ def render(run_dir: Path, reports: Path | None = None) -> str:
         lines.append("| " + " | ".join(_cell(metrics.get(k, "")) for k in keys) + " |")
         lines.append("")
 
-    summary = _read((reports or Path("reports")) / f"release_{run_dir.name}.json")
+    summary = _read(run_dir / "release_summary.json") or _read(
+        (reports or Path("reports")) / f"release_{run_dir.name}.json"
+    )
     stages = (summary or {}).get("stages")
+    if summary and summary.get("wall_seconds") is not None:
+        lines += [f"Release wall time: {float(summary['wall_seconds']):.1f} s", ""]
     if isinstance(stages, (list, dict)):
         items = stages.items() if isinstance(stages, dict) else ((s.get("name", "?"), s) for s in stages)
         lines += ["### Stages", "", "| stage | status | seconds |", "|---|---|---:|"]
