@@ -317,6 +317,8 @@ def distill_models(
         if checkpoint is None:
             raise DistillError(f"--resume: no complete checkpoint in {checkpoint_dir}")
         logger.info("resuming from %s", checkpoint)
+    elif checkpoint_dir.exists():
+        shutil.rmtree(checkpoint_dir)  # checkpoints of another run must not mix with this one
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     seconds = time.perf_counter() - start

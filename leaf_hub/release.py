@@ -1,0 +1,344 @@
+"""One-command release: distill → evaluate → card → publish → verify.
+
+Each stage is skipped when its outputs are up to date with its inputs. This module only
+orchestrates; every stage lives in its own module. Up-to-date checks use fingerprints kept in ``<run_dir>/stages.json``:
+
+* distill: the recipe's ``teacher``, ``student``, ``data`` and ``training`` sections;
+* evaluate: the distill fingerprint, the model folder's hash and the ``evaluation`` section;
+* publish: left to :func:`leaf_hub.publish.publish`, which makes identical re-publishing a no-op
+  and never moves a tag.
+
+A rerun after a failure therefore resumes at the first stage whose outputs are missing or stale.
+With ``embedded_hub=True`` the project's own Hub-compatible server is started on loopback
+(persistent under ``$LEAF_HUB_HOME/hub``) with a freshly generated write token that is never
+printed or stored outside that folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from leaf_hub.errors import ReleaseError
+from leaf_hub.recipe import Recipe, load_recipe
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ReleaseSummary", "release", "stage_fingerprints"]
+
+_DISTILL_SECTIONS = ("teacher", "student", "data", "training")
+
+
+@dataclass
+class ReleaseSummary:
+    """What one ``leaf-hub release`` did; written to ``<run_dir>/release_summary.json``.
+
+    Attributes:
+        recipe: Recipe name.
+        version: Recipe version.
+        run_dir: The run folder.
+        endpoint: Hub endpoint published to.
+        repo_id: Published repository.
+        tag: Release tag.
+        commit: Commit id the tag points at.
+        url: Web URL of the repository.
+        stages: Stage name -> ``{"status": "ran"|"skipped", "seconds": float}``.
+        scores: ``"<task>/<mode>"`` -> main score (fraction).
+        alignment_before: Held-out alignment before training.
+        alignment_after: Held-out alignment after training.
+        model_mb: Size of the model's weights in MB.
+        n_parameters: Parameters of the student.
+        reload_min_cosine: Worst cosine between the local model and the tag reloaded from the Hub.
+        wall_seconds: Whole release.
+    """
+
+    recipe: str
+    version: str
+    run_dir: str
+    endpoint: str
+    repo_id: str
+    tag: str
+    commit: str | None = None
+    url: str | None = None
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+    subsampled: dict[str, bool] = field(default_factory=dict)
+    alignment_before: float | None = None
+    alignment_after: float | None = None
+    model_mb: float | None = None
+    n_parameters: int | None = None
+    reload_min_cosine: float | None = None
+    wall_seconds: float = 0.0
+
+    def to_json(self) -> str:
+        """Serialise as pretty JSON."""
+        return json.dumps(asdict(self), indent=2)
+
+    def summary_table(self) -> Table:
+        """A rich table: scores, sizes, repo, commit, tag and per-stage times."""
+        from rich.table import Table
+
+        table = Table(title=f"leaf-hub release {self.recipe} {self.tag}", show_header=True)
+        table.add_column("item")
+        table.add_column("value", justify="right")
+        for name, stage in self.stages.items():
+            table.add_row(f"stage {name}", f"{stage['status']} ({stage['seconds']:.1f} s)")
+        for key, value in sorted(self.scores.items()):
+            note = " (sub-sampled corpus)" if self.subsampled.get(key) else ""
+            table.add_row(key, f"{100 * value:.2f}{note}")
+        if self.alignment_after is not None:
+            table.add_row("held-out alignment", f"{self.alignment_before:.4f} → {self.alignment_after:.4f}")
+        if self.n_parameters:
+            table.add_row("parameters / weights", f"{self.n_parameters / 1e6:.1f} M / {self.model_mb:.1f} MB")
+        table.add_row("repo", self.url or self.repo_id)
+        table.add_row("commit", self.commit or "-")
+        table.add_row("tag", self.tag)
+        if self.reload_min_cosine is not None:
+            table.add_row("reload at tag: min cosine", f"{self.reload_min_cosine:.6f}")
+        table.add_row("wall time", f"{self.wall_seconds:.1f} s")
+        return table
+
+
+def stage_fingerprints(recipe: Recipe, run_dir: Path) -> dict[str, str]:
+    """Fingerprints of the inputs of each stage (the evaluate one needs the model to exist)."""
+    import hashlib
+
+    from leaf_hub.assets import model_fingerprint
+
+    prints = {"distill": recipe.fingerprint(*_DISTILL_SECTIONS)}
+    if (run_dir / "model" / "modules.json").is_file():
+        parts = [prints["distill"], model_fingerprint(run_dir / "model"), recipe.fingerprint("evaluation", "teacher")]
+        prints["evaluate"] = hashlib.sha256("|".join(parts).encode()).hexdigest()
+    return prints
+
+
+def _read_stages(run_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((run_dir / "stages.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_stages(run_dir: Path, stages: dict[str, Any]) -> None:
+    tmp = run_dir / ".stages.json.tmp"
+    tmp.write_text(json.dumps(stages, indent=2))
+    os.replace(tmp, run_dir / "stages.json")
+
+
+@contextmanager
+def _embedded_hub(namespace: str) -> Iterator[tuple[str, str]]:
+    """Start the project's Hub server on loopback; yield ``(endpoint, write token)``."""
+    from leaf_hub.assets import leaf_hub_home
+    from leaf_hub.hub_server.testing import TokenSpec, running_hub_server
+
+    root = leaf_hub_home() / "hub"
+    token_path = root / "release-token"
+    root.mkdir(parents=True, exist_ok=True)
+    if token_path.is_file():
+        token = token_path.read_text().strip()
+    else:
+        token = f"hf_leafhub_{secrets.token_hex(16)}"
+        fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(token)
+    tokens = [TokenSpec(token=token, user=namespace, role="write")]
+    with running_hub_server(root / "data", tokens=tokens) as hub:
+        logger.info("embedded hub at %s (data in %s)", hub.url, root / "data")
+        yield hub.url, token
+
+
+def release(
+    recipe: str | Path | Recipe,
+    *,
+    endpoint: str | None = None,
+    tag: str | None = None,
+    token: str | None = None,
+    token_file: str | Path | None = None,
+    embedded_hub: bool = False,
+    asym: bool = False,
+    output_dir: str | Path | None = None,
+    repo_id: str | None = None,
+) -> ReleaseSummary:
+    """Distil, evaluate, card, publish and verify one recipe, skipping up-to-date stages.
+
+    Args:
+        recipe: A recipe path, shipped name or loaded :class:`Recipe`.
+        endpoint: Hub URL (``None``: ``$HF_ENDPOINT`` or huggingface.co). Ignored with ``embedded_hub``.
+        tag: Release tag; must be ``v{recipe.version}`` (default).
+        token: Hub token (else ``token_file``, ``$HF_TOKEN`` or the huggingface_hub login).
+        token_file: File holding the token.
+        embedded_hub: Publish to the project's own Hub server, started on loopback for this call.
+        asym: Also publish the ``-asym`` Router repo.
+        output_dir: Override the recipe's run folder.
+        repo_id: Override the recipe's ``hub.repo_id``.
+
+    Returns:
+        The summary, also written to ``<run_dir>/release_summary.json``.
+
+    Raises:
+        ReleaseError: Tag/version mismatch or no token for a real Hub, before any work is done.
+        LeafHubError: Whatever a stage raises (the stages already done stay done).
+    """
+    from leaf_hub.hub import resolve_endpoint, resolve_token
+
+    wall = time.perf_counter()
+    if not isinstance(recipe, Recipe):
+        recipe = load_recipe(recipe, {"output_dir": str(output_dir)} if output_dir else None)
+    elif output_dir:
+        recipe = recipe.model_copy(update={"output_dir": str(output_dir)})
+    tag = tag or f"v{recipe.version}"
+    if tag != f"v{recipe.version}":
+        raise ReleaseError(
+            f"tag {tag} does not match recipe {recipe.name} version {recipe.version} (expected v{recipe.version})"
+        )
+    repo = repo_id or recipe.hub.repo_id
+    if not embedded_hub:
+        token = token or resolve_token(token_file)
+        if not token:
+            raise ReleaseError(
+                f"no Hub token for {resolve_endpoint(endpoint or recipe.hub.endpoint)}: set HF_TOKEN, "
+                "pass --token-file, or use --embedded-hub"
+            )
+    if embedded_hub:
+        with _embedded_hub(repo.split("/")[0]) as (url, hub_token):
+            summary = _run_stages(recipe, repo, tag, url, hub_token, asym)
+    else:
+        summary = _run_stages(recipe, repo, tag, endpoint or recipe.hub.endpoint, token, asym)
+    summary.wall_seconds = time.perf_counter() - wall
+    (recipe.run_dir / "release_summary.json").write_text(summary.to_json())
+    return summary
+
+
+def _run_stages(
+    recipe: Recipe, repo: str, tag: str, endpoint: str | None, token: str | None, asym: bool
+) -> ReleaseSummary:
+    from leaf_hub.distill import DistillReport, distill
+    from leaf_hub.evaluation.results import load_results
+    from leaf_hub.evaluation.run import evaluate_run
+    from leaf_hub.hub import resolve_endpoint
+    from leaf_hub.publish import publish
+
+    run_dir = recipe.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    summary = ReleaseSummary(
+        recipe=recipe.name,
+        version=recipe.version,
+        run_dir=str(run_dir),
+        endpoint=resolve_endpoint(endpoint),
+        repo_id=repo,
+        tag=tag,
+    )
+    done = _read_stages(run_dir)
+
+    # distill
+    prints = stage_fingerprints(recipe, run_dir)
+    start = time.perf_counter()
+    fresh = (
+        done.get("distill", {}).get("fingerprint") == prints["distill"]
+        and (run_dir / "metrics.json").is_file()
+        and (run_dir / "model" / "modules.json").is_file()
+    )
+    if fresh:
+        report = DistillReport.load(run_dir / "metrics.json")
+        logger.info("distill: up to date, skipped")
+    else:
+        # an interrupted distillation of the same inputs continues from its last checkpoint
+        has_checkpoint = any((run_dir / "checkpoints").glob("checkpoint-*/trainer_state.json"))
+        resume = has_checkpoint and done.get("distill_started") == prints["distill"]
+        done["distill_started"] = prints["distill"]
+        _write_stages(run_dir, done)
+        report = distill(recipe, resume=resume)
+        done["distill"] = {"fingerprint": prints["distill"]}
+        done.pop("evaluate", None)
+        _write_stages(run_dir, done)
+    summary.stages["distill"] = {"status": "skipped" if fresh else "ran", "seconds": time.perf_counter() - start}
+    summary.alignment_before, summary.alignment_after = report.alignment_before, report.alignment_after
+
+    # evaluate
+    prints = stage_fingerprints(recipe, run_dir)
+    start = time.perf_counter()
+    results_path = run_dir / "eval" / "results.json"
+    fresh = done.get("evaluate", {}).get("fingerprint") == prints["evaluate"] and results_path.is_file()
+    if fresh:
+        results = load_results(results_path)
+        logger.info("evaluate: up to date, skipped")
+    else:
+        results = evaluate_run(run_dir)
+        done["evaluate"] = {"fingerprint": prints["evaluate"]}
+        _write_stages(run_dir, done)
+    summary.stages["evaluate"] = {"status": "skipped" if fresh else "ran", "seconds": time.perf_counter() - start}
+    for score in results.scores:
+        key = f"{score.task}/{score.mode}"
+        summary.scores[key] = score.main_score
+        summary.subsampled[key] = score.subsampled
+
+    # card + publish + verify (publish renders the card, uploads one commit, verifies, tags)
+    start = time.perf_counter()
+    published = publish(run_dir, repo_id=repo, tag=tag, endpoint=endpoint, token=token, asym=asym)
+    main_repo = published.repos[0]
+    summary.stages["card"] = {"status": "ran", "seconds": published.seconds.get("stage", 0.0)}
+    summary.stages["publish"] = {
+        "status": "ran" if main_repo.uploaded else "skipped (identical release exists)",
+        "seconds": time.perf_counter() - start - published.seconds.get("stage", 0.0),
+    }
+    summary.commit = main_repo.commit
+    summary.url = f"{summary.endpoint}/{repo}"
+    summary.reload_min_cosine = main_repo.min_cosine
+
+    # final check: the tag, as users load it, in a fresh process
+    start = time.perf_counter()
+    summary.reload_min_cosine = _reload_tag(run_dir, repo, tag, endpoint, token)
+    summary.stages["reload"] = {"status": "ran", "seconds": time.perf_counter() - start}
+    summary.n_parameters, summary.model_mb = _model_size(run_dir / "model")
+    return summary
+
+
+def _reload_tag(run_dir: Path, repo: str, tag: str, endpoint: str | None, token: str | None) -> float:
+    """``SentenceTransformer(repo, revision=tag)`` in a fresh process vs the local model."""
+    import tempfile
+
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from leaf_hub.errors import VerificationError
+    from leaf_hub.hub import PROBE_TEXTS, HubClient, reload_in_subprocess
+
+    client = HubClient(endpoint, token)
+    calls = {"query": ("encode", {"prompt_name": "query"}), "plain": ("encode", {})}
+    with tempfile.TemporaryDirectory(prefix="leaf-hub-reload-") as tmp:
+        remote = reload_in_subprocess(client, repo, tag, calls, hf_home=Path(tmp))
+    local = SentenceTransformer(str(run_dir / "model"), device="cpu")
+    worst = 1.0
+    for name, (_, kwargs) in calls.items():
+        a = np.asarray(local.encode(list(PROBE_TEXTS), **kwargs))
+        b = np.asarray(remote[name])
+        cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+        worst = min(worst, float(cos.min()))
+    if worst < 0.9999:
+        raise VerificationError(f"{repo}@{tag} reloads to different embeddings (min cosine {worst:.6f})")
+    return worst
+
+
+def _model_size(model_dir: Path) -> tuple[int, float]:
+    import numpy as np
+    from safetensors import safe_open
+
+    params = 0
+    size = 0
+    for path in model_dir.rglob("*.safetensors"):
+        size += path.stat().st_size
+        with safe_open(str(path), framework="np") as f:
+            for key in f.keys():  # noqa: SIM118 - safe_open has no __iter__
+                params += int(np.prod(f.get_slice(key).get_shape()))
+    return params, size / 1e6
