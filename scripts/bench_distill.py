@@ -79,7 +79,11 @@ def _baseline_run(texts, heldout, workdir: Path, training) -> dict:
     """sentence-transformers' distillation example: teacher labels by dataset.map every run, MSELoss."""
     import torch
     from datasets import Dataset
-    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
     from sentence_transformers.losses import MSELoss
 
     from leaf_hub.assets import resolve_model
