@@ -426,7 +426,7 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
     )
     train_texts = _with_prompt(texts.train, prompts)
     held_texts = _with_prompt(texts.heldout, prompts)
-    sample = min(len(train_texts), 2048)
+    sample = min(len(train_texts), recipe.student.ridge_samples)
     fit = init_projection(
         student,
         train_texts[:sample],

@@ -102,7 +102,9 @@ class StudentSpec(ModelSpec):
         projection_init: ``ridge`` (least squares with an L2 penalty on a sample), ``identity``
             (when dimensions match) or ``random`` (PyTorch default). Plain least squares is not
             offered: it gives huge weights that wreck training.
-        ridge_lambda: Penalty of the ridge initialisation.
+        ridge_lambda: Penalty of the ridge initialisation, or ``auto`` (chosen on held-out
+            training texts).
+        ridge_samples: Training texts used to fit the ridge projection.
         query_prompt: Prompt stored in the saved model for queries (``prompts["query"]``).
         document_prompt: Prompt stored for documents.
     """
@@ -110,9 +112,17 @@ class StudentSpec(ModelSpec):
     projection_dim: int = Field(gt=0, le=16384)
     projection_bias: bool = True
     projection_init: Literal["ridge", "identity", "random"] = "ridge"
-    ridge_lambda: float = Field(default=1.0, gt=0)
+    ridge_lambda: float | Literal["auto"] = "auto"
+    ridge_samples: int = Field(default=8192, ge=16)
     query_prompt: str = ""
     document_prompt: str = ""
+
+    @field_validator("ridge_lambda")
+    @classmethod
+    def _check_lambda(cls, value: float | str) -> float | str:
+        if value != "auto" and not float(value) > 0:
+            raise ValueError("ridge_lambda must be > 0 or 'auto'")
+        return value
 
 
 class DataSource(_Strict):

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["build_student", "encoder_only", "init_projection", "ridge_projection"]
+__all__ = ["RIDGE_GRID", "build_student", "encoder_only", "init_projection", "ridge_projection", "select_ridge_lambda"]
 
 
 def build_student(
@@ -109,7 +109,7 @@ def init_projection(
     targets: np.ndarray,
     *,
     method: str = "ridge",
-    lam: float = 1.0,
+    lam: float | str = "auto",
     batch_size: int = 32,
 ) -> dict[str, float]:
     """Initialise the student's ``Dense`` projection in place.
@@ -119,11 +119,13 @@ def init_projection(
         texts: Sample texts (as the student sees them, prompts included).
         targets: Teacher vectors of ``texts``.
         method: ``ridge``, ``identity`` (square projections only) or ``random`` (leave as is).
-        lam: Ridge penalty.
+        lam: Ridge penalty, or ``"auto"``: chosen from :data:`RIDGE_GRID` by the mean cosine on
+            a held-out fifth of the sample, then refitted on all of it.
         batch_size: Encoding batch size.
 
     Returns:
-        Facts about the fit: largest absolute weight and the sample's mean cosine to the targets.
+        Facts about the fit: largest absolute weight, the penalty used and the sample's mean
+        cosine to the targets.
     """
     import torch
     from sentence_transformers import models
@@ -141,7 +143,10 @@ def init_projection(
         pooled = encoder_only(student).encode(
             list(texts), batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False
         )
-        weight, bias = ridge_projection(pooled, np.asarray(targets), lam=lam, bias=linear.bias is not None)
+        targets = np.asarray(targets)
+        has_bias = linear.bias is not None
+        lam = select_ridge_lambda(pooled, targets, bias=has_bias) if lam == "auto" else float(lam)
+        weight, bias = ridge_projection(pooled, targets, lam=lam, bias=has_bias)
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(weight))
             if bias is not None:
@@ -150,7 +155,41 @@ def init_projection(
     cos = _mean_cosine(fitted, np.asarray(targets))
     max_w = float(linear.weight.detach().abs().max())
     logger.info("projection init %s: max |w| %.3f, sample cosine %.4f", method, max_w, cos)
-    return {"max_abs_weight": max_w, "sample_cosine": cos}
+    info = {"max_abs_weight": max_w, "sample_cosine": cos, "n_samples": float(len(texts))}
+    if method == "ridge":
+        info["ridge_lambda"] = float(lam)
+    return info
+
+
+#: Penalties tried by ``lam="auto"``.
+RIDGE_GRID = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
+
+
+def select_ridge_lambda(x: np.ndarray, y: np.ndarray, *, bias: bool = True, seed: int = 0) -> float:
+    """Pick the ridge penalty with the best mean cosine on a held-out fifth of ``(x, y)``.
+
+    Args:
+        x: Pooled student embeddings, ``(n, d_in)``.
+        y: Teacher vectors, ``(n, d_out)``.
+        bias: Fit an intercept.
+        seed: Seed of the split.
+
+    Returns:
+        The chosen penalty from :data:`RIDGE_GRID`.
+    """
+    order = np.random.default_rng(seed).permutation(len(x))
+    cut = max(1, len(x) // 5)
+    val, fit = order[:cut], order[cut:]
+    best, best_cos = RIDGE_GRID[0], -2.0
+    for lam in RIDGE_GRID:
+        w, b = ridge_projection(x[fit], y[fit], lam=lam, bias=bias)
+        pred = x[val] @ w.T + (b if b is not None else 0)
+        cos = _mean_cosine(pred, y[val])
+        logger.debug("ridge lambda %g: held-out cosine %.4f", lam, cos)
+        if cos > best_cos:
+            best, best_cos = lam, cos
+    logger.info("ridge lambda %g chosen (held-out cosine %.4f on %d texts)", best, best_cos, len(val))
+    return best
 
 
 def _mean_cosine(a: np.ndarray, b: np.ndarray) -> float:

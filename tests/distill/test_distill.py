@@ -162,3 +162,15 @@ def test_empty_text_file_and_unwritable_output(tmp_path):
     blocker.write_text("x")
     proc = run_cli("distill", str(write_recipe(tmp_path)), "--output", str(blocker / "sub"))
     assert proc.returncode != 0 and "not writable" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_auto_ridge_lambda_follows_the_data():
+    from leaf_hub.models.student import select_ridge_lambda
+
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(16, 64))
+    x_many = rng.normal(size=(4000, 64))
+    clean = select_ridge_lambda(x_many, x_many @ w.T + 0.01 * rng.normal(size=(4000, 16)))
+    x_few = rng.normal(size=(60, 64))
+    noisy = select_ridge_lambda(x_few, x_few @ w.T + 5.0 * rng.normal(size=(60, 16)))
+    assert clean < noisy  # scarce, noisy samples need a stronger penalty
