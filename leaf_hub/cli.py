@@ -262,6 +262,10 @@ def release(
 
 def main() -> None:
     """Entry point of the ``leaf-hub`` console script."""
+    # huggingface_hub reads these once, at import: classic LFS uploads work on every Hub (the
+    # embedded server has no Xet), and no telemetry leaves an offline machine.
+    os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     try:
         app()
     except KeyboardInterrupt:

@@ -133,7 +133,7 @@ class HubClient:
         self.endpoint = resolve_endpoint(endpoint)
         self._token = token
         if self.endpoint != DEFAULT_ENDPOINT and not constants.HF_HUB_DISABLE_XET:
-            from huggingface_hub.utils import is_xet_available
+            from huggingface_hub.utils._runtime import is_xet_available
 
             if is_xet_available():
                 raise HubError(
