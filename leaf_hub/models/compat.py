@@ -1,0 +1,512 @@
+"""Compatibility matrix: load a model with several sentence-transformers releases and compare embeddings.
+
+Each target is its own virtual environment under ``$LEAF_HUB_HOME/compat-venvs/<name>``, built once
+with ``python3 -m venv``, then ``pip install torch==2.13.0`` first (the local CPU wheel; pip is
+never left to choose torch, which would pull a multi-GB CUDA build), then the target's pinned
+sentence-transformers / transformers / huggingface_hub / tokenizers with torch pinned again in the
+same resolve. A stamp file records what was installed; a venv whose stamp does not match is
+rebuilt, one whose stamp matches is reused (warm runs take seconds per target).
+
+In each venv, ``_compat_probe.py`` runs as ``python -I`` from an empty temporary directory, so
+``leaf_hub`` cannot be imported: the model loads with stock sentence-transformers alone. It
+encodes the probe texts without a prompt and with each prompt name, and the vectors are compared
+with reference vectors (the training-time model's) by cosine similarity.
+
+The model is a local folder, or a Hub repo id with a revision and an endpoint (e.g. the model
+published to the embedded hub at its tag): the probe then downloads it through
+``huggingface_hub`` with ``HF_ENDPOINT`` set and a throwaway ``HF_HOME``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from leaf_hub.assets import data_root, leaf_hub_home
+from leaf_hub.errors import AssetError, LeafHubError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "COSINE_THRESHOLD",
+    "DEFAULT_TARGETS",
+    "TORCH_REQUIREMENT",
+    "CompatRow",
+    "CompatTarget",
+    "current_target",
+    "all_targets",
+    "default_probe_texts",
+    "leaf_shaped_model",
+    "load_reference",
+    "save_reference",
+    "ensure_venv",
+    "reference_embeddings",
+    "run_matrix",
+    "write_report",
+]
+
+#: Every compat venv gets exactly this torch, installed first (the local CPU wheel).
+TORCH_REQUIREMENT = "torch==2.13.0"
+#: Minimum cosine between a target's vectors and the reference vectors, per text.
+COSINE_THRESHOLD = 0.9999
+_PROBE = Path(__file__).with_name("_compat_probe.py")
+_STAMP = "leaf-hub-compat.json"
+_PIP_TIMEOUT_S = 1800
+_PROBE_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class CompatTarget:
+    """One sentence-transformers release line and the pins that make it install and run.
+
+    Attributes:
+        name: Folder name of its venv, e.g. ``st-3.4``.
+        requirements: pip requirement strings installed after torch.
+    """
+
+    name: str
+    requirements: tuple[str, ...]
+
+    @property
+    def sentence_transformers(self) -> str:
+        """The pinned sentence-transformers version."""
+        for req in self.requirements:
+            if req.startswith("sentence-transformers=="):
+                return req.split("==", 1)[1]
+        return "?"
+
+
+# sentence-transformers 3.4.1, 4.1.0 and 5.1.2 all declare transformers>=4.41,<5. 4.57.6 is the
+# newest 4.x; it needs huggingface_hub<1.0 (0.36.2 is the newest such) and tokenizers<=0.23.0.
+# All three load and encode identically with it and torch 2.13 (checked by the matrix itself).
+_TRANSFORMERS_4 = ("transformers==4.57.6", "huggingface_hub==0.36.2", "tokenizers==0.22.2")
+
+#: The release lines every leaf-hub model must load on; the current 6.x is added by :func:`current_target`.
+DEFAULT_TARGETS: tuple[CompatTarget, ...] = (
+    CompatTarget("st-3.4", ("sentence-transformers==3.4.1", *_TRANSFORMERS_4)),
+    CompatTarget("st-4.1", ("sentence-transformers==4.1.0", *_TRANSFORMERS_4)),
+    CompatTarget("st-5.1", ("sentence-transformers==5.1.2", *_TRANSFORMERS_4)),
+)
+
+
+def current_target() -> CompatTarget:
+    """The sentence-transformers stack leaf-hub itself runs with, pinned to the installed versions."""
+    names = ("sentence-transformers", "transformers", "huggingface_hub", "tokenizers")
+    versions = {name: metadata.version(name) for name in names}
+    major = versions["sentence-transformers"].split(".")[0]
+    return CompatTarget(f"st-{major}", tuple(f"{name}=={version}" for name, version in versions.items()))
+
+
+def all_targets() -> tuple[CompatTarget, ...]:
+    """The default release lines plus the current one."""
+    return (*DEFAULT_TARGETS, current_target())
+
+
+@dataclass
+class CompatRow:
+    """One target's outcome, as written to ``reports/compat_matrix.json``."""
+
+    target: str
+    source: str
+    sentence_transformers: str | None = None
+    transformers: str | None = None
+    huggingface_hub: str | None = None
+    torch: str | None = None
+    loaded_ok: bool = False
+    min_cosine: float | None = None
+    min_cosine_by_prompt: dict[str, float] = field(default_factory=dict)
+    passed: bool = False
+    seconds: float = 0.0
+    load_encode_seconds: float | None = None
+    venv_seconds: float = 0.0
+    venv_built: bool = False
+    error: str | None = None
+
+
+def _venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _run(cmd: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
+    if proc.returncode != 0:
+        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip() and "WARNING: Location" not in ln]
+        raise LeafHubError(f"{' '.join(cmd[:6])} failed (exit {proc.returncode}): {lines[-1] if lines else ''}")
+
+
+def ensure_venv(target: CompatTarget, root: Path | None = None, *, python: str | None = None) -> tuple[Path, bool]:
+    """Return the target's venv, building it first unless a matching one is cached.
+
+    Args:
+        target: The release line and its pins.
+        root: Folder of the venvs; ``$LEAF_HUB_HOME/compat-venvs`` by default.
+        python: Interpreter that creates the venv; the base interpreter of this one by default.
+
+    Returns:
+        ``(venv folder, built)`` where ``built`` says whether it was (re)built now.
+
+    Raises:
+        LeafHubError: If ``venv`` or ``pip`` fails (the message has pip's last line).
+    """
+    python = python or _base_python()
+    venv = (root or leaf_hub_home() / "compat-venvs") / target.name
+    want = {"torch": TORCH_REQUIREMENT, "requirements": list(target.requirements), "python": python}
+    stamp = venv / _STAMP
+    if stamp.is_file() and _venv_python(venv).exists():
+        try:
+            if json.loads(stamp.read_text(encoding="utf-8")) == want:
+                return venv, False
+        except json.JSONDecodeError:
+            pass
+    logger.info("building compat venv %s (%s)", venv, ", ".join(target.requirements))
+    shutil.rmtree(venv, ignore_errors=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    _run([python, "-m", "venv", str(venv)], timeout=300)
+    py = str(_venv_python(venv))
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}}
+    env.update({"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONNOUSERSITE": "1"})
+    pip = [py, "-m", "pip", "install", "-q"]
+    _run([*pip, TORCH_REQUIREMENT], timeout=_PIP_TIMEOUT_S, env=env)
+    # torch is pinned again so the resolver can never swap it for another build.
+    _run([*pip, TORCH_REQUIREMENT, *target.requirements], timeout=_PIP_TIMEOUT_S, env=env)
+    _run([py, "-I", "-c", "import torch, sentence_transformers"], timeout=300, env=env)
+    stamp.write_text(json.dumps(want, indent=2), encoding="utf-8")
+    return venv, True
+
+
+#: (file under ``distill/``, how many lines) making up :func:`default_probe_texts`.
+_PROBE_SOURCES: tuple[tuple[str, int], ...] = (("queries_en.txt", 10), ("corpus_en.txt", 6), ("passages_en.txt", 4))
+
+
+def default_probe_texts(root: str | Path | None = None) -> list[str]:
+    """Real probe texts: the first 10 queries, 6 sentences and 4 long passages (past 256 tokens).
+
+    Args:
+        root: The data folder; :func:`leaf_hub.assets.data_root` by default.
+
+    Returns:
+        20 texts, in that order.
+
+    Raises:
+        AssetError: If a distillation text file is missing.
+    """
+    folder = data_root(root) / "distill"
+    texts: list[str] = []
+    for name, count in _PROBE_SOURCES:
+        path = folder / name
+        if not path.is_file():
+            raise AssetError(f"data file not found: {path}")
+        taken = 0
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    texts.append(line.strip())
+                    taken += 1
+                if taken == count:
+                    break
+    return texts
+
+
+def leaf_shaped_model(init: str | Path, *, out_features: int = 768, seed: int = 0) -> SentenceTransformer:
+    """A model with a leaf student's shape, for checking the save path without training one.
+
+    The init's Transformer and Pooling (its own Normalize/Dense dropped), a ``Dense(d, out_features)``
+    with identity activation and a seeded PyTorch default initialisation, a ``Normalize``, and the
+    prompts ``{"query": "query: ", "document": ""}``.
+
+    Args:
+        init: A local sentence-transformers folder (e.g. all-MiniLM-L6-v2).
+        out_features: The projection width (the teacher's).
+        seed: Seed of the projection's initialisation.
+
+    Returns:
+        The model on CPU.
+    """
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+
+    base = SentenceTransformer(str(init), device="cpu")
+    encoder = [m for m in base if not isinstance(m, (models.Normalize, models.Dense))]
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    dense = models.Dense(int(base.get_embedding_dimension()), out_features, activation_function=torch.nn.Identity())
+    torch.random.set_rng_state(generator_state)
+    model = SentenceTransformer(
+        modules=[*encoder, dense, models.Normalize()], device="cpu", prompts={"query": "query: ", "document": ""}
+    )
+    model.similarity_fn_name = "cosine"
+    return model
+
+
+def reference_embeddings(
+    model: SentenceTransformer, texts: Sequence[str], prompt_names: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Encode ``texts`` with the training-time model: ``plain`` (no prompt) and one array per prompt name.
+
+    Args:
+        model: The in-memory model the vectors are checked against.
+        texts: Probe texts.
+        prompt_names: Names in ``model.prompts`` to encode with (e.g. ``["query"]``).
+
+    Returns:
+        ``{"plain": (n, d) float32, "<prompt name>": (n, d) float32, ...}``.
+    """
+    import numpy as np
+
+    out = {"plain": np.asarray(model.encode(list(texts), batch_size=16, convert_to_numpy=True), dtype=np.float32)}
+    for name in prompt_names:
+        vectors = model.encode(list(texts), prompt_name=name, batch_size=16, convert_to_numpy=True)
+        out[name] = np.asarray(vectors, dtype=np.float32)
+    return out
+
+
+def save_reference(path: str | Path, texts: Sequence[str], reference: Mapping[str, np.ndarray]) -> Path:
+    """Store probe texts and reference vectors in one ``.npz`` (no pickles), for a later matrix run.
+
+    Args:
+        path: The ``.npz`` file to write.
+        texts: The probe texts.
+        reference: Output of :func:`reference_embeddings`.
+
+    Returns:
+        The written path.
+    """
+    import numpy as np
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"emb_{key}": np.asarray(value, dtype=np.float32) for key, value in reference.items()}
+    with out.open("wb") as fh:
+        np.savez(fh, texts=np.asarray(list(texts), dtype=np.str_), **arrays)
+    return out
+
+
+def load_reference(path: str | Path) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Read a file written by :func:`save_reference`.
+
+    Returns:
+        ``(texts, reference)``.
+
+    Raises:
+        AssetError: If the file is missing or lacks texts or plain vectors.
+    """
+    import numpy as np
+
+    src = Path(path)
+    if not src.is_file():
+        raise AssetError(f"reference file not found: {src}")
+    with np.load(src, allow_pickle=False) as npz:
+        if "texts" not in npz.files or "emb_plain" not in npz.files:
+            raise AssetError(f"{src}: expected arrays 'texts' and 'emb_plain'")
+        texts = [str(t) for t in npz["texts"]]
+        reference = {key[4:]: npz[key] for key in npz.files if key.startswith("emb_")}
+    return texts, reference
+
+
+def _min_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    import numpy as np
+
+    if a.shape != b.shape:
+        return float("-inf")
+    dots = (a.astype(np.float64) * b.astype(np.float64)).sum(axis=1)
+    norms = np.linalg.norm(a.astype(np.float64), axis=1) * np.linalg.norm(b.astype(np.float64), axis=1)
+    return float((dots / np.maximum(norms, 1e-12)).min())
+
+
+def _probe_env(endpoint: str | None, hf_home: Path, token: str | None) -> dict[str, str]:
+    env = {
+        key: os.environ[key]
+        for key in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE")
+        if key in os.environ
+    }
+    env.update(
+        {
+            "HF_HOME": str(hf_home),
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2"),
+        }
+    )
+    if endpoint:
+        env["HF_ENDPOINT"] = endpoint.rstrip("/")
+    else:
+        env["HF_HUB_OFFLINE"] = "1"
+        env["TRANSFORMERS_OFFLINE"] = "1"
+    if token:
+        env["HF_TOKEN"] = token
+    return env
+
+
+def probe(
+    venv: Path,
+    model: str | Path,
+    texts: Sequence[str],
+    prompt_names: Sequence[str],
+    *,
+    revision: str | None = None,
+    endpoint: str | None = None,
+    token: str | None = None,
+    timeout: float = _PROBE_TIMEOUT_S,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Load ``model`` in ``venv`` (``python -I``, empty cwd) and encode ``texts``.
+
+    Returns:
+        The probe's ``result.json`` (``ok``, ``error``, ``versions``, ``seconds``, ...) and its
+        vectors (empty when loading failed).
+    """
+    import numpy as np
+
+    with tempfile.TemporaryDirectory(prefix="leaf-hub-compat-") as tmp:
+        work = Path(tmp)
+        (work / "cwd").mkdir()
+        (work / "out").mkdir()
+        (work / "hf_home").mkdir()
+        script = work / "probe.py"
+        shutil.copyfile(_PROBE, script)
+        model_ref = str(Path(model).resolve()) if endpoint is None else str(model)
+        job = {
+            "model": model_ref,
+            "revision": revision,
+            "texts": list(texts),
+            "prompt_names": list(prompt_names),
+            "out": str(work / "out"),
+        }
+        (work / "job.json").write_text(json.dumps(job), encoding="utf-8")
+        cmd = [str(_venv_python(venv)), "-I", str(script), str(work / "job.json")]
+        env = _probe_env(endpoint, work / "hf_home", token)
+        try:
+            proc = subprocess.run(cmd, cwd=work / "cwd", env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"ok": False, "error": f"timed out after {timeout:.0f} s"}, {}
+        result_path = work / "out" / "result.json"
+        if not result_path.is_file():
+            lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+            return {"ok": False, "error": lines[-1] if lines else f"probe exited {proc.returncode}"}, {}
+        result = json.loads(result_path.read_text(encoding="utf-8"))
+        vectors: dict[str, np.ndarray] = {}
+        if result.get("ok"):
+            with np.load(work / "out" / "embeddings.npz") as npz:
+                vectors = {key: npz[key] for key in npz.files}
+        return result, vectors
+
+
+def run_matrix(
+    model: str | Path,
+    reference: Mapping[str, np.ndarray],
+    texts: Sequence[str],
+    *,
+    targets: Sequence[CompatTarget] | None = None,
+    revision: str | None = None,
+    endpoint: str | None = None,
+    token: str | None = None,
+    threshold: float = COSINE_THRESHOLD,
+    venv_root: Path | None = None,
+) -> list[CompatRow]:
+    """Load ``model`` with every target release and compare its vectors with ``reference``.
+
+    Args:
+        model: A local model folder, or a Hub repo id when ``endpoint`` is given.
+        reference: ``{"plain": ..., "<prompt>": ...}`` from :func:`reference_embeddings` on the
+            training-time model; every key other than ``plain`` is encoded with that prompt name.
+        texts: The probe texts the reference was computed on.
+        targets: Release lines to check; :func:`all_targets` by default.
+        revision: Hub revision (tag, branch or commit) when loading from a hub.
+        endpoint: Hub URL (e.g. the embedded hub ``http://127.0.0.1:PORT``); ``None`` loads the
+            local folder with ``HF_HUB_OFFLINE=1``.
+        token: Hub token for a private repo; passed to the probe as ``HF_TOKEN`` only.
+        threshold: Minimum per-text cosine for a row to pass.
+        venv_root: Folder of the cached venvs (``$LEAF_HUB_HOME/compat-venvs`` by default).
+
+    Returns:
+        One row per target, in order. A failing load or build is a row with ``error`` set, never
+        an exception, so the table always shows every target.
+    """
+    if "plain" not in reference:
+        raise ValueError("reference must contain 'plain' (vectors encoded without a prompt)")
+    prompt_names = [name for name in reference if name != "plain"]
+    source = f"{model}@{revision or 'main'} via {endpoint}" if endpoint else str(model)
+    rows: list[CompatRow] = []
+    for target in targets if targets is not None else all_targets():
+        row = CompatRow(target=target.name, source=source, sentence_transformers=target.sentence_transformers)
+        start = time.perf_counter()
+        try:
+            venv, row.venv_built = ensure_venv(target, venv_root)
+        except (LeafHubError, subprocess.TimeoutExpired, OSError) as e:
+            row.error = f"venv: {e}"
+            row.seconds = round(time.perf_counter() - start, 2)
+            rows.append(row)
+            continue
+        row.venv_seconds = round(time.perf_counter() - start, 2)
+        result, vectors = probe(venv, model, texts, prompt_names, revision=revision, endpoint=endpoint, token=token)
+        versions = result.get("versions", {})
+        row.sentence_transformers = versions.get("sentence_transformers", row.sentence_transformers)
+        row.transformers = versions.get("transformers")
+        row.huggingface_hub = versions.get("huggingface_hub")
+        row.torch = versions.get("torch")
+        row.load_encode_seconds = result.get("seconds")
+        row.loaded_ok = bool(result.get("ok"))
+        row.error = result.get("error")
+        if result.get("leaf_hub_importable"):
+            row.loaded_ok = False
+            row.error = "leaf_hub was importable inside the probe; the check would not be independent"
+        if row.loaded_ok:
+            row.min_cosine_by_prompt = {key: _min_cosine(reference[key], vectors[key]) for key in reference}
+            row.min_cosine = min(row.min_cosine_by_prompt.values())
+            row.passed = row.min_cosine >= threshold
+            if not row.passed:
+                row.error = f"min cosine {row.min_cosine:.6f} < {threshold}"
+        row.seconds = round(time.perf_counter() - start, 2)
+        logger.info("%s: loaded=%s min_cos=%s (%.1f s)", target.name, row.loaded_ok, row.min_cosine, row.seconds)
+        rows.append(row)
+    return rows
+
+
+def _base_python() -> str:
+    """A plain interpreter to create venvs with (not this venv's, whose site-packages must not leak)."""
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    return base if Path(base).exists() else "python3"
+
+
+def write_report(
+    rows: Sequence[CompatRow],
+    path: str | Path,
+    *,
+    texts: Sequence[str],
+    threshold: float = COSINE_THRESHOLD,
+    wall_seconds: float | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write the matrix as JSON (``schema_version`` 1) and return the path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "schema_version": 1,
+        "threshold": threshold,
+        "n_texts": len(texts),
+        "torch_requirement": TORCH_REQUIREMENT,
+        "all_passed": all(row.passed for row in rows),
+        "wall_seconds": wall_seconds,
+        **(dict(extra) if extra else {}),
+        "rows": [asdict(row) for row in rows],
+    }
+    out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return out

@@ -1,0 +1,166 @@
+"""Compatibility matrix: does a leaf-hub model load, identically, on sentence-transformers 3.4, 4.1, 5.1 and 6.x?
+
+For each release line a cached venv (``$LEAF_HUB_HOME/compat-venvs/<name>``: torch==2.13.0 first,
+then the pinned sentence-transformers stack, see ``leaf_hub.models.compat``) loads the model in a
+``python -I`` subprocess where ``import leaf_hub`` is impossible, encodes real probe texts with and
+without the ``query`` prompt, and compares them with reference vectors (cosine >= 0.9999).
+
+Sources (any combination; each adds one row per release):
+
+- no argument: a leaf-shaped student (all-MiniLM-L6-v2 + seeded Dense(384, 768) + Normalize +
+  prompts) saved with ``save_portable``; reference = that in-memory model. ``--with-raw`` also
+  checks the same model saved by plain ``model.save()`` (which old releases cannot load).
+- ``--model DIR``: a saved folder (e.g. ``runs/<name>/model``); reference = ``--reference NPZ``
+  (see ``leaf_hub.models.compat.save_reference``) or, without it, the folder loaded in-process.
+- ``--repo-id ID --revision TAG --endpoint URL``: the model published to a hub (e.g. the embedded
+  hub) at its tag, downloaded in each venv with ``HF_ENDPOINT`` set and a throwaway ``HF_HOME``.
+
+Prints a rich table and writes ``reports/compat_matrix.json``.
+
+    python scripts/compat_matrix.py                      # the leaf-shaped self-check
+    python scripts/compat_matrix.py --model runs/leaf-ir-mini/model
+    python scripts/compat_matrix.py --model runs/x/model --repo-id org/x --revision v0.1.0 --endpoint http://127.0.0.1:8765
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from leaf_hub.models.compat import (
+    COSINE_THRESHOLD,
+    CompatRow,
+    all_targets,
+    default_probe_texts,
+    leaf_shaped_model,
+    load_reference,
+    reference_embeddings,
+    run_matrix,
+    write_report,
+)
+from leaf_hub.models.portable import portability_problems, save_portable
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def render(rows: list[CompatRow], console: Console) -> None:
+    table = Table(title=f"sentence-transformers compatibility (cosine >= {COSINE_THRESHOLD})")
+    for column in ("source", "target", "sentence-transformers", "transformers", "loaded", "min cosine", "seconds"):
+        table.add_column(column, justify="right" if column in {"min cosine", "seconds"} else "left")
+    table.add_column("error", overflow="fold", max_width=60)
+    for row in rows:
+        ok = "[green]yes[/green]" if row.loaded_ok else "[red]no[/red]"
+        cosine = "-" if row.min_cosine is None else f"{row.min_cosine:.6f}"
+        if row.min_cosine is not None:
+            cosine = f"[green]{cosine}[/green]" if row.passed else f"[red]{cosine}[/red]"
+        seconds = f"{row.seconds:.1f}" + (" (built)" if row.venv_built else "")
+        table.add_row(
+            Path(row.source).name if "via" not in row.source else row.source,
+            row.target,
+            row.sentence_transformers or "-",
+            row.transformers or "-",
+            ok,
+            cosine,
+            seconds,
+            row.error or "",
+        )
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="a saved model folder (default: the leaf-shaped self-check)")
+    parser.add_argument("--reference", type=Path, help=".npz from leaf_hub.models.compat.save_reference")
+    parser.add_argument("--repo-id", help="also load this repo from a hub")
+    parser.add_argument("--revision", help="hub revision (tag) for --repo-id")
+    parser.add_argument("--endpoint", help="hub URL for --repo-id, e.g. http://127.0.0.1:8765")
+    parser.add_argument("--targets", help="comma-separated venv names (default: all, e.g. st-3.4,st-4.1,st-5.1,st-6)")
+    parser.add_argument("--with-raw", action="store_true", help="also check the un-post-processed save")
+    parser.add_argument("--quick", action="store_true", help="4 probe texts instead of 20")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "compat_matrix.json")
+    args = parser.parse_args(argv)
+    if args.repo_id and not args.endpoint:
+        parser.error("--repo-id needs --endpoint")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
+    console = Console(width=max(Console().width, 150))
+    wall = time.perf_counter()
+
+    targets = list(all_targets())
+    if args.targets:
+        wanted = set(args.targets.split(","))
+        targets = [t for t in targets if t.name in wanted]
+        if not targets:
+            parser.error(f"no target matches {sorted(wanted)}; known: {[t.name for t in all_targets()]}")
+
+    with tempfile.TemporaryDirectory(prefix="leaf-hub-compat-") as tmp:
+        sources: list[tuple[str | Path, dict]] = []
+        if args.reference:
+            texts, reference = load_reference(args.reference)
+        else:
+            texts = default_probe_texts()
+        if args.quick:
+            texts = texts[:3] + texts[-1:]
+            if args.reference:
+                reference = {k: v[[0, 1, 2, -1]] for k, v in reference.items()}
+        if args.model is None:
+            from leaf_hub.assets import resolve_model
+            from leaf_hub.recipe import ModelSpec
+
+            init = resolve_model(ModelSpec(id="sentence-transformers/all-MiniLM-L6-v2"))
+            model = leaf_shaped_model(init)
+            if not args.reference:
+                reference = reference_embeddings(model, texts, ["query"])
+            folder = save_portable(model, Path(tmp) / "portable")
+            sources.append((folder, {}))
+            if args.with_raw:
+                raw = Path(tmp) / "raw-6x-save"
+                model.save(str(raw))
+                console.print(f"raw save: {len(portability_problems(raw))} portability problem(s)")
+                sources.append((raw, {}))
+        else:
+            problems = portability_problems(args.model)
+            for problem in problems:
+                console.print(f"[yellow]not portable:[/yellow] {problem}")
+            if not args.reference:
+                from sentence_transformers import SentenceTransformer
+
+                local = SentenceTransformer(str(args.model), device="cpu")
+                names = [name for name in local.prompts if local.prompts[name]]
+                reference = reference_embeddings(local, texts, names)
+            sources.append((args.model, {}))
+        if args.repo_id:
+            sources.append((args.repo_id, {"revision": args.revision, "endpoint": args.endpoint}))
+
+        rows: list[CompatRow] = []
+        for source, kwargs in sources:
+            rows += run_matrix(source, reference, texts, targets=targets, **kwargs)
+        for row in rows:  # temporary folders: keep only their role in the report
+            if Path(row.source).parent == Path(tmp):
+                row.source = Path(row.source).name
+    wall_seconds = round(time.perf_counter() - wall, 1)
+    render(rows, console)
+    out = write_report(
+        rows,
+        args.out,
+        texts=texts,
+        wall_seconds=wall_seconds,
+        extra={"prompt_names": [k for k in reference if k != "plain"], "quick": args.quick},
+    )
+    built = sum(row.venv_built for row in rows)
+    console.print(f"wall {wall_seconds:.1f} s ({built} venv(s) built) -> {out}")
+    # The raw save is shown for contrast: old releases are expected to fail on it.
+    failed = [row for row in rows if not row.passed and row.source != "raw-6x-save"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
