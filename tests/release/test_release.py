@@ -1,0 +1,162 @@
+"""`leaf-hub release` end to end: the exact command of release.yml against the embedded Hub.
+
+Real weights, real data, the real huggingface_hub client and sentence-transformers; nothing is
+mocked. The release runs the shipped mini recipe in a scratch working directory, then the
+leaderboard submission is built and validated with mteb's loaders, and the tag is loaded with a
+plain ``SentenceTransformer`` in a fresh process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from leaf_hub.hub_server.testing import TokenSpec, running_hub_server
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "hf_release_test_token_0123456789abcdef"
+
+
+def _workflow_step() -> dict:
+    spec = importlib.util.spec_from_file_location("workflow_command", ROOT / "scripts" / "workflow_command.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.workflow_step(ROOT / ".github" / "workflows" / "release.yml", "release")
+
+
+def _workdir(tmp_path: Path) -> Path:
+    work = tmp_path / "work"
+    shutil.copytree(ROOT / "recipes", work / "recipes")
+    return work
+
+
+def _run_release_step(work: Path, hub, recipe: str, tag: str, token: str | None) -> subprocess.CompletedProcess[str]:
+    step = _workflow_step()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(
+        {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+            "RECIPE": recipe,
+            "TAG": tag,
+            "HF_ENDPOINT": hub.url,
+            "HF_HOME": str(work / "hf-home"),
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+        }
+    )
+    if token:
+        env["HF_TOKEN"] = token
+    return subprocess.run(
+        ["bash", "-e", "-c", step["run"]], cwd=work, env=env, capture_output=True, text=True, timeout=3000
+    )
+
+
+def _load_tag_in_fresh_process(hub, repo: str, tag: str, texts: list[str], home: Path) -> np.ndarray:
+    script = textwrap.dedent(
+        f"""
+        import json
+        from sentence_transformers import SentenceTransformer
+        m = SentenceTransformer({repo!r}, revision={tag!r})
+        print(json.dumps(m.encode({texts!r}, prompt_name="query").tolist()))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(hub.env(hf_home=str(home)))
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return np.array(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def _assert_token_absent(token: str, *texts: str, folders: list[Path]) -> None:
+    for text in texts:
+        assert token not in text
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file() and path.stat().st_size < 50_000_000:
+                assert token.encode() not in path.read_bytes(), f"token leaked into {path}"
+
+
+def _release_and_check(tmp_path: Path, recipe_name: str) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from leaf_hub.leaderboard import build_submission
+
+    work = _workdir(tmp_path)
+    tokens = [TokenSpec(token=TOKEN, user="leaf-hub", role="write")]
+    with running_hub_server(tmp_path / "hub", tokens=tokens) as hub:
+        proc = _run_release_step(work, hub, f"recipes/{recipe_name}.yaml", "v0.1.0", TOKEN)
+        assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
+        run = work / "runs" / recipe_name
+        summary = json.loads((run / "release_summary.json").read_text())
+        assert summary["tag"] == "v0.1.0" and len(summary["commit"]) == 40
+        assert summary["stages"]["distill"]["status"] == "ran"
+        assert summary["reload_min_cosine"] >= 0.9999
+        assert {"STSBenchmark/student", "STSBenchmark/teacher"} <= set(summary["scores"])
+
+        # the leaderboard tree, validated by mteb's own loaders inside build_submission
+        submission = build_submission(run)
+        tree = run / "leaderboard" / "results"
+        folder = tree / f"leaf-hub__{recipe_name}" / summary["commit"]
+        assert (folder / "model_meta.json").is_file() and (folder / "STSBenchmark.json").is_file()
+        assert submission is not None
+
+        # the tag as users load it, in a fresh process, equals the local model
+        probes = ["how do vaccines work?", "A man is eating food."]
+        remote = _load_tag_in_fresh_process(hub, f"leaf-hub/{recipe_name}", "v0.1.0", probes, tmp_path / "fresh")
+        local = SentenceTransformer(str(run / "model")).encode(probes, prompt_name="query")
+        np.testing.assert_allclose(remote, local, atol=1e-5)
+
+        # a rerun skips every finished stage and publishes nothing new
+        again = _run_release_step(work, hub, f"recipes/{recipe_name}.yaml", "v0.1.0", TOKEN)
+        assert again.returncode == 0, again.stderr[-2000:]
+        rerun = json.loads((run / "release_summary.json").read_text())
+        assert rerun["stages"]["distill"]["status"] == "skipped"
+        assert rerun["stages"]["evaluate"]["status"] == "skipped"
+        assert rerun["commit"] == summary["commit"]
+        _assert_token_absent(TOKEN, proc.stdout, proc.stderr, again.stdout, again.stderr, folders=[run])
+
+
+@pytest.mark.slow
+def test_release_leaf_ir_mini_with_the_workflow_command(tmp_path):
+    _release_and_check(tmp_path, "leaf-ir-mini")
+
+
+@pytest.mark.slow
+def test_release_leaf_mt_mini_with_the_workflow_command(tmp_path):
+    _release_and_check(tmp_path, "leaf-mt-mini")
+
+
+def test_tag_not_matching_the_version_is_refused_before_any_work(tmp_path):
+    work = _workdir(tmp_path)
+    with running_hub_server(tmp_path / "hub", tokens=[TokenSpec(token=TOKEN, user="leaf-hub")]) as hub:
+        proc = _run_release_step(work, hub, "recipes/leaf-ir-mini.yaml", "v9.9.9", TOKEN)
+        assert proc.returncode == 2
+        assert proc.stderr.strip().splitlines()[-1].startswith("leaf-hub: error: tag v9.9.9 does not match")
+        assert not (work / "runs").exists()
+        assert not _repo_exists(hub, "leaf-hub/leaf-ir-mini")
+
+
+def test_missing_token_is_refused_before_any_work(tmp_path):
+    work = _workdir(tmp_path)
+    with running_hub_server(tmp_path / "hub", tokens=[TokenSpec(token=TOKEN, user="leaf-hub")]) as hub:
+        proc = _run_release_step(work, hub, "recipes/leaf-ir-mini.yaml", "v0.1.0", None)
+        assert proc.returncode == 2
+        last = proc.stderr.strip().splitlines()[-1]
+        assert last.startswith("leaf-hub: error: no Hub token") and "Traceback" not in proc.stderr
+        assert not (work / "runs").exists()
+        assert not _repo_exists(hub, "leaf-hub/leaf-ir-mini")
+
+
+def _repo_exists(hub, repo_id: str) -> bool:
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=hub.url, token=TOKEN).repo_exists(repo_id)
