@@ -172,6 +172,7 @@ class Score:
     n_queries: int | None = None
     n_docs: int | None = None
     seconds: float | None = None
+    dataset_revision: str | None = None
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,7 @@ def read_results(path: str | Path) -> EvalSummary:
                 n_queries=s.get("n_queries"),
                 n_docs=s.get("n_docs"),
                 seconds=s.get("seconds"),
+                dataset_revision=s.get("dataset_revision"),
             )
             for s in data.get("scores", [])
         ]
@@ -492,11 +494,19 @@ def _pct(value: float | None, digits: int = 2) -> str:
     return "–" if value is None else f"{value * 100:.{digits}f}"
 
 
+def _subsample_note(score: Score) -> str:
+    info = TASKS.get(score.task)
+    if info is not None and info.task_type != "Retrieval":
+        return f"{score.n_queries} pairs" if score.n_queries else "sub-sampled"
+    parts = [
+        f"{score.n_docs} documents" if score.n_docs else "",
+        f"{score.n_queries} queries" if score.n_queries else "",
+    ]
+    return ", ".join(p for p in parts if p) or "sub-sampled"
+
+
 def _dataset_label(score: Score) -> str:
-    label = score.task
-    if score.subsampled:
-        label += f" (sub-sampled corpus: {score.n_docs} docs)" if score.n_docs else " (sub-sampled corpus)"
-    return label
+    return f"{score.task} (sub-sampled: {_subsample_note(score)})" if score.subsampled else score.task
 
 
 def build_card_data(inputs: CardInputs) -> ModelCardData:
@@ -531,7 +541,7 @@ def build_card_data(inputs: CardInputs) -> ModelCardData:
                 dataset_name=_dataset_label(score),
                 dataset_config="default",
                 dataset_split=score.split,
-                dataset_revision=info.revision if info else None,
+                dataset_revision=score.dataset_revision or (info.revision if info else None),
                 dataset_args={"corpus_limit": score.n_docs or res.corpus_limit} if score.subsampled else None,
                 metric_type=score.main_metric,
                 metric_name=f"{metric_label} ({_MODE_LABELS.get(score.mode, score.mode)})",
@@ -723,6 +733,7 @@ def _context(inputs: CardInputs) -> dict[str, Any]:
         "corpus_limit": res.corpus_limit,
         "query_limit": res.query_limit,
         "subsampled_tasks": list(dict.fromkeys(s.task for s in subsampled)),
+        "subsample_notes": list(dict.fromkeys(f"{s.task}: {_subsample_note(s)}" for s in subsampled)),
         "tasks": res.tasks,
         "retrieval_tasks": retrieval,
         "eval_wall_seconds": f"{res.wall_seconds:.0f}" if res.wall_seconds is not None else None,

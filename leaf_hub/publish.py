@@ -398,7 +398,9 @@ def _verify(
     from leaf_hub.hub import reload_in_subprocess
 
     with tempfile.TemporaryDirectory(prefix="leaf-hub-verify-") as tmp:
-        snapshot = client.download(repo.repo_id, commit, Path(tmp) / "download")
+        # A fresh HF_HOME: the download fills its hub cache, the fresh process loads from it.
+        hf_home = Path(tmp) / "hf_home"
+        snapshot = client.download(repo.repo_id, commit, hf_home / "hub")
         remote = _file_table(snapshot)
         missing = sorted(set(repo.files) - set(remote))
         if missing:
@@ -415,8 +417,6 @@ def _verify(
                 repo_id=repo.repo_id,
                 revision=commit,
             )
-        hf_home = Path(tmp) / "hf_home"
-        hf_home.mkdir()
         remote_vectors = reload_in_subprocess(client, repo.repo_id, commit, _reload_calls(repo, run), hf_home=hf_home)
     local = _reference_vectors(repo, run, recipe, teacher_folder)
     worst = min(_min_cosine(local[name], remote_vectors[name]) for name in local)
@@ -508,6 +508,7 @@ def publish(
             return PublishResult(resolve_endpoint(endpoint), True, repos, seconds)
         client = HubClient(endpoint, token)
         releases = _release(client, staged, tag, run, recipe, teacher_folder, private, seconds)
+        _write_run_manifest(run, staged, releases, client.endpoint)
     seconds["total"] = time.perf_counter() - start
     return PublishResult(client.endpoint, False, releases, seconds)
 
@@ -558,3 +559,20 @@ def _release(
             releases.append(RepoRelease(repo.repo_id, tag, commit, True, cosine, repo.files))
     order = {s.repo_id: i for i, s in enumerate(staged)}
     return sorted(releases, key=lambda r: order[r.repo_id])
+
+
+def _write_run_manifest(run: Path, staged: list[StagedRepo], releases: list[RepoRelease], endpoint: str) -> None:
+    """Write ``runs/<name>/release.json``: the model repo's manifest plus where and when it was published."""
+    import datetime as dt
+
+    record = json.loads((staged[0].folder / "release.json").read_text(encoding="utf-8"))
+    main = releases[0]
+    record.update(
+        repo_id=main.repo_id,
+        tag=main.tag,
+        commit=main.commit,
+        endpoint=endpoint,
+        published_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        releases=[{"repo_id": r.repo_id, "tag": r.tag, "commit": r.commit} for r in releases],
+    )
+    (run / "release.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")

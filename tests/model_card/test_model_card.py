@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from huggingface_hub import ModelCard
+
+from leaf_hub.errors import CardError, LicenseError
+from leaf_hub.licenses import check_licenses
+from leaf_hub.model_card import (
+    DATA_ORIGINS,
+    _render,
+    load_card_inputs,
+    read_recipe,
+    read_results,
+    render_asym_card,
+    render_card,
+)
+
+
+def _inputs(run: Path, teacher_path: Path, student_path: Path, shared_data: Path):
+    recipe = read_recipe(run / "recipe.yaml")
+    licenses = check_licenses(
+        recipe, student_folder=student_path, teacher_folder=teacher_path, ship_teacher=True, data_root=shared_data
+    )
+    return load_card_inputs(
+        run,
+        repo_id="org/leaf-ir-tiny",
+        asym_repo_id="org/leaf-ir-tiny-asym",
+        teacher_folder=teacher_path,
+        licenses=licenses,
+    )
+
+
+@pytest.mark.slow
+def test_card_numbers_and_metadata_round_trip(leaf_run, teacher_path, student_path, shared_data) -> None:
+    results = json.loads((leaf_run / "eval" / "results.json").read_text())
+    recipe = read_recipe(leaf_run / "recipe.yaml")
+    text = render_card(_inputs(leaf_run, teacher_path, student_path, shared_data))
+    card = ModelCard(text)  # parses the front matter strictly
+    data = card.data
+    assert data.license == recipe.card.license == "apache-2.0"
+    assert data.library_name == "sentence-transformers"
+    assert data.base_model == recipe.student.id
+    assert data.pipeline_tag == "sentence-similarity"
+    expected_datasets = [d for s in recipe.data.sources for d in DATA_ORIGINS.get(s.path, [])]
+    assert data.datasets == list(dict.fromkeys(expected_datasets))
+    assert data.model_name == "leaf-ir-tiny"
+    # every (task, mode) score of results.json is in the model-index, mode in metric config, x100
+    found = {(r.dataset_name.split(" ")[0], r.metric_config): r for r in data.eval_results}
+    assert len(found) == len(results["scores"])
+    for score in results["scores"]:
+        entry = found[(score["task"], score["mode"])]
+        assert entry.metric_type == score["main_metric"]
+        assert entry.metric_value == pytest.approx(score["main_score"] * 100, abs=1e-4)
+        assert entry.dataset_revision == score["dataset_revision"]
+        assert f"{score['main_score'] * 100:.2f}" in card.text
+    for point in results["sweep"]:
+        assert f"{point['score'] * 100:.2f}" in card.text
+    # the body names the teacher, flags sub-sampling and research-only data, claims no BEIR average
+    assert recipe.teacher.id in card.text
+    assert "not comparable with MTEB leaderboard scores" in card.text and "**Sub-sampled:**" in card.text
+    assert "**Research-only data:**" in card.text
+    assert "no BEIR average is claimed" in card.text
+    assert 'prompt_name="query"' in card.text
+    assert "2509.12539" in card.text and "Sentence-BERT" in card.text
+    assert "![Matryoshka" in card.text and "(eval/sweep.png)" in card.text
+    metrics = json.loads((leaf_run / "metrics.json").read_text())
+    assert f"{metrics['steps']:,} steps" in card.text
+    assert "None" not in card.text
+    # the file parses back the same way from disk
+    path = leaf_run.parent / "README.md"
+    path.write_text(text, encoding="utf-8")
+    assert ModelCard.load(path).data.to_dict() == data.to_dict()
+
+
+@pytest.mark.slow
+def test_asym_card_lists_only_asymmetric_results(leaf_run, teacher_path, student_path, shared_data) -> None:
+    card = ModelCard(render_asym_card(_inputs(leaf_run, teacher_path, student_path, shared_data)))
+    assert card.data.base_model == ["org/leaf-ir-tiny", "sentence-transformers/all-mpnet-base-v2"]
+    assert {r.metric_config for r in card.data.eval_results} == {"asymmetric"}
+    assert "encode_query" in card.text and "5.0 or later" in card.text
+
+
+@pytest.mark.slow
+def test_card_shows_init_column_and_loss(leaf_run, tmp_path, teacher_path, student_path, shared_data) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(leaf_run, run, ignore=shutil.ignore_patterns("checkpoints"))
+    results = json.loads((run / "eval" / "results.json").read_text())
+    # an init score equal to the teacher's: the student row must show a negative delta, not hide it
+    teacher = next(s for s in results["scores"] if s["mode"] == "teacher")
+    results["scores"].append({**teacher, "mode": "init"})
+    (run / "eval" / "results.json").write_text(json.dumps(results))
+    text = render_card(_inputs(run, teacher_path, student_path, shared_data))
+    student = next(s for s in results["scores"] if s["mode"] == "student" and s["task"] == teacher["task"])
+    assert "Student init" in text
+    assert f"{(student['main_score'] - teacher['main_score']) * 100:+.2f}" in text
+
+
+def test_template_with_unknown_variable_is_an_error(tmp_path) -> None:
+    from huggingface_hub import ModelCardData
+
+    template = tmp_path / "bad.md"
+    template.write_text("---\n{{ card_data }}\n---\n\n{{ not_a_variable }}\n")
+    with pytest.raises(CardError, match="not_a_variable"):
+        _render(template, ModelCardData(license="apache-2.0"), {})
+
+
+def test_missing_results_is_a_card_error(tmp_path) -> None:
+    (tmp_path / "eval").mkdir()
+    with pytest.raises(CardError, match="run `leaf-hub evaluate"):
+        read_results(tmp_path / "eval" / "results.json")
+    (tmp_path / "eval" / "results.json").write_text('{"schema_version": 1, "scores": []}')
+    with pytest.raises(CardError, match="has no scores"):
+        read_results(tmp_path / "eval" / "results.json")
+
+
+def test_licence_gate(student_path, teacher_path, shared_data) -> None:
+    from leaf_hub.recipe import load_recipe
+
+    recipe = load_recipe("leaf-ir-mini")
+    report = check_licenses(
+        recipe, student_folder=student_path, teacher_folder=teacher_path, ship_teacher=True, data_root=shared_data
+    )
+    assert [(c.role, c.license, c.permissive) for c in report.components] == [
+        ("student-init", "apache-2.0", True),
+        ("teacher", "apache-2.0", True),
+    ]
+    assert report.research_only_data and all(d.evidence == "recipe + SOURCE.md" for d in report.data)
+    gemma = recipe.model_copy(update={"teacher": recipe.teacher.model_copy(update={"license": "gemma"})})
+    # teacher not shipped: its licence does not block; shipped (-asym): refused, one line, names it
+    check_licenses(gemma, student_folder=student_path, teacher_folder=None, ship_teacher=False)
+    with pytest.raises(LicenseError, match="teacher sentence-transformers/all-mpnet-base-v2 is licensed 'gemma'"):
+        check_licenses(gemma, student_folder=student_path, teacher_folder=None, ship_teacher=True)
+    overridden = check_licenses(
+        gemma, student_folder=student_path, teacher_folder=None, ship_teacher=True, allow_override=True
+    )
+    assert overridden.override and overridden.to_dict()["refusals"]
