@@ -66,7 +66,17 @@ def _setup_logging(verbose: bool) -> None:
         format="%(message)s",
         handlers=[RichHandler(console=err_console, show_path=False, show_time=False)],
     )
-    for noisy in ("httpx", "httpcore", "urllib3", "huggingface_hub", "sentence_transformers", "transformers", "mteb"):
+    for noisy in (
+        "httpx",
+        "httpx2",
+        "httpcore",
+        "httpcore2",
+        "urllib3",
+        "huggingface_hub",
+        "sentence_transformers",
+        "transformers",
+        "mteb",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
