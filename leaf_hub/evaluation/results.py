@@ -1,0 +1,144 @@
+"""The ``eval/results.json`` schema (version 1), shared with the card and publish stages.
+
+One file per evaluation, written by :func:`leaf_hub.evaluation.evaluate_models`. Scores are
+fractions (``0.6451``); cards multiply by 100. Example::
+
+    {"schema_version": 1,
+     "model_path": "runs/leaf-ir-mini/model",
+     "model_fingerprint": "<sha256 of the weights, leaf_hub.assets.model_fingerprint>",
+     "teacher": "sentence-transformers/all-mpnet-base-v2", "teacher_path": "/root/.cache/...",
+     "mteb_version": "2.26.24", "data_root": "/work/shared/data",
+     "split": "test", "corpus_limit": 600, "query_limit": null, "seed": 42,
+     "scores": [{"task": "SciFact", "mode": "student", "split": "test",
+                 "main_metric": "ndcg_at_10", "main_score": 0.6451, "subsampled": true,
+                 "n_queries": 300, "n_docs": 600, "seconds": 41.2,
+                 "dataset": "mteb/scifact", "dataset_revision": "d56462d0..."}],
+     "sweep": [{"task": "SciFact", "model": "student", "dim": 256, "precision": "int8",
+                "score": 0.61, "retention": 0.97}],
+     "plot": "sweep.png", "wall_seconds": 123.4, "teacher_corpus_cache_hits": 600,
+     "texts_encoded": {"student": 0, "teacher": 0}}
+
+Fields:
+
+* ``scores``: one row per (task, mode). ``mode`` is ``student`` or ``teacher`` (symmetric: the
+  model encodes queries and documents) or ``asymmetric`` (student queries, teacher documents;
+  for STS, the student encodes the first sentence of each pair and the teacher the second).
+  ``main_metric`` is the mteb task's main score (``ndcg_at_10``, ``cosine_spearman``).
+  ``subsampled`` is true when queries/pairs or documents were left out (``corpus_limit``,
+  ``query_limit``): such scores are not comparable with the MTEB leaderboard. ``n_queries`` is
+  queries (retrieval) or sentence pairs (STS); ``n_docs`` is documents searched (retrieval) or
+  distinct sentences (STS). ``seconds`` is the wall time of that mteb run, encoding included.
+  ``dataset``/``dataset_revision`` are the official mteb dataset the local copy stands for.
+* ``sweep``: one row per (task, model, dim, precision): the symmetric score of ``model``
+  (``student``/``teacher``) with vectors truncated to the first ``dim`` dimensions and quantised
+  to ``precision`` (``float32``, ``int8`` calibrated on the corpus, ``binary``), and its
+  ``retention`` = score / the same model's full-dimension float32 score on that task.
+* ``plot``: file name (next to ``results.json``) of the retention-vs-dimension plot, or null.
+* ``teacher_corpus_cache_hits``: teacher document vectors read from the on-disk teacher cache
+  instead of being encoded (0 on a cold run; the corpus size on a warm one).
+* ``texts_encoded``: texts each model actually encoded in this evaluation (``{"student": n,
+  "teacher": n}``); all zero when every vector came from the caches.
+* ``mteb/<mode>/<Task>.json`` next to this file holds mteb's own ``TaskResult`` for each score.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from leaf_hub.errors import EvalError
+
+__all__ = ["SCHEMA_VERSION", "EvalResults", "ScoreRecord", "SweepRecord", "load_results"]
+
+SCHEMA_VERSION = 1
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScoreRecord(_Record):
+    """One mteb main score (see the module docstring)."""
+
+    task: str
+    mode: Literal["student", "teacher", "asymmetric"]
+    split: str
+    main_metric: str
+    main_score: float
+    subsampled: bool
+    n_queries: int
+    n_docs: int
+    seconds: float
+    dataset: str | None = None
+    dataset_revision: str | None = None
+
+
+class SweepRecord(_Record):
+    """One point of the Matryoshka x quantisation sweep (see the module docstring)."""
+
+    task: str
+    model: Literal["student", "teacher"]
+    dim: int
+    precision: Literal["float32", "int8", "binary"]
+    score: float
+    retention: float
+
+
+class EvalResults(_Record):
+    """The content of ``eval/results.json`` (see the module docstring)."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    model_path: str
+    model_fingerprint: str | None = None
+    teacher: str | None = None
+    teacher_path: str | None = None
+    mteb_version: str
+    data_root: str | None = None
+    split: str
+    corpus_limit: int | None = None
+    query_limit: int | None = None
+    seed: int = 42
+    scores: list[ScoreRecord]
+    sweep: list[SweepRecord] = []
+    plot: str | None = None
+    wall_seconds: float
+    teacher_corpus_cache_hits: int = 0
+    texts_encoded: dict[str, int] = {}
+
+    def score(self, task: str, mode: str) -> float | None:
+        """Main score of ``task`` in ``mode``, or ``None`` if it was not evaluated."""
+        for row in self.scores:
+            if row.task == task and row.mode == mode:
+                return row.main_score
+        return None
+
+    def write(self, path: str | Path) -> Path:
+        """Write the results as indented JSON; returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
+        return path
+
+
+def load_results(path: str | Path) -> EvalResults:
+    """Read and validate an ``eval/results.json``.
+
+    Raises:
+        EvalError: If the file is missing, not JSON, or does not follow schema version 1.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise EvalError(f"no evaluation results at {path}; run `leaf-hub evaluate` first") from e
+    except (OSError, ValueError) as e:
+        raise EvalError(f"{path}: not readable JSON ({e})") from e
+    try:
+        return EvalResults.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise EvalError(f"{path}: {loc}: {first['msg']}") from e

@@ -1,0 +1,463 @@
+"""Evaluate a student (and its teacher) on the local mteb tasks; the only caller of ``mteb.evaluate``.
+
+Two levels, as in model2vec: :func:`evaluate_models` takes a student folder and an already-built
+teacher and does the work; :func:`evaluate_run` (a ``runs/<name>`` folder with its
+``recipe.yaml``) and :func:`evaluate_model_folder` (a bare sentence-transformers folder) resolve
+what to evaluate and call it.
+
+Per task and mode, one ``mteb.evaluate`` run with a :class:`~leaf_hub.evaluation.encoders.RoutedEncoder`:
+
+* ``student`` / ``teacher``: the model encodes queries and documents (symmetric);
+* ``asymmetric``: the student encodes queries, the teacher documents (for STS: the student the
+  first sentence of each pair, the teacher the second).
+
+Then the Matryoshka x quantisation sweep (:mod:`leaf_hub.evaluation.sweep`) on the same cached
+vectors, and the files: ``results.json`` (schema in :mod:`leaf_hub.evaluation.results`),
+``mteb/<mode>/<Task>.json`` (mteb's ``TaskResult``) and ``sweep.png``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from leaf_hub.assets import data_root as resolve_data_root
+from leaf_hub.assets import leaf_hub_home, model_fingerprint, require_model_folder
+from leaf_hub.errors import EvalError, ModelFolderError, RecipeError
+from leaf_hub.evaluation.results import EvalResults, ScoreRecord, SweepRecord
+from leaf_hub.recipe import KNOWN_TASKS, EvalSpec
+
+if TYPE_CHECKING:
+    from leaf_hub.evaluation.encoders import EmbeddingSource
+    from leaf_hub.recipe import Recipe
+    from leaf_hub.teacher import Teacher
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "EVAL_MODES",
+    "eval_settings",
+    "evaluate_model_folder",
+    "evaluate_models",
+    "evaluate_run",
+    "student_cache_root",
+]
+
+EVAL_MODES = ("student", "teacher", "asymmetric")
+
+
+def eval_settings(base: EvalSpec | None = None, **overrides: Any) -> EvalSpec:
+    """Return ``base`` (or the defaults) with the non-``None`` ``overrides`` applied, validated.
+
+    Args:
+        base: Settings to start from (a recipe's ``evaluation`` section).
+        overrides: ``EvalSpec`` fields, e.g. ``tasks=["SciFact"]``, ``corpus_limit=600``.
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        EvalError: On an unknown task or mode, or any other invalid value.
+    """
+    data = (base or EvalSpec()).model_dump()
+    for name in overrides.get("tasks") or []:
+        if name not in KNOWN_TASKS:
+            raise EvalError(f"unknown task {name!r}; known: {', '.join(sorted(KNOWN_TASKS))}")
+    for mode in overrides.get("modes") or []:
+        if mode not in EVAL_MODES:
+            raise EvalError(f"unknown mode {mode!r}; known: {', '.join(EVAL_MODES)}")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return EvalSpec.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise EvalError(f"evaluation.{loc}: {first['msg'].removeprefix('Value error, ')}") from e
+
+
+def student_cache_root(fingerprint: str) -> Path:
+    """On-disk cache of a student's vectors: ``$LEAF_HUB_HOME/eval_cache/<fingerprint[:16]>``."""
+    return leaf_hub_home() / "eval_cache" / fingerprint[:16]
+
+
+def _student_prompts(folder: Path) -> tuple[str, str]:
+    """The ``query``/``document`` prompts saved in a sentence-transformers folder (empty if none)."""
+    config = folder / "config_sentence_transformers.json"
+    try:
+        prompts = json.loads(config.read_text(encoding="utf-8")).get("prompts") or {}
+    except (OSError, ValueError):
+        prompts = {}
+    return str(prompts.get("query") or ""), str(prompts.get("document") or "")
+
+
+def _load_student(
+    folder: Path, prompts: tuple[str, str] | None, max_seq_length: int | None, batch_size: int
+) -> Teacher:
+    from leaf_hub.teacher import SentenceTransformerTeacher
+
+    query_prompt, document_prompt = prompts if prompts is not None else _student_prompts(folder)
+    try:
+        return SentenceTransformerTeacher(
+            folder,
+            query_prompt=query_prompt,
+            document_prompt=document_prompt,
+            normalize=True,
+            batch_size=batch_size,
+            max_seq_length=max_seq_length,
+        )
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelFolderError(f"cannot load {folder} as a sentence-transformers model: {e}") from e
+
+
+@contextlib.contextmanager
+def _pairs_split_between_models(task: Any, enabled: bool) -> Iterator[None]:
+    """For asymmetric STS, send the first sentence of each pair to the query side, the second to documents."""
+    if not enabled or task.metadata.type != "STS":
+        yield
+        return
+    from mteb.types import PromptType
+
+    task.input1_prompt_type, task.input2_prompt_type = PromptType.query, PromptType.document
+    try:
+        yield
+    finally:
+        task.input1_prompt_type = task.input2_prompt_type = None
+
+
+def evaluate_models(
+    student_path: str | Path,
+    *,
+    output_dir: str | Path,
+    teacher: Teacher | None = None,
+    teacher_id: str | None = None,
+    settings: EvalSpec | None = None,
+    data_root: str | Path | None = None,
+    student_prompts: tuple[str, str] | None = None,
+    student_max_seq_length: int | None = None,
+    sweep: bool = True,
+    progress: bool = True,
+    drop_unmatched_asymmetric: bool = False,
+) -> EvalResults:
+    """Evaluate a student folder (and optionally its teacher) and write the result files.
+
+    Args:
+        student_path: A sentence-transformers folder.
+        output_dir: Where ``results.json``, ``mteb/`` and ``sweep.png`` go.
+        teacher: The teacher (any :class:`~leaf_hub.teacher.Teacher`); needed for the
+            ``teacher`` and ``asymmetric`` modes and the teacher half of the sweep.
+        teacher_id: Name recorded for the teacher (Hub id).
+        settings: Tasks, modes, split, limits, sweep (default: :class:`~leaf_hub.recipe.EvalSpec`).
+        data_root: Data folder (``None``: ``$LEAF_HUB_DATA`` or ``../shared/data``).
+        student_prompts: ``(query, document)`` prompts (``None``: the folder's own).
+        student_max_seq_length: Token limit of the student (``None``: the folder's own).
+        sweep: Run the Matryoshka x quantisation sweep.
+        progress: Show encoding progress bars.
+        drop_unmatched_asymmetric: When student and teacher dimensions differ (a student without
+            a projection), leave the ``asymmetric`` mode out with a warning instead of failing.
+
+    Returns:
+        The results, also written to ``output_dir/results.json``.
+
+    Raises:
+        AssetError: If the data folder or a data file is missing.
+        ModelFolderError: If ``student_path`` is not a sentence-transformers folder.
+        EvalError: If a mode needs a teacher that was not given, or dimensions do not match.
+
+    Example:
+        >>> res = evaluate_models("runs/x/model", output_dir="runs/x/eval", teacher=t)  # doctest: +SKIP
+        >>> res.score("SciFact", "asymmetric")  # doctest: +SKIP
+        0.61
+    """
+    import mteb
+
+    from leaf_hub.evaluation.encoders import EmbeddingSource, RoutedEncoder
+    from leaf_hub.evaluation.sweep import plot_sweep, sweep_task
+    from leaf_hub.evaluation.tasks import get_tasks
+    from leaf_hub.teacher import TeacherCache
+
+    start = time.perf_counter()
+    settings = settings or EvalSpec()
+    student_folder = require_model_folder(student_path)
+    root = resolve_data_root(data_root)
+    modes = list(dict.fromkeys(settings.modes))
+    needy = [m for m in modes if m != "student"]
+    if teacher is None and needy:
+        raise EvalError(f"mode {' and '.join(needy)} needs a teacher model; none was given")
+    out = Path(output_dir)
+
+    # Data first: a missing or malformed file fails before any model loads.
+    tasks = get_tasks(
+        list(dict.fromkeys(settings.tasks)),
+        data_root=root,
+        split=settings.split,
+        corpus_limit=settings.corpus_limit,
+        query_limit=settings.query_limit,
+    )
+    for task in tasks:
+        task.load_data()
+
+    student = _load_student(student_folder, student_prompts, student_max_seq_length, settings.batch_size)
+    fingerprint = model_fingerprint(student_folder)
+    sources: dict[str, EmbeddingSource] = {
+        "student": EmbeddingSource(
+            "student", TeacherCache(student, student_cache_root(student.fingerprint)), progress=progress
+        )
+    }
+    if teacher is not None:
+        sources["teacher"] = EmbeddingSource("teacher", TeacherCache(teacher), progress=progress)
+        if "asymmetric" in modes and sources["teacher"].dim != sources["student"].dim:
+            why = f"the student gives {sources['student'].dim}-d vectors, the teacher {sources['teacher'].dim}-d"
+            if not drop_unmatched_asymmetric:
+                raise EvalError(f"asymmetric mode needs equal dimensions: {why}")
+            logger.warning("leaving out the asymmetric mode: %s", why)
+            modes.remove("asymmetric")
+    routes = {
+        "student": ("student", "student"),
+        "teacher": ("teacher", "teacher"),
+        "asymmetric": ("student", "teacher"),
+    }
+
+    scores: list[ScoreRecord] = []
+    for task in tasks:
+        name = task.metadata.name
+        info = task.sample_info[settings.split]
+        for mode in modes:
+            query_side, doc_side = routes[mode]
+            encoder = RoutedEncoder(
+                sources[query_side],
+                sources[doc_side],
+                name=f"leaf-hub/{student_folder.name}-{mode}",
+                revision=fingerprint[:16],
+            )
+            tick = time.perf_counter()
+            with _pairs_split_between_models(task, mode == "asymmetric"):
+                result = mteb.evaluate(
+                    encoder,
+                    task,
+                    cache=None,
+                    overwrite_strategy="always",
+                    encode_kwargs={"batch_size": settings.batch_size, "show_progress_bar": False},
+                    show_progress_bar=False,
+                    co2_tracker=False,
+                    raise_error=True,
+                )
+            seconds = time.perf_counter() - tick
+            task_result = result.task_results[0]
+            (out / "mteb" / mode).mkdir(parents=True, exist_ok=True)
+            task_result.to_disk(out / "mteb" / mode / f"{name}.json")
+            score = float(task_result.get_score(splits=[settings.split]))
+            scores.append(
+                ScoreRecord(
+                    task=name,
+                    mode=mode,
+                    split=settings.split,
+                    main_metric=task.metadata.main_score,
+                    main_score=score,
+                    subsampled=info.subsampled,
+                    n_queries=info.n_queries,
+                    n_docs=info.n_docs,
+                    seconds=round(seconds, 3),
+                    dataset=task.metadata.dataset["path"],
+                    dataset_revision=task.metadata.dataset["revision"],
+                )
+            )
+            logger.info("%s %s: %s = %.4f (%.1f s)", name, mode, task.metadata.main_score, score, seconds)
+
+    sweep_rows: list[SweepRecord] = []
+    plot_name: str | None = None
+    if sweep and settings.sweep_precisions:
+        for task in tasks:
+            sweep_rows += sweep_task(
+                task,
+                sources,
+                split=settings.split,
+                dims=settings.sweep_dims,
+                precisions=settings.sweep_precisions,
+                batch_size=settings.batch_size,
+            )
+        title = f"{student_folder.name}" + (f" vs teacher {teacher_id}" if teacher_id else "")
+        plot_name = plot_sweep(sweep_rows, out / "sweep.png", title=title).name
+
+    teacher_source = sources.get("teacher")
+    results = EvalResults(
+        model_path=str(student_folder),
+        model_fingerprint=fingerprint,
+        teacher=teacher_id,
+        teacher_path=getattr(teacher, "source", None),
+        mteb_version=mteb.__version__,
+        data_root=str(root),
+        split=settings.split,
+        corpus_limit=settings.corpus_limit,
+        query_limit=settings.query_limit,
+        scores=scores,
+        sweep=sweep_rows,
+        plot=plot_name,
+        wall_seconds=round(time.perf_counter() - start, 3),
+        teacher_corpus_cache_hits=teacher_source.disk_hits["document"] if teacher_source else 0,
+        texts_encoded={name: source.cache.stats.encoded for name, source in sources.items()},
+    )
+    results.write(out / "results.json")
+    return results
+
+
+def _read_run_recipe(run_dir: Path) -> Recipe:
+    import yaml
+
+    from leaf_hub.recipe import parse_recipe
+
+    path = run_dir / "recipe.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise RecipeError(f"{path}: cannot read ({e.strerror})") from e
+    except yaml.YAMLError as e:
+        raise RecipeError(f"{path}: not valid YAML") from e
+    return parse_recipe(data, str(path))
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    *,
+    tasks: Sequence[str] | None = None,
+    modes: Sequence[str] | None = None,
+    corpus_limit: int | None = None,
+    query_limit: int | None = None,
+    data_root: str | Path | None = None,
+    output_dir: str | Path | None = None,
+    sweep: bool = True,
+    progress: bool = True,
+) -> EvalResults:
+    """Evaluate ``run_dir/model`` with the teacher, prompts, tasks and limits of ``run_dir/recipe.yaml``.
+
+    Args:
+        run_dir: A run folder written by ``leaf-hub distill``.
+        tasks: Override the recipe's tasks.
+        modes: Override the recipe's modes.
+        corpus_limit: Override the recipe's corpus sub-sample size (``0``: full corpus).
+        query_limit: Override the recipe's query / STS pair limit (``0``: all).
+        data_root: Data folder (default: the recipe's ``data.root``, then the usual lookup).
+        output_dir: Where results go (default ``run_dir/eval``).
+        sweep: Run the sweep.
+        progress: Show progress bars.
+
+    Returns:
+        The results (also written to disk).
+
+    Raises:
+        RecipeError: If ``recipe.yaml`` is missing or invalid.
+        ModelFolderError: If ``run_dir/model`` is not a sentence-transformers folder.
+        EvalError: On an unknown task or mode.
+    """
+    from leaf_hub.teacher import SentenceTransformerTeacher
+
+    run = Path(run_dir)
+    recipe = _read_run_recipe(run)
+    model = require_model_folder(run / "model")
+    base = recipe.evaluation
+    if corpus_limit == 0 or query_limit == 0:
+        unset = {k: None for k, v in (("corpus_limit", corpus_limit), ("query_limit", query_limit)) if v == 0}
+        base = base.model_copy(update=unset)
+    settings = eval_settings(
+        base,
+        tasks=list(tasks) if tasks else None,
+        modes=list(modes) if modes else None,
+        corpus_limit=corpus_limit or None,
+        query_limit=query_limit or None,
+    )
+    root = resolve_data_root(data_root if data_root is not None else recipe.data.root)
+    teacher = None
+    if any(m != "student" for m in settings.modes) or sweep:
+        teacher = SentenceTransformerTeacher.from_spec(recipe.teacher)
+    return evaluate_models(
+        model,
+        output_dir=output_dir or run / "eval",
+        teacher=teacher,
+        teacher_id=recipe.teacher.id,
+        settings=settings,
+        data_root=root,
+        student_prompts=(recipe.student.query_prompt, recipe.student.document_prompt),
+        student_max_seq_length=recipe.student.max_seq_length,
+        sweep=sweep,
+        progress=progress,
+    )
+
+
+def _teacher_from_arg(teacher: str) -> tuple[Teacher, str]:
+    from leaf_hub.recipe import TeacherSpec
+    from leaf_hub.teacher import SentenceTransformerTeacher
+
+    if Path(teacher).expanduser().is_dir():
+        folder = require_model_folder(Path(teacher).expanduser())
+        return SentenceTransformerTeacher(folder), folder.name
+    try:
+        spec = TeacherSpec(id=teacher)
+    except ValidationError as e:
+        raise ModelFolderError(f"teacher {teacher!r} is neither a model folder nor a Hub id (org/name)") from e
+    return SentenceTransformerTeacher.from_spec(spec), teacher
+
+
+def evaluate_model_folder(
+    model_dir: str | Path,
+    *,
+    teacher: str | None = None,
+    output_dir: str | Path | None = None,
+    tasks: Sequence[str] | None = None,
+    modes: Sequence[str] | None = None,
+    split: str | None = None,
+    corpus_limit: int | None = None,
+    query_limit: int | None = None,
+    data_root: str | Path | None = None,
+    sweep: bool = True,
+    progress: bool = True,
+) -> EvalResults:
+    """Evaluate a bare sentence-transformers folder: student-only unless ``teacher`` is given.
+
+    Args:
+        model_dir: The model folder.
+        teacher: Teacher folder or Hub id (an offline copy is used for known ids).
+        output_dir: Where results go (default ``./eval/<folder name>``).
+        tasks: Tasks (default: all local tasks).
+        modes: Modes (default: all three with a teacher, else ``student``).
+        split: Split (default ``test``).
+        corpus_limit: Retrieval corpus sub-sample size (``None`` or ``0``: full corpus).
+        query_limit: Retrieval queries / STS pairs to keep (``None`` or ``0``: all).
+        data_root: Data folder.
+        sweep: Run the sweep.
+        progress: Show progress bars.
+
+    Returns:
+        The results (also written to disk).
+
+    Raises:
+        ModelFolderError: If ``model_dir`` (or a teacher folder) is not a sentence-transformers folder.
+        EvalError: On an unknown task or mode, or a teacher mode without a teacher.
+    """
+    folder = require_model_folder(Path(model_dir).expanduser())
+    settings = eval_settings(
+        None,
+        tasks=list(tasks) if tasks else None,
+        modes=list(modes) if modes else (None if teacher else ["student"]),
+        split=split,
+        corpus_limit=corpus_limit or None,
+        query_limit=query_limit or None,
+    )
+    resolve_data_root(data_root)
+    teacher_obj, teacher_id = _teacher_from_arg(teacher) if teacher else (None, None)
+    return evaluate_models(
+        folder,
+        output_dir=output_dir or Path("eval") / folder.name,
+        teacher=teacher_obj,
+        teacher_id=teacher_id,
+        settings=settings,
+        data_root=data_root,
+        sweep=sweep,
+        progress=progress,
+        drop_unmatched_asymmetric=not modes,
+    )
