@@ -119,6 +119,83 @@ def distill(
     console.print(report.summary_table())
 
 
+def _split_list(values: list[str] | None) -> list[str] | None:
+    """Accept both ``--tasks A --tasks B`` and ``--tasks A,B``."""
+    if not values:
+        return None
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+@app.command()
+def evaluate(
+    target: Annotated[
+        Path, typer.Argument(help="Run folder (with recipe.yaml and model/) or a sentence-transformers model folder.")
+    ],
+    tasks: Annotated[
+        list[str] | None, typer.Option("--tasks", help="SciFact, NFCorpus, STSBenchmark (repeat or comma-separate).")
+    ] = None,
+    modes: Annotated[
+        list[str] | None, typer.Option("--modes", help="student, teacher, asymmetric (repeat or comma-separate).")
+    ] = None,
+    corpus_limit: Annotated[
+        int | None, typer.Option("--corpus-limit", min=0, help="Sub-sample retrieval corpora to N docs; 0: full.")
+    ] = None,
+    query_limit: Annotated[
+        int | None, typer.Option("--query-limit", min=0, help="Keep N queries (STS: pairs) per task; 0: all.")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Data folder (default: $LEAF_HUB_DATA or ../shared/data).")
+    ] = None,
+    teacher: Annotated[
+        str | None, typer.Option("--teacher", help="Model folder only: teacher folder or Hub id (adds teacher modes).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Results folder (default: RUN/eval or ./eval/<model>).")
+    ] = None,
+    sweep: Annotated[bool, typer.Option("--sweep/--no-sweep", help="Matryoshka × quantisation sweep.")] = True,
+) -> None:
+    """Evaluate with mteb: student / teacher / asymmetric scores, the sweep, results.json and a plot."""
+    from leaf_hub.evaluation.report import scores_table, sweep_table
+    from leaf_hub.evaluation.run import evaluate_model_folder, evaluate_run
+
+    task_list, mode_list = _split_list(tasks), _split_list(modes)
+    if (target / "recipe.yaml").is_file():
+        if teacher is not None:
+            raise errors.EvalError("--teacher is for a bare model folder; a run folder uses its recipe's teacher")
+        out = output or target / "eval"
+        results = evaluate_run(
+            target,
+            tasks=task_list,
+            modes=mode_list,
+            corpus_limit=corpus_limit,
+            query_limit=query_limit,
+            data_root=data,
+            output_dir=out,
+            sweep=sweep,
+        )
+    elif (target / "modules.json").is_file():
+        out = output or Path("eval") / target.name
+        results = evaluate_model_folder(
+            target,
+            teacher=teacher,
+            tasks=task_list,
+            modes=mode_list,
+            corpus_limit=corpus_limit,
+            query_limit=query_limit,
+            data_root=data,
+            output_dir=out,
+            sweep=sweep,
+        )
+    else:
+        raise errors.ModelFolderError(
+            f"not a run folder (no recipe.yaml) nor a sentence-transformers model folder (no modules.json): {target}"
+        )
+    console.print(scores_table(results))
+    if results.sweep:
+        console.print(sweep_table(results))
+    console.print(f"results: {out / 'results.json'}", markup=False, highlight=False)
+
+
 @app.command()
 def leaderboard(
     run_dir: Annotated[Path, typer.Argument(help="Published run folder (runs/<name>) with release.json and eval/.")],
