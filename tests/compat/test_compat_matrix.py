@@ -1,8 +1,10 @@
 """The compatibility matrix: a portable save loads identically on sentence-transformers 3.4, 4.1, 5.1 and 6.x.
 
 Each release runs in its own cached venv (``$LEAF_HUB_HOME/compat-venvs``) as ``python -I`` from an
-empty directory, so ``leaf_hub`` is not importable there. Cold (no venvs) this test builds four
-venvs (a few minutes); warm it only loads and encodes.
+empty directory, so ``leaf_hub`` is not importable there. Two sources: the saved folder, and the same
+folder published to the embedded hub and loaded at its tag (``HF_ENDPOINT`` set in the probe, a fresh
+``HF_HOME``). Cold (no venvs) this module builds four venvs (several minutes); warm it only loads and
+encodes (~1.5 min on the shared 2-core machine).
 """
 
 from __future__ import annotations
@@ -57,3 +59,37 @@ def test_plain_6x_save_fails_on_3_4(leaf_model, reference: dict, probe_texts: li
     assert row.sentence_transformers == "3.4.1"
     assert not row.loaded_ok and not row.passed
     assert "No module named 'sentence_transformers.base'" in (row.error or "")
+
+
+def test_published_model_loads_at_its_tag_on_every_release(
+    portable_folder: Path, reference: dict, probe_texts: list[str]
+) -> None:
+    from huggingface_hub import HfApi
+
+    from leaf_hub.hub_server.testing import running_hub_server
+
+    with running_hub_server() as hub:
+        api = HfApi(endpoint=hub.url, token=hub.write_token)
+        api.create_repo("org/compat-check")
+        commit = api.upload_folder(repo_id="org/compat-check", folder_path=portable_folder, commit_message="portable")
+        api.create_tag("org/compat-check", tag="v0.0.1", revision=commit.oid)
+        # a later commit on main must not be what the tag loads
+        api.delete_file("2_Dense/model.safetensors", repo_id="org/compat-check", commit_message="break main")
+        rows = run_matrix(
+            "org/compat-check", reference, probe_texts, revision="v0.0.1", endpoint=hub.url, token=hub.read_token
+        )
+        (broken,) = run_matrix(
+            "org/compat-check",
+            reference,
+            probe_texts,
+            revision="main",
+            endpoint=hub.url,
+            token=hub.read_token,
+            targets=[all_targets()[-1]],
+        )
+    summary = [(r.target, r.sentence_transformers, r.min_cosine, r.error) for r in rows]
+    assert [r.target for r in rows] == [t.name for t in all_targets()], summary
+    assert all(r.loaded_ok and r.passed and r.min_cosine >= COSINE_THRESHOLD for r in rows), summary
+    assert all(set(r.min_cosine_by_prompt) == {"plain", "query"} for r in rows), summary
+    assert rows[0].source == f"org/compat-check@v0.0.1 via {hub.url}"
+    assert not broken.passed, "main (Dense weights deleted) must not load as the tagged model"
