@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
 
 from leaf_hub.errors import RecipeError
 
@@ -173,6 +181,15 @@ class TrainingSpec(_Strict):
         loss: ``mse`` (squared L2 per sample, the LEAF loss) or ``cosine``.
         device: ``auto``, ``cpu`` or ``cuda``.
         bf16: Use bf16 autocast on GPU.
+        focal_gamma: Focal-style reweighting (KaLM-Embedding-V2): each text's loss is weighted by
+            ``(1 - cos(student, teacher))^focal_gamma``, normalised to mean 1 per batch; ``0``: off.
+        score_distill_weight: Weight of soft-label score distillation (LG-ANNA): KL between the
+            teacher's and the student's in-batch similarity distributions; ``0``: off.
+        score_distill_temperature: Softmax temperature of that score distillation.
+
+    The last three options are off by default (see ``reports/ablation.json``) and, while they hold
+    their defaults, are left out of the serialised recipe, so fingerprints of existing recipes do
+    not change.
     """
 
     batch_size: int = Field(default=32, gt=0, le=8192)
@@ -187,6 +204,21 @@ class TrainingSpec(_Strict):
     loss: Literal["mse", "cosine"] = "mse"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     bf16: bool = False
+    focal_gamma: float = Field(default=0.0, ge=0, le=10)
+    score_distill_weight: float = Field(default=0.0, ge=0, le=100)
+    score_distill_temperature: float = Field(default=0.05, gt=0, le=10)
+
+    @model_serializer(mode="wrap")
+    def _drop_default_options(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for name in _TRAINING_OPTIONS:
+            if name in data and data[name] == type(self).model_fields[name].default:
+                del data[name]
+        return data
+
+
+#: Training options added after the first recipes; omitted from dumps while at their defaults.
+_TRAINING_OPTIONS = ("focal_gamma", "score_distill_weight", "score_distill_temperature")
 
 
 class EvalSpec(_Strict):
