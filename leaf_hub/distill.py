@@ -256,12 +256,12 @@ def distill_models(
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from transformers import TrainerCallback
 
-    from leaf_hub.losses import LeafDistillLoss
+    from leaf_hub.losses import build_loss
 
     if len(texts) != len(targets):
         raise DistillError(f"{len(texts)} texts but {len(targets)} teacher vectors")
     dataset = Dataset.from_dict({"text": list(texts), "label": list(range(len(texts)))})
-    loss = LeafDistillLoss(student, targets, distance=training.loss)
+    loss = build_loss(student, targets, training)  # LEAF, or with focal / score-distillation options
     use_cpu = training.device == "cpu" or (training.device == "auto" and not torch.cuda.is_available())
     n_steps_epoch = max(1, -(-len(texts) // training.batch_size))
     total = training.max_steps or max(1, int(round(n_steps_epoch * training.epochs)))
