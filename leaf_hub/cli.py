@@ -197,6 +197,43 @@ def evaluate(
 
 
 @app.command()
+def soup(
+    sources: Annotated[
+        list[Path], typer.Argument(help="Run folders, model folders or checkpoint folders to average (same student).")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model folder to write (replaced if present).")],
+    greedy: Annotated[
+        bool, typer.Option("--greedy", help="Greedy soup: add a member only if held-out alignment improves.")
+    ] = False,
+    checkpoints: Annotated[
+        bool, typer.Option("--checkpoints", help="Also average every saved checkpoint of each run folder.")
+    ] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="Also write the soup report JSON here.")] = None,
+) -> None:
+    """Average compatible students into one stock model folder (model soup, uniform or greedy)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from leaf_hub.soup import soup as run_soup
+
+    result = run_soup(sources, output, greedy=greedy, checkpoints=checkpoints)
+    table = Table(title=escape(f"{result.method} soup -> {result.output}"))
+    table.add_column("member")
+    table.add_column("held-out alignment", justify="right")
+    table.add_column("in soup")
+    for member in result.members:
+        score = "" if member.score is None else f"{member.score:.4f}"
+        table.add_row(escape(member.source), score, "yes" if member.used else "no")
+    table.add_row("[b]soup[/b]", "" if result.score is None else f"{result.score:.4f}", "")
+    console.print(table)
+    if result.n_validation:
+        console.print(f"scored on {result.n_validation} held-out texts no member trained on; {result.seconds:.1f} s")
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(result.to_json())
+
+
+@app.command()
 def leaderboard(
     run_dir: Annotated[Path, typer.Argument(help="Published run folder (runs/<name>) with release.json and eval/.")],
     output: Annotated[
