@@ -34,8 +34,9 @@ Fields:
   to ``precision`` (``float32``, ``int8`` calibrated on the corpus, ``binary``), and its
   ``retention`` = score / the same model's full-dimension float32 score on that task.
 * ``plot``: file name (next to ``results.json``) of the retention-vs-dimension plot, or null.
-* ``teacher_corpus_cache_hits``: teacher document vectors read from the on-disk teacher cache
-  instead of being encoded (0 on a cold run; the corpus size on a warm one).
+* ``teacher_corpus_cache_hits``: teacher document vectors (retrieval corpora; in asymmetric STS,
+  the second sentences) read from the on-disk teacher cache instead of being encoded (0 on a
+  cold run; the corpus size on a warm one).
 * ``texts_encoded``: texts each model actually encoded in this evaluation (``{"student": n,
   "teacher": n}``); all zero when every vector came from the caches.
 * ``mteb/<mode>/<Task>.json`` next to this file holds mteb's own ``TaskResult`` for each score.

@@ -189,7 +189,10 @@ def evaluate_models(
     modes = list(dict.fromkeys(settings.modes))
     needy = [m for m in modes if m != "student"]
     if teacher is None and needy:
-        raise EvalError(f"mode {' and '.join(needy)} needs a teacher model; none was given")
+        one = len(needy) == 1
+        raise EvalError(
+            f"{'mode' if one else 'modes'} {', '.join(needy)} need{'s' if one else ''} a teacher model; none was given"
+        )
     out = Path(output_dir)
 
     # Data first: a missing or malformed file fails before any model loads.
