@@ -19,6 +19,7 @@ published to the embedded hub at its tag): the probe then downloads it through
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -27,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -168,27 +169,51 @@ def ensure_venv(target: CompatTarget, root: Path | None = None, *, python: str |
     python = python or _base_python()
     venv = (root or leaf_hub_home() / "compat-venvs") / target.name
     want = {"torch": TORCH_REQUIREMENT, "requirements": list(target.requirements), "python": python}
-    stamp = venv / _STAMP
-    if stamp.is_file() and _venv_python(venv).exists():
-        try:
-            if json.loads(stamp.read_text(encoding="utf-8")) == want:
-                return venv, False
-        except json.JSONDecodeError:
-            pass
-    logger.info("building compat venv %s (%s)", venv, ", ".join(target.requirements))
-    shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
-    _run([python, "-m", "venv", str(venv)], timeout=300)
-    py = str(_venv_python(venv))
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}}
-    env.update({"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONNOUSERSITE": "1"})
-    pip = [py, "-m", "pip", "install", "-q"]
-    _run([*pip, TORCH_REQUIREMENT], timeout=_PIP_TIMEOUT_S, env=env)
-    # torch is pinned again so the resolver can never swap it for another build.
-    _run([*pip, TORCH_REQUIREMENT, *target.requirements], timeout=_PIP_TIMEOUT_S, env=env)
-    _run([py, "-I", "-c", "import torch, sentence_transformers"], timeout=300, env=env)
-    stamp.write_text(json.dumps(want, indent=2), encoding="utf-8")
+    with _locked(venv.with_name(f"{venv.name}.lock")):  # one builder per venv, even across processes
+        if _stamp_matches(venv, want):
+            return venv, False
+        logger.info("building compat venv %s (%s)", venv, ", ".join(target.requirements))
+        shutil.rmtree(venv, ignore_errors=True)
+        _run([python, "-m", "venv", str(venv)], timeout=300)
+        py = str(_venv_python(venv))
+        env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}}
+        env.update({"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONNOUSERSITE": "1"})
+        pip = [py, "-m", "pip", "install", "-q"]
+        _run([*pip, TORCH_REQUIREMENT], timeout=_PIP_TIMEOUT_S, env=env)
+        # torch is pinned again so the resolver can never swap it for another build.
+        _run([*pip, TORCH_REQUIREMENT, *target.requirements], timeout=_PIP_TIMEOUT_S, env=env)
+        torch_version = TORCH_REQUIREMENT.split("==", 1)[1]
+        check = f"import torch, sentence_transformers; assert torch.__version__.split('+')[0] == {torch_version!r}"
+        _run([py, "-I", "-c", check], timeout=300, env=env)
+        (venv / _STAMP).write_text(json.dumps(want, indent=2), encoding="utf-8")
     return venv, True
+
+
+def _stamp_matches(venv: Path, want: Mapping[str, Any]) -> bool:
+    stamp = venv / _STAMP
+    if not (stamp.is_file() and _venv_python(venv).exists()):
+        return False
+    try:
+        return bool(json.loads(stamp.read_text(encoding="utf-8")) == want)
+    except json.JSONDecodeError:
+        return False
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on ``path`` (a no-op where ``fcntl`` is unavailable)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 #: (file under ``distill/``, how many lines) making up :func:`default_probe_texts`.

@@ -140,3 +140,28 @@ def test_overwrites_existing_folder(leaf_model, portable_folder: Path, tmp_path:
 def test_not_a_model_folder(tmp_path: Path) -> None:
     with pytest.raises(ModelFolderError, match="no modules.json"):
         portability_problems(tmp_path)
+
+
+def test_reference_file_round_trip(leaf_model, probe_texts: list[str], tmp_path: Path) -> None:
+    from leaf_hub.models.compat import load_reference, reference_embeddings, save_reference
+
+    texts = probe_texts[:3]
+    reference = reference_embeddings(leaf_model, texts, ["query"])
+    assert reference["plain"].shape == (3, 768)
+    path = save_reference(tmp_path / "ref.npz", texts, reference)
+    loaded_texts, loaded = load_reference(path)
+    assert loaded_texts == texts
+    assert sorted(loaded) == ["plain", "query"]
+    np.testing.assert_array_equal(loaded["query"], reference["query"])
+
+
+def test_matrix_targets_cover_every_supported_major() -> None:
+    from leaf_hub.models.compat import TORCH_REQUIREMENT, all_targets
+    from leaf_hub.models.portable import SUPPORTED_ST_VERSIONS
+
+    targets = all_targets()
+    assert [t.sentence_transformers.split(".")[0] for t in targets] == [v.split(".")[0] for v in SUPPORTED_ST_VERSIONS]
+    assert TORCH_REQUIREMENT == "torch==2.13.0"
+    for target in targets:
+        assert not any(req.startswith("torch") for req in target.requirements), target  # torch only via the pin
+        assert all("==" in req for req in target.requirements), target
