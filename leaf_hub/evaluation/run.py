@@ -47,6 +47,7 @@ __all__ = [
     "evaluate_model_folder",
     "evaluate_models",
     "evaluate_run",
+    "saved_prompts",
     "student_cache_root",
 ]
 
@@ -87,7 +88,7 @@ def student_cache_root(fingerprint: str) -> Path:
     return leaf_hub_home() / "eval_cache" / fingerprint[:16]
 
 
-def _student_prompts(folder: Path) -> tuple[str, str]:
+def saved_prompts(folder: Path) -> tuple[str, str]:
     """The ``query``/``document`` prompts saved in a sentence-transformers folder (empty if none)."""
     config = folder / "config_sentence_transformers.json"
     try:
@@ -102,7 +103,7 @@ def _load_student(
 ) -> Teacher:
     from leaf_hub.teacher import SentenceTransformerTeacher
 
-    query_prompt, document_prompt = prompts if prompts is not None else _student_prompts(folder)
+    query_prompt, document_prompt = prompts if prompts is not None else saved_prompts(folder)
     try:
         return SentenceTransformerTeacher(
             folder,
