@@ -6,6 +6,14 @@ Errors from ``huggingface_hub`` (and its HTTP transport) are re-raised as the na
 :mod:`leaf_hub.errors`, chained with ``from e``, in one line, with the token scrubbed from the
 text. The same code talks to huggingface.co and to the embedded ``leaf-hub serve`` server.
 
+Transient failures (connection errors, timeouts, 408/429/5xx answers) of the calls that
+``huggingface_hub`` sends only once (repo creation, lookups, refs, the commit ``POST``, tags) are
+retried a bounded number of times with exponential backoff, and only where a retry cannot do
+something twice: a commit whose answer was lost is detected by re-reading the branch head (and a
+retried commit carries ``parent_commit``, so it can never land twice), and a retried tag that
+answers 409 is accepted only if the tag points at the requested commit. 4xx answers are never
+retried.
+
 Example:
     >>> client = HubClient("http://127.0.0.1:8000", token=resolve_token(None))  # doctest: +SKIP
     >>> client.ensure_repo("org/leaf-ir")  # doctest: +SKIP
@@ -19,10 +27,11 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from leaf_hub.errors import HubAuthError, HubError, ReleaseError, RepoNotFound, TagExistsError, VerificationError
 from leaf_hub.version import __version__
@@ -40,6 +49,11 @@ __all__ = [
 ]
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
+
+#: Answers that mean "not done, try again later" (the statuses ``huggingface_hub``'s ``http_backoff`` retries).
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+_T = TypeVar("_T")
 
 #: Texts encoded by the published model and the local one to check that they agree.
 PROBE_TEXTS = (
@@ -119,19 +133,78 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
     return (*bases, OSError)
 
 
+def _transient_transport_errors() -> tuple[type[BaseException], ...]:
+    """Network errors worth a retry: connection refused/reset, timeouts, a server that hung up."""
+    import importlib
+
+    from huggingface_hub.errors import HfHubHTTPError
+
+    found: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    for base in HfHubHTTPError.__mro__:
+        if base.__name__ == "HTTPError" and base is not HfHubHTTPError:
+            module = importlib.import_module(base.__module__.split(".")[0])
+            for name in ("NetworkError", "TimeoutException", "RemoteProtocolError"):
+                cls = getattr(module, name, None)
+                if isinstance(cls, type) and issubclass(cls, BaseException):
+                    found.append(cls)
+    return tuple(found)
+
+
+def is_transient(error: BaseException | None) -> bool:
+    """Whether a failed Hub call may succeed if sent again (network fault, 408/429/5xx answer).
+
+    ``huggingface_hub`` reports a download whose lookup failed as ``LocalEntryNotFoundError``; it is
+    transient when the failure behind it is (a missing header, say, is not).
+    """
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    if error is None:
+        return False
+    if isinstance(error, HfHubHTTPError):
+        return error.response is not None and error.response.status_code in TRANSIENT_STATUSES
+    if isinstance(error, (RuntimeError, LocalEntryNotFoundError)):
+        return is_transient(error.__cause__)
+    return isinstance(error, _transient_transport_errors())
+
+
+def _status(error: BaseException | None) -> int | None:
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if isinstance(error, HfHubHTTPError) and error.response is not None:
+        return int(error.response.status_code)
+    return None
+
+
 class HubClient:
     """The one place leaf-hub talks to a Hub.
 
     Args:
         endpoint: Hub URL (``None``: ``$HF_ENDPOINT`` or huggingface.co).
         token: Access token (``None``: anonymous; see :func:`resolve_token`).
+        attempts: Tries of a call that fails transiently (see the module docstring); ``1``: no retry.
+        backoff: Seconds before the first retry; doubled for each further one.
+        max_wait: Longest pause between two tries, in seconds.
+        budget: No retry starts later than this many seconds after a call's first try.
     """
 
-    def __init__(self, endpoint: str | None = None, token: str | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        token: str | None = None,
+        *,
+        attempts: int = 4,
+        backoff: float = 1.0,
+        max_wait: float = 8.0,
+        budget: float = 120.0,
+    ) -> None:
         from huggingface_hub import HfApi, constants
 
         self.endpoint = resolve_endpoint(endpoint)
         self._token = token
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self.max_wait = max_wait
+        self.budget = budget
         if self.endpoint != DEFAULT_ENDPOINT and not constants.HF_HUB_DISABLE_XET:
             from huggingface_hub.utils._runtime import is_xet_available
 
@@ -197,6 +270,36 @@ class HubClient:
                 self._raise(e.__cause__, action, repo_id, revision)
             self._raise(e, action, repo_id, revision)
 
+    def _give_up(self, attempt: int, started: float, error: HubError) -> bool:
+        """Whether to stop retrying; adds the number of tries to the error's message when it stops."""
+        done = attempt >= self.attempts or time.monotonic() - started > self.budget or not is_transient(error.__cause__)
+        if done and attempt > 1:
+            error.args = (f"{error} (after {attempt} attempts)",)
+        return done
+
+    def _pause(self, action: str, attempt: int, error: HubError) -> None:
+        delay = min(self.max_wait, self.backoff * 2 ** (attempt - 1))
+        logger.warning("%s: %s; retry %d of %d in %.1f s", action, error, attempt, self.attempts - 1, delay)
+        time.sleep(delay)
+
+    def _retrying(
+        self, action: str, call: Callable[[int], _T], repo_id: str | None = None, revision: str | None = None
+    ) -> _T:
+        """Run ``call(attempt)`` until it succeeds, fails for good, or ``attempts`` transient failures.
+
+        Only for requests that do the same thing however often they are sent.
+        """
+        started = time.monotonic()
+        for attempt in range(1, self.attempts + 1):
+            try:
+                with self._call(action, repo_id, revision):
+                    return call(attempt)
+            except HubError as e:
+                if self._give_up(attempt, started, e):
+                    raise
+                self._pause(action, attempt, e)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     # -- repositories ----------------------------------------------------------------------------
 
     def whoami(self) -> str:
@@ -207,8 +310,7 @@ class HubClient:
         """
         if not self._token:
             raise HubAuthError("no Hub token: pass --token-file, set HF_TOKEN or log in with `hf auth login`")
-        with self._call("checking the token"):
-            return str(self._api.whoami()["name"])
+        return self._retrying("checking the token", lambda _: str(self._api.whoami()["name"]))
 
     def ensure_repo(self, repo_id: str, *, private: bool = False) -> str:
         """Create the model repo if it does not exist yet.
@@ -219,26 +321,35 @@ class HubClient:
         Raises:
             HubAuthError, HubError: If the hub refuses.
         """
-        with self._call("creating the repo", repo_id):
-            return str(self._api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model"))
+        return self._retrying(  # exist_ok: a retry after a lost answer finds the repo and is fine
+            "creating the repo",
+            lambda _: str(self._api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")),
+            repo_id,
+        )
 
     def repo_exists(self, repo_id: str) -> bool:
         """Whether ``repo_id`` exists and is visible."""
-        with self._call("looking up the repo", repo_id):
-            return bool(self._api.repo_exists(repo_id, repo_type="model"))
+        return self._retrying(
+            "looking up the repo", lambda _: bool(self._api.repo_exists(repo_id, repo_type="model")), repo_id
+        )
 
     def head(self, repo_id: str, revision: str = "main") -> str:
         """The commit id ``revision`` resolves to."""
-        with self._call("resolving the revision", repo_id, revision):
-            return str(self._api.repo_info(repo_id, revision=revision, repo_type="model").sha)
+        return self._retrying(
+            "resolving the revision",
+            lambda _: str(self._api.repo_info(repo_id, revision=revision, repo_type="model").sha),
+            repo_id,
+            revision,
+        )
 
     def tag_target(self, repo_id: str, tag: str) -> str | None:
         """The commit a tag points to, or ``None`` when the tag (or the repo) does not exist."""
         from huggingface_hub.errors import RepositoryNotFoundError
 
         try:
-            with self._call("listing the repo's tags", repo_id):
-                refs = self._api.list_repo_refs(repo_id, repo_type="model")
+            refs = self._retrying(
+                "listing the repo's tags", lambda _: self._api.list_repo_refs(repo_id, repo_type="model"), repo_id
+            )
         except RepoNotFound as e:
             if isinstance(e.__cause__, RepositoryNotFoundError):
                 return None
@@ -248,21 +359,27 @@ class HubClient:
     def read_json(self, repo_id: str, path: str, revision: str) -> Any | None:
         """Download and parse a JSON file at ``revision``; ``None`` when the file does not exist."""
         from huggingface_hub import hf_hub_download
-        from huggingface_hub.errors import EntryNotFoundError
+        from huggingface_hub.errors import RemoteEntryNotFoundError
 
         with tempfile.TemporaryDirectory(prefix="leaf-hub-read-") as tmp:
             try:
-                with self._call(f"reading {path}", repo_id, revision):
-                    local = hf_hub_download(
+                local = self._retrying(
+                    f"reading {path}",
+                    lambda _: hf_hub_download(
                         repo_id,
                         path,
                         revision=revision,
                         cache_dir=tmp,
                         endpoint=self.endpoint,
                         token=self._token or False,
-                    )
+                    ),
+                    repo_id,
+                    revision,
+                )
             except HubError as e:
-                if isinstance(e.__cause__, EntryNotFoundError):
+                # Only the Hub saying "no such file" means absent; a failed request (huggingface_hub's
+                # LocalEntryNotFoundError, also an EntryNotFoundError) must not pass for a missing file.
+                if isinstance(e.__cause__, RemoteEntryNotFoundError):
                     return None
                 raise
             return json.loads(Path(local).read_text(encoding="utf-8"))
@@ -272,19 +389,49 @@ class HubClient:
     def upload_folder(self, repo_id: str, folder: Path, message: str, *, parent_commit: str | None = None) -> str:
         """Upload ``folder`` as one commit on ``main`` (unchanged files are skipped by the client).
 
+        A transient failure is retried without ever committing twice: if ``main`` moved since the
+        upload began, the commit landed and only its answer was lost, so the new head is returned
+        (callers verify its content); otherwise the retry carries ``parent_commit`` so the Hub
+        refuses it (412) should the first request land after all, and the new head is returned.
+
         Returns:
             The new commit id, or the current head when nothing changed.
         """
-        with self._call("uploading", repo_id, "main"):
-            info = self._api.upload_folder(
-                repo_id=repo_id,
-                folder_path=str(folder),
-                commit_message=message,
-                repo_type="model",
-                revision="main",
-                parent_commit=parent_commit,
-            )
-        return str(info.oid)
+        base = parent_commit
+        if base is None and self.attempts > 1:
+            try:
+                base = self.head(repo_id, "main")
+            except RepoNotFound:
+                base = None  # no repo yet: the upload fails on its own, nothing to protect
+        started = time.monotonic()
+        for attempt in range(1, self.attempts + 1):
+            try:
+                with self._call("uploading", repo_id, "main"):
+                    info = self._api.upload_folder(
+                        repo_id=repo_id,
+                        folder_path=str(folder),
+                        commit_message=message,
+                        repo_type="model",
+                        revision="main",
+                        parent_commit=parent_commit if attempt == 1 else base,
+                    )
+                return str(info.oid)
+            except HubError as e:
+                if attempt > 1 and base is not None and _status(e.__cause__) == 412:
+                    head = self.head(repo_id, "main")
+                    logger.warning("uploading: an earlier attempt's commit landed late (%s)", head[:12])
+                    return head
+                if base is None or self._give_up(attempt, started, e):
+                    raise
+                try:
+                    head = self.head(repo_id, "main")
+                except HubError:
+                    raise e from e.__cause__  # the hub is unreachable: report the upload's own failure
+                if head != base:
+                    logger.warning("uploading: %s, but the commit landed (%s)", e, head[:12])
+                    return head
+                self._pause("uploading", attempt, e)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def create_tag(self, repo_id: str, tag: str, revision: str, message: str) -> None:
         """Tag ``revision``; an existing tag is never moved.
@@ -292,14 +439,20 @@ class HubClient:
         Raises:
             TagExistsError: If the tag exists already.
         """
-        from huggingface_hub.errors import HfHubHTTPError
+        tries: list[int] = []
+
+        def create(attempt: int) -> None:
+            tries.append(attempt)
+            self._api.create_tag(repo_id, tag=tag, revision=revision, tag_message=message, repo_type="model")
 
         try:
-            with self._call(f"creating tag {tag}", repo_id, revision):
-                self._api.create_tag(repo_id, tag=tag, revision=revision, tag_message=message, repo_type="model")
+            self._retrying(f"creating tag {tag}", create, repo_id, revision)
         except HubError as e:
             cause = e.__cause__
-            if isinstance(cause, HfHubHTTPError) and cause.response is not None and cause.response.status_code == 409:
+            if _status(cause) == 409:
+                if len(tries) > 1 and self.tag_target(repo_id, tag) == self.head(repo_id, revision):
+                    logger.warning("creating tag %s: an earlier attempt created it (its answer was lost)", tag)
+                    return
                 raise TagExistsError(
                     f"tag {tag} already exists on {repo_id}; tags are never moved, bump the version",
                     repo_id=repo_id,
@@ -311,8 +464,9 @@ class HubClient:
         """Download one exact revision into ``cache_dir`` (a fresh cache) and return its folder."""
         from huggingface_hub import snapshot_download
 
-        with self._call("downloading the published commit", repo_id, revision):
-            return Path(
+        return self._retrying(
+            "downloading the published commit",
+            lambda _: Path(
                 snapshot_download(
                     repo_id,
                     revision=revision,
@@ -321,7 +475,10 @@ class HubClient:
                     token=self._token or False,
                     repo_type="model",
                 )
-            )
+            ),
+            repo_id,
+            revision,
+        )
 
     # -- verification ---------------------------------------------------------------------------
 
