@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -575,4 +576,7 @@ def _write_run_manifest(run: Path, staged: list[StagedRepo], releases: list[Repo
         published_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         releases=[{"repo_id": r.repo_id, "tag": r.tag, "commit": r.commit} for r in releases],
     )
-    (run / "release.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    # Atomic: a crash while writing never leaves a half manifest claiming a release.
+    tmp = run / f".release.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, run / "release.json")
