@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -227,6 +228,10 @@ def evaluate_models(
         "teacher": ("teacher", "teacher"),
         "asymmetric": ("student", "teacher"),
     }
+
+    # Results of an earlier evaluation in the same folder must not outlive it.
+    shutil.rmtree(out / "mteb", ignore_errors=True)
+    (out / "sweep.png").unlink(missing_ok=True)
 
     scores: list[ScoreRecord] = []
     for task in tasks:

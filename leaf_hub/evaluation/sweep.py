@@ -155,7 +155,13 @@ def plot_sweep(rows: Sequence[SweepRecord], path: str | Path, *, title: str | No
         ax.set_xticklabels([str(d) for d in dims])
         ax.set_xlabel("dimensions kept (Matryoshka truncation)")
         ax.set_ylabel("retention of full float32 score (%)")
-        ax.set_title(task)
+        full = {
+            r.model: r.score
+            for r in task_rows
+            if r.precision == "float32" and r.dim == max(x.dim for x in task_rows if x.model == r.model)
+        }
+        subtitle = ", ".join(f"{m} {100 * v:.2f}" for m, v in full.items())
+        ax.set_title(task + (f"\n{subtitle} at full float32" if subtitle else ""), fontsize=10)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
     if title:

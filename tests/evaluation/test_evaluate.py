@@ -139,3 +139,22 @@ def test_eval_settings_reject_unknown_names() -> None:
         eval_settings(None, modes=["asym"])
     with pytest.raises(EvalError, match="evaluation.corpus_limit"):
         eval_settings(None, corpus_limit=-3)
+
+
+def test_files_of_an_earlier_evaluation_are_replaced(
+    student_path: Path, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leaf_hub.evaluation import eval_settings, evaluate_models
+
+    monkeypatch.setenv("LEAF_HUB_HOME", str(tmp_path / "home"))
+    out = tmp_path / "eval"
+    (out / "mteb" / "teacher").mkdir(parents=True)
+    (out / "mteb" / "teacher" / "NFCorpus.json").write_text("{}")
+    (out / "sweep.png").write_bytes(b"old")
+    settings = eval_settings(None, tasks=["STSBenchmark"], modes=["student"], query_limit=20)
+    results = evaluate_models(student_path, output_dir=out, settings=settings, data_root=shared_data, sweep=False)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
+        "mteb/student/STSBenchmark.json",
+        "results.json",
+    ]
+    assert results.plot is None
