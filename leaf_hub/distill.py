@@ -18,6 +18,7 @@ data-parallel unchanged; the teacher cache is filled by the main process first.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -218,12 +219,88 @@ def mean_alignment(
     return float((a * b).sum(axis=1).mean())
 
 
+#: Written into each checkpoint once it is completely saved: size and sha256 of every file.
+CHECKPOINT_CHECKSUMS = "leaf_hub_checksums.json"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_checkpoint_checksums(folder: Path) -> None:
+    """Record the size and sha256 of every file of a saved checkpoint (atomically, last)."""
+    files = {
+        p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": _sha256(p)}
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != CHECKPOINT_CHECKSUMS and not p.name.startswith(".")
+    }
+    _atomic_write(folder / CHECKPOINT_CHECKSUMS, json.dumps({"files": files}, indent=1, sort_keys=True))
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why a checkpoint must not be resumed from (``None``: every file matches its recorded checksum).
+
+    transformers and safetensors keep no checksums: a bit-flipped weight file loads silently and a
+    truncated one fails deep inside ``torch``/``safetensors``. The checksum file written after each
+    save (:func:`write_checkpoint_checksums`) catches both, and a save cut short by a crash.
+    """
+    manifest = folder / CHECKPOINT_CHECKSUMS
+    if not manifest.is_file():
+        return f"no {CHECKPOINT_CHECKSUMS}: the save was interrupted or did not finish"
+    try:
+        files = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+        expected = {str(k): (int(v["size"]), str(v["sha256"])) for k, v in files.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return f"{CHECKPOINT_CHECKSUMS} is unreadable"
+    if "trainer_state.json" not in expected:
+        return "trainer_state.json is not recorded"
+    for name, (size, sha) in sorted(expected.items()):
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        actual = path.stat().st_size
+        if actual != size:
+            return f"{name} is truncated or resized ({actual} bytes, {size} recorded)"
+        if _sha256(path) != sha:
+            return f"{name} fails its sha256 check (corrupted)"
+    return None
+
+
+def _step(path: Path) -> int:
+    return int(path.name.split("-")[-1])
+
+
 def _last_checkpoint(folder: Path) -> Path | None:
+    """The newest intact checkpoint; newer damaged ones are moved aside to ``corrupt-checkpoint-N``.
+
+    Raises:
+        DistillError: If checkpoints exist but none is intact.
+    """
     if not folder.is_dir():
         return None
-    candidates = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
-    complete = [p for p in candidates if (p / "trainer_state.json").is_file()]
-    return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
+    candidates = sorted(
+        (p for p in folder.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()),
+        key=_step,
+        reverse=True,
+    )
+    problems: list[str] = []
+    for checkpoint in candidates:
+        problem = checkpoint_problem(checkpoint)
+        if problem is None:
+            for damaged in candidates[: candidates.index(checkpoint)]:
+                aside = damaged.with_name(f"corrupt-{damaged.name}")
+                shutil.rmtree(aside, ignore_errors=True)
+                os.replace(damaged, aside)  # out of the trainer's way, kept for inspection
+            return checkpoint
+        logger.warning("--resume: skipping %s: %s", checkpoint.name, problem)
+        problems.append(f"{checkpoint.name}: {problem}")
+    if problems:
+        raise DistillError(f"--resume: no intact checkpoint in {folder} ({'; '.join(problems)})")
+    return None
 
 
 def distill_models(
@@ -291,6 +368,14 @@ def distill_models(
         def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             loss.step = state.global_step + 1
 
+    class _Checksums(TrainerCallback):
+        """After each checkpoint save, record its files' checksums (checked by ``--resume``)."""
+
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if state.is_world_process_zero and folder.is_dir():
+                write_checkpoint_checksums(folder)
+
     multiplier = training.projection_lr_multiplier
 
     class _LeafTrainer(SentenceTransformerTrainer):
@@ -310,12 +395,13 @@ def distill_models(
                 return self.optimizer
             return super().create_optimizer()
 
-    trainer = _LeafTrainer(model=student, args=args, train_dataset=dataset, loss=loss, callbacks=[_StepTracker()])
+    callbacks = [_StepTracker(), _Checksums()]
+    trainer = _LeafTrainer(model=student, args=args, train_dataset=dataset, loss=loss, callbacks=callbacks)
     checkpoint = None
     if resume:
         checkpoint = _last_checkpoint(checkpoint_dir)
         if checkpoint is None:
-            raise DistillError(f"--resume: no complete checkpoint in {checkpoint_dir}")
+            raise DistillError(f"--resume: no checkpoint in {checkpoint_dir}")
         logger.info("resuming from %s", checkpoint)
     elif checkpoint_dir.exists():
         shutil.rmtree(checkpoint_dir)  # checkpoints of another run must not mix with this one
@@ -395,6 +481,8 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
     wall = time.perf_counter()
     run_dir = recipe.run_dir
     _check_writable(run_dir)
+    if resume and _last_checkpoint(run_dir / "checkpoints") is None:  # refuse before the slow teacher work
+        raise DistillError(f"--resume: no checkpoint in {run_dir / 'checkpoints'}")
     texts = load_texts(recipe.data, recipe.training.seed)  # fail on bad data before loading models
     logger.info("texts: %d training, %d held-out", len(texts.train), len(texts.heldout))
 
