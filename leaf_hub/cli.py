@@ -390,11 +390,17 @@ def main() -> None:
     # embedded server has no Xet), and no telemetry leaves an offline machine.
     os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    interrupted = "leaf-hub: interrupted; finished work is kept (rerun to resume)"
     try:
         app()
     except KeyboardInterrupt:
-        err_console.print("leaf-hub: interrupted; finished work is kept (rerun to resume)")
+        err_console.print(interrupted)
         sys.exit(130)
+    except SystemExit as done:
+        # typer turns Ctrl-C into a silent exit 130 (``Exit(130) from KeyboardInterrupt``)
+        if done.code == 130 and isinstance(getattr(done.__context__, "__cause__", None), KeyboardInterrupt):
+            err_console.print(interrupted)
+        raise
     except Exception as error:  # noqa: BLE001 - mapped below, unknown ones re-raised
         code = exit_code_for(error)
         if code is None:
