@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leaf_hub.hub_server.auth import TokenIndex
@@ -90,6 +91,17 @@ async def _os_error(request: Request, exc: Exception) -> Response:
         return error_response(request, error.status_code, error.message)
     logger.exception("I/O error while serving %s %s", request.method, _loggable_path(request.url.path))
     return error_response(request, 500, "internal I/O error")
+
+
+#: Status recorded in the access log when the client hangs up mid-request (nginx's "client closed request").
+CLIENT_CLOSED_REQUEST = 499
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # A client that hangs up mid-body (a killed upload) is routine: whatever it sent was dropped
+    # (partial LFS objects are aborted), so log one line instead of an ASGI error traceback.
+    logger.info("client hung up during %s %s; nothing was stored", request.method, _loggable_path(request.url.path))
+    return Response(status_code=CLIENT_CLOSED_REQUEST)  # never delivered: the client is gone
 
 
 def _loggable_path(path: str) -> str:
@@ -170,6 +182,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(OSError, _os_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     for router in all_routers():
         app.include_router(router)
     app.add_middleware(_AccessLog)
