@@ -23,6 +23,9 @@ from leaf_hub.hub_server.testing import DEFAULT_TOKENS
 from tests.publish._run import build_real_run
 
 _MAX_SCAN_BYTES = 512 * 1024 * 1024
+#: Files whose job is to hold a token: a hub server's token file (``<data>.tokens``, mode 0600,
+#: written by ``running_hub_server``) and the embedded hub's generated ``release-token``.
+_TOKEN_FILE_SUFFIXES = (".tokens", "release-token")
 
 
 @dataclass
@@ -59,6 +62,9 @@ class SecretWatch:
                 try:
                     real = path.resolve()
                     if real in seen or real in self.allowed or not path.is_file() or path.is_symlink():
+                        continue
+                    if path.name.endswith(_TOKEN_FILE_SUFFIXES):
+                        assert path.stat().st_mode & 0o077 == 0, f"token file {path} is readable by others"
                         continue
                     seen.add(real)
                     if path.stat().st_size > _MAX_SCAN_BYTES:
