@@ -445,12 +445,19 @@ def load_recipe(name_or_path: str | Path, overrides: dict[str, Any] | None = Non
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise RecipeError(f"recipe {path.name}: not valid YAML ({str(e).splitlines()[0]})") from e
+    except RecursionError as e:
+        raise RecipeError(f"recipe {path.name}: not valid YAML (nested too deeply)") from e
+    except ValueError as e:  # e.g. an integer literal longer than Python converts (4300 digits)
+        raise RecipeError(f"recipe {path.name}: not valid YAML ({str(e).splitlines()[0][:200]})") from e
     except OSError as e:
         raise RecipeError(f"recipe {path}: cannot read ({e.strerror})") from e
     for dotted, value in (overrides or {}).items():
         node = data if isinstance(data, dict) else {}
         *parents, leaf = dotted.split(".")
-        for key in parents:
+        for depth, key in enumerate(parents, start=1):
             node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                where = ".".join(parents[:depth])
+                raise RecipeError(f"recipe {path.name}: {where} must be a mapping to override {dotted}")
         node[leaf] = value
     return parse_recipe(data, path.name)
