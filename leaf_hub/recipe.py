@@ -357,8 +357,12 @@ class Recipe(_Strict):
 
 def _format_validation_error(source: str, error: ValidationError) -> str:
     first = error.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"]
+    # keys come from the user's file: show odd ones (newlines, control characters, padding) quoted
+    parts = [
+        str(p) if str(p) and str(p).isprintable() and str(p).strip() == str(p) else repr(str(p)) for p in first["loc"]
+    ]
+    loc = ".".join(parts) or "(top level)"
+    msg = " ".join(str(first["msg"]).split())
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
     elif first["type"] == "missing":
