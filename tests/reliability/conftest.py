@@ -123,13 +123,17 @@ class ProcessTitles:
 
     def __init__(self, *roots: int, interval: float = 0.05) -> None:
         self.roots = list(roots)
-        self.seen: dict[int, str] = {}
+        self.seen: set[tuple[int, str]] = set()  # every (pid, command line) observed, before and after exec
         self._stop = threading.Event()
         self._interval = interval
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def add_root(self, pid: int) -> None:
         self.roots.append(pid)
+
+    @property
+    def lines(self) -> list[str]:
+        return sorted({line for _, line in self.seen})
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -139,7 +143,7 @@ class ProcessTitles:
                 pid = todo.pop()
                 line = cmdline(pid)
                 if line:
-                    self.seen.setdefault(pid, line)
+                    self.seen.add((pid, line))
                 todo.extend(tree.get(pid, []))
             time.sleep(self._interval)
 

@@ -137,9 +137,9 @@ def test_publish_killed_mid_upload_then_retried_through_a_faulty_network(
     assert tags == {"v0.1.0": manifest["commit"]}
     assert [c.title for c in api.list_repo_commits(repo)][1:] == ["initial commit"]  # exactly one new commit
     # no process of the flow carried the token in its command line; the verification child was seen
-    assert any(VERIFY_MARK in line for line in titles.seen.values()), titles.seen
-    assert any("leaf_hub.hub_server" in line for line in titles.seen.values())
-    assert not [line for line in titles.seen.values() if TOKEN in line]
+    assert any(VERIFY_MARK in line for line in titles.lines), titles.lines
+    assert any("leaf_hub.hub_server" in line for line in titles.lines)
+    assert not [line for line in titles.lines if TOKEN in line]
     no_secret_leaks.root(hub.data_dir)
 
 
@@ -216,7 +216,7 @@ def test_embedded_hub_release_keeps_its_generated_token_out_of_outputs_files_and
     assert summary["reload_min_cosine"] >= 0.9999
     # the server (token in a 0600 file) and the verification/reload children (token in their
     # environment) were all seen, and no command line carries the token
-    lines = list(titles.seen.values())
+    lines = titles.lines
     assert any("leaf_hub.hub_server" in line and "--token-file" in line for line in lines), lines
     assert sum(VERIFY_MARK in line for line in lines) >= 1, lines
     assert not [line for line in lines if token in line]

@@ -228,6 +228,12 @@ def test_hostile_bytes_get_4xx_or_a_closed_socket_and_change_nothing(tmp_path: P
             f"PUT {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(data)}\r\n\r\n".encode() + data[:50_000],
             then_close=True,
         )
+        # the whole object, one bit flipped: the sha256 check refuses it
+        flipped = bytearray(data)
+        flipped[len(flipped) // 2] ^= 0x01
+        put = f"PUT {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+        wrong = raw(hub.url, put.encode() + flipped, half_close=False)
+        assert status_of(wrong) == 400 and b"sha256 mismatch" in wrong
         time.sleep(1.0)
 
         assert api.repo_info(repo).sha == head
