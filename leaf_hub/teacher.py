@@ -242,14 +242,18 @@ class TeacherCache:
         teacher: The teacher whose vectors are cached.
         root: Cache folder (default ``$LEAF_HUB_HOME/teacher_cache/<fingerprint[:16]>``).
         chunk_size: Texts per chunk: at most this much work is lost when interrupted.
+        label: Name shown on the progress bar (the cache also serves student vectors in evaluation).
     """
 
-    def __init__(self, teacher: Teacher, root: str | Path | None = None, *, chunk_size: int = 512) -> None:
+    def __init__(
+        self, teacher: Teacher, root: str | Path | None = None, *, chunk_size: int = 512, label: str = "teacher"
+    ) -> None:
         from leaf_hub.assets import leaf_hub_home
 
         self.teacher = teacher
         self.root = Path(root) if root else leaf_hub_home() / "teacher_cache" / teacher.fingerprint[:16]
         self.chunk_size = chunk_size
+        self.label = label
         self.stats = CacheStats()
         self._index: dict[str, tuple[str, int]] = {}
         self._verified: set[str] = set()
@@ -330,7 +334,7 @@ class TeacherCache:
         )
 
         columns = [
-            TextColumn("[bold]teacher[/] {task.description}"),
+            TextColumn(f"[bold]{self.label}[/] {{task.description}}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]} texts/s"),

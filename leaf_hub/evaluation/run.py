@@ -212,7 +212,9 @@ def evaluate_models(
     fingerprint = model_fingerprint(student_folder)
     sources: dict[str, EmbeddingSource] = {
         "student": EmbeddingSource(
-            "student", TeacherCache(student, student_cache_root(student.fingerprint)), progress=progress
+            "student",
+            TeacherCache(student, student_cache_root(student.fingerprint), label="student"),
+            progress=progress,
         )
     }
     if teacher is not None:
