@@ -231,7 +231,7 @@ class EvalSpec(_Strict):
         corpus_limit: Sub-sample retrieval corpora to this many documents (all relevant documents
             kept), for CPU-sized runs; ``None`` evaluates the full corpus. Scores on a sub-sampled
             corpus are labelled as such and are not comparable with the MTEB leaderboard.
-        query_limit: Evaluate at most this many queries per retrieval task.
+        query_limit: Evaluate at most this many queries per retrieval task (pairs for STS).
         sweep_dims: Matryoshka dimensions for the truncation × quantisation sweep (those above a
             model's dimension are skipped).
         sweep_precisions: Precisions of the sweep.
