@@ -177,7 +177,12 @@ def evaluate_models(
         >>> res.score("SciFact", "asymmetric")  # doctest: +SKIP
         0.61
     """
+    import datasets
     import mteb
+
+    # mteb re-standardises the corpus on every sweep point: one datasets bar each would bury the
+    # progress that matters (encoding, with rate and ETA).
+    datasets.disable_progress_bars()
 
     from leaf_hub.evaluation.encoders import EmbeddingSource, RoutedEncoder
     from leaf_hub.evaluation.sweep import plot_sweep, sweep_task
