@@ -18,7 +18,6 @@ data-parallel unchanged; the teacher cache is filled by the main process first.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from leaf_hub.errors import AssetError, DistillError
+from leaf_hub.hashing import sha256_file
 from leaf_hub.recipe import DataSpec, Recipe, TrainingSpec
 
 if TYPE_CHECKING:
@@ -223,18 +223,10 @@ def mean_alignment(
 CHECKPOINT_CHECKSUMS = "leaf_hub_checksums.json"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_checkpoint_checksums(folder: Path) -> None:
     """Record the size and sha256 of every file of a saved checkpoint (atomically, last)."""
     files = {
-        p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": _sha256(p)}
+        p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": sha256_file(p)}
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name != CHECKPOINT_CHECKSUMS and not p.name.startswith(".")
     }
@@ -265,7 +257,7 @@ def checkpoint_problem(folder: Path) -> str | None:
         actual = path.stat().st_size
         if actual != size:
             return f"{name} is truncated or resized ({actual} bytes, {size} recorded)"
-        if _sha256(path) != sha:
+        if sha256_file(path) != sha:
             return f"{name} fails its sha256 check (corrupted)"
     return None
 

@@ -33,7 +33,6 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import math
@@ -48,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from leaf_hub.errors import LeaderboardError
+from leaf_hub.hashing import sha256_file
 
 if TYPE_CHECKING:
     from mteb.models.model_meta import ModelMeta
@@ -113,14 +113,6 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _manifest_hashes(release: dict[str, Any], source: Path) -> dict[str, str]:
     """Published file -> sha256, from ``release.json`` (``files`` as a mapping or a list of records)."""
     files = release.get("files")
@@ -153,7 +145,7 @@ def _check_weights(model_dir: Path, release: dict[str, Any], source: Path) -> No
         published = manifest.get(rel)
         if published is None:
             raise LeaderboardError(f"{model_dir}/{rel} is not in revision {commit} of {release['repo_id']}")
-        actual = _sha256(path)
+        actual = sha256_file(path)
         if actual != published:
             raise LeaderboardError(
                 f"the evaluated weights differ from revision {commit} of {release['repo_id']}: {rel} sha256 "

@@ -22,7 +22,6 @@ documents -> teacher) goes through the same steps; both tags are created after b
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leaf_hub.errors import CardError, LeafHubError, ReleaseError, TagExistsError, VerificationError
+from leaf_hub.hashing import sha256_file
 from leaf_hub.version import __version__
 
 if TYPE_CHECKING:
@@ -64,15 +64,6 @@ MIN_COSINE = 0.9999
 _TAG = re.compile(r"^v(\d+\.\d+\.\d+([.-]?[A-Za-z0-9.]+)?)$")
 # Files of the model folder that are not part of the model (the card is re-rendered).
 _SKIP_MODEL_FILES = frozenset({"README.md", "PROVENANCE.txt", ".gitattributes"})
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

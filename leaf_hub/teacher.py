@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from leaf_hub.errors import CacheCorruptError, TeacherError
+from leaf_hub.hashing import sha256_file
 
 if TYPE_CHECKING:
     from leaf_hub.recipe import TeacherSpec
@@ -213,14 +214,6 @@ class _BadChunkError(CacheCorruptError):
         self.reason = reason
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _atomic_save(path: Path, write: Callable[[Path], None]) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -291,7 +284,7 @@ class TeacherCache:
             return self._arrays[chunk_id]
         npy = self.root / "chunks" / f"{chunk_id}.npy"
         info = json.loads((self.root / "chunks" / f"{chunk_id}.json").read_text())
-        if not npy.exists() or _sha256_file(npy) != info["sha256"]:
+        if not npy.exists() or sha256_file(npy) != info["sha256"]:
             raise _BadChunkError(chunk_id, "sha256 mismatch")
         array = np.load(npy, mmap_mode="r")
         if array.shape != (len(info["keys"]), self.teacher.dim):
@@ -310,7 +303,7 @@ class TeacherCache:
         chunk_id = f"{len(list((self.root / 'chunks').glob('*.json'))):06d}-{uuid.uuid4().hex[:8]}"
         npy = self.root / "chunks" / f"{chunk_id}.npy"
         _atomic_save(npy, lambda p: np.save(p.open("wb"), vectors))
-        sidecar = {"keys": keys, "shape": list(vectors.shape), "sha256": _sha256_file(npy)}
+        sidecar = {"keys": keys, "shape": list(vectors.shape), "sha256": sha256_file(npy)}
         _atomic_save(npy.with_suffix(".json"), lambda p: p.write_text(json.dumps(sidecar)))
         for row, key in enumerate(keys):
             self._index[key] = (chunk_id, row)
