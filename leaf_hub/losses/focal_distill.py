@@ -92,13 +92,6 @@ class FocalDistillLoss(LeafDistillLoss):
         super().__init__(model, teacher_vectors, distance=distance)
         self.gamma = float(gamma)
 
-    def per_sample_distance(self, student: Tensor, teacher: Tensor) -> Tensor:
-        """The unweighted distance of each sample, ``(batch,)``."""
-        student = student.float()
-        if self.distance == "cosine":
-            return 1 - torch.nn.functional.cosine_similarity(student, teacher, dim=-1)
-        return ((student - teacher) ** 2).sum(dim=-1)
-
     def compute_loss_from_embeddings(self, student: Tensor, teacher: Tensor) -> Tensor:  # type: ignore[override]
         """Weighted mean of the per-sample distances.
 

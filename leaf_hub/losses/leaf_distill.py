@@ -74,6 +74,13 @@ class LeafDistillLoss(MSELoss):
         target = torch.from_numpy(np.asarray(self.teacher_vectors[rows], dtype=np.float32)).to(student.device)
         return self.compute_loss_from_embeddings(student, target)
 
+    def per_sample_distance(self, student: Tensor, teacher: Tensor) -> Tensor:
+        """The distance of each sample to its teacher vector, ``(batch,)``."""
+        student = student.float()
+        if self.distance == "cosine":
+            return 1 - torch.nn.functional.cosine_similarity(student, teacher, dim=-1)
+        return ((student - teacher) ** 2).sum(dim=-1)
+
     def compute_loss_from_embeddings(self, student: Tensor, teacher: Tensor) -> Tensor:  # type: ignore[override]
         """The loss on plain tensors (testable without a model).
 
@@ -84,11 +91,7 @@ class LeafDistillLoss(MSELoss):
         Returns:
             Scalar loss.
         """
-        student = student.float()
-        if self.distance == "cosine":
-            loss = (1 - torch.nn.functional.cosine_similarity(student, teacher, dim=-1)).mean()
-        else:
-            loss = ((student - teacher) ** 2).sum(dim=-1).mean()
+        loss = self.per_sample_distance(student, teacher).mean()
         if not torch.isfinite(loss):
             raise DistillError(
                 f"loss is {loss.item()} at step {self.step}; lower the learning rate or check the teacher vectors"
