@@ -500,7 +500,7 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
         projection_bias=recipe.student.projection_bias,
         normalize=recipe.teacher.normalize,
         max_seq_length=recipe.student.max_seq_length,
-        prompts=prompts,
+        prompts={**prompts, **recipe.student.task_prompts},
         revision=recipe.student.revision if recipe.student.source == "hub" else None,
         device=device,
     )

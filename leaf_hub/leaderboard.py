@@ -309,8 +309,8 @@ def build_model_meta(
     st_config = json.loads(st_config_path.read_text(encoding="utf-8")) if st_config_path.is_file() else {}
     bert_path = folder / "sentence_bert_config.json"
     bert_config = json.loads(bert_path.read_text(encoding="utf-8")) if bert_path.is_file() else {}
-    prompts = {k: v for k, v in (st_config.get("prompts") or {}).items() if v}
-    model_prompts = {k: prompts[k] for k in ("query", "document") if k in prompts}
+    # every non-empty prompt, per-task ones included: mteb resolves them as the evaluation here did
+    model_prompts = {k: v for k, v in (st_config.get("prompts") or {}).items() if v}
 
     iso = _hf_langs_to_iso_lang_scripts(list(languages)) or []
     if len(iso) != len(languages):

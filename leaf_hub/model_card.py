@@ -721,6 +721,7 @@ def _context(inputs: CardInputs) -> dict[str, Any]:
         "modules": " → ".join(inputs.model.module_types),
         "has_query_prompt": query_prompt is not None,
         "query_prompt": query_prompt or "",
+        "task_prompts": {k: v for k, v in inputs.model.prompts.items() if k not in ("query", "document")},
         "speed": _speed(inputs),
         "benchmark": _benchmark_rows(inputs),
         "has_init": any(s.mode == "init" for s in res.scores),

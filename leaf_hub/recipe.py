@@ -85,6 +85,40 @@ class ModelSpec(_Strict):
         return value
 
 
+def check_task_prompts(prompts: dict[str, str]) -> dict[str, str]:
+    """Check that every key of a per-task prompt table is one mteb resolves.
+
+    Keys follow mteb's model-prompt convention: a task name (``SciFact``), a task type
+    (``Retrieval``, ``STS``), either optionally followed by ``-query`` or ``-document``
+    (``SciFact-query``). ``query`` and ``document`` themselves are the ``query_prompt`` and
+    ``document_prompt`` fields.
+
+    Raises:
+        ValueError: On the first key mteb would not match to any task.
+    """
+    if not prompts:
+        return prompts
+    from typing import get_args
+
+    import mteb
+    from mteb.abstasks.task_metadata import TaskType
+
+    for key in prompts:
+        if key in ("query", "document"):
+            raise ValueError(f"'{key}' is set with {key}_prompt, not in task_prompts")
+        name = key.rsplit("-", 1)[0] if key.endswith(("-query", "-document")) else key
+        if name in get_args(TaskType):
+            continue
+        try:
+            mteb.get_task(name)
+        except (KeyError, ValueError):
+            raise ValueError(
+                f"'{key}' is not an mteb task name or task type (e.g. SciFact, Retrieval, STS, "
+                "optionally ending in -query or -document)"
+            ) from None
+    return prompts
+
+
 class TeacherSpec(ModelSpec):
     """The teacher: any model whose vectors the student learns to reproduce.
 
@@ -93,12 +127,21 @@ class TeacherSpec(ModelSpec):
         document_prompt: Text prepended to documents before encoding.
         normalize: Whether teacher vectors are L2-normalised (the student then ends in ``Normalize``).
         batch_size: Batch size for teacher encoding.
+        task_prompts: Per-task prompts the teacher is evaluated with, keyed as mteb keys model
+            prompts (see :func:`check_task_prompts`); distillation texts use ``query_prompt`` and
+            ``document_prompt`` only.
     """
 
     query_prompt: str = ""
     document_prompt: str = ""
     normalize: bool = True
     batch_size: int = Field(default=32, gt=0, le=4096)
+    task_prompts: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("task_prompts")
+    @classmethod
+    def _check_task_prompts(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_task_prompts(value)
 
 
 class StudentSpec(ModelSpec):
@@ -115,6 +158,9 @@ class StudentSpec(ModelSpec):
         ridge_samples: Training texts used to fit the ridge projection.
         query_prompt: Prompt stored in the saved model for queries (``prompts["query"]``).
         document_prompt: Prompt stored for documents.
+        task_prompts: Per-task prompts stored next to them in the saved model's ``prompts``
+            (``{"SciFact-query": "...", "STS": "..."}``, keyed as mteb keys model prompts), so
+            evaluation here and stock mteb on the published model use the same prompt per task.
     """
 
     projection_dim: int = Field(gt=0, le=16384)
@@ -124,6 +170,12 @@ class StudentSpec(ModelSpec):
     ridge_samples: int = Field(default=8192, ge=16)
     query_prompt: str = ""
     document_prompt: str = ""
+    task_prompts: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("task_prompts")
+    @classmethod
+    def _check_task_prompts(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_task_prompts(value)
 
     @field_validator("ridge_lambda")
     @classmethod

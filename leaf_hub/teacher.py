@@ -21,16 +21,17 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
 
@@ -90,6 +91,13 @@ class SentenceTransformerTeacher:
         batch_size: Encoding batch size.
         max_seq_length: Token limit (``None``: the model's own).
         device: Torch device (``None``: CUDA when available, else CPU).
+        task_prompts: Per-task prompts for evaluation, keyed as mteb keys a model's prompts
+            (``SciFact``, ``Retrieval-query``, ``STS``, ...). Training texts only know
+            ``query``/``document``, so these are not part of :attr:`fingerprint`.
+
+    Attributes:
+        prompts: Every prompt of this model, ``query`` and ``document`` included, in the shape a
+            sentence-transformers model stores them (what mteb resolves prompts from).
     """
 
     def __init__(
@@ -103,6 +111,7 @@ class SentenceTransformerTeacher:
         batch_size: int = 32,
         max_seq_length: int | None = None,
         device: str | None = None,
+        task_prompts: Mapping[str, str] | None = None,
     ) -> None:
         from sentence_transformers import SentenceTransformer
 
@@ -114,11 +123,37 @@ class SentenceTransformerTeacher:
             self.model.max_seq_length = max_seq_length
         self.query_prompt = query_prompt
         self.document_prompt = document_prompt
+        self.task_prompts = dict(task_prompts or {})
         self.normalize = normalize
         self.batch_size = batch_size
         self.dim = int(self.model.get_embedding_dimension())
-        weights = model_fingerprint(self.source) if Path(self.source).is_dir() else f"{self.source}@{revision}"
-        self.fingerprint = _digest("st", weights, query_prompt, document_prompt, normalize, self.model.max_seq_length)
+        self._weights = model_fingerprint(self.source) if Path(self.source).is_dir() else f"{self.source}@{revision}"
+        self.fingerprint = self._fingerprint()
+
+    def _fingerprint(self) -> str:
+        return _digest(
+            "st", self._weights, self.query_prompt, self.document_prompt, self.normalize, self.model.max_seq_length
+        )
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        """``{"query": ..., "document": ..., **task_prompts}``."""
+        return {"query": self.query_prompt, "document": self.document_prompt, **self.task_prompts}
+
+    def with_prompts(self, *, query_prompt: str | None = None, document_prompt: str | None = None) -> Self:
+        """The same loaded model with other query/document prompts (and its own fingerprint).
+
+        Evaluation uses it for a task whose resolved prompt differs from the plain ``query`` or
+        ``document`` one; the model's weights are shared, not copied.
+        """
+        other = copy.copy(self)
+        other.task_prompts = dict(self.task_prompts)
+        if query_prompt is not None:
+            other.query_prompt = query_prompt
+        if document_prompt is not None:
+            other.document_prompt = document_prompt
+        other.fingerprint = other._fingerprint()
+        return other
 
     @classmethod
     def from_spec(cls, spec: TeacherSpec, device: str | None = None) -> SentenceTransformerTeacher:
@@ -134,6 +169,7 @@ class SentenceTransformerTeacher:
             batch_size=spec.batch_size,
             max_seq_length=spec.max_seq_length,
             device=device,
+            task_prompts=spec.task_prompts,
         )
 
     def encode(self, texts: Sequence[str], kind: TextKind = "document") -> np.ndarray:

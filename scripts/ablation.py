@@ -532,8 +532,9 @@ def main(argv: list[str] | None = None) -> None:
         "left_out": [
             "adaptive-margin filtering of in-batch false negatives (LG-ANNA): needs labelled positives, which "
             "the distillation text does not have",
-            "task-specific instruction prompts (LG-ANNA): the distillation text carries no task labels, so a "
-            "per-task prompt would be untrained; the saved model keeps its query/document prompts",
+            "task-specific instruction prompts (LG-ANNA) are not ablated: the distillation text carries no task "
+            "labels, so training sees only the query/document prompts; student.task_prompts / teacher.task_prompts "
+            "are stored in the saved model and used by evaluation exactly as stock mteb resolves them",
         ],
         "hardware": hardware,
         "versions": _versions(),

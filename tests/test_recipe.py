@@ -47,6 +47,14 @@ def _base() -> dict:
         (lambda d: d["hub"].update(repo_id="bad id!"), "hub.repo_id: 'bad id!' is not a valid repo id"),
         (lambda d: d["evaluation"].update(tasks=["SciFakt"]), "unknown task 'SciFakt'"),
         (lambda d: d.update(version="one"), "version: 'one' is not a semantic version"),
+        (
+            lambda d: d["student"].update(task_prompts={"SciFakt-query": "claim: "}),
+            "student.task_prompts: 'SciFakt-query' is not an mteb task name or task type",
+        ),
+        (
+            lambda d: d["teacher"].update(task_prompts={"query": "q: "}),
+            "teacher.task_prompts: 'query' is set with query_prompt, not in task_prompts",
+        ),
     ],
 )
 def test_bad_recipe_names_the_key(mutate, needle):
@@ -93,3 +101,10 @@ def test_fuzzed_recipes_are_valid_or_one_line_errors(section, key, value):
         parse_recipe(data, "fuzz.yaml")
     except RecipeError as e:
         assert "\n" not in str(e) and str(e).startswith("recipe fuzz.yaml: ")
+
+
+def test_task_prompts_accept_mteb_keys():
+    data = _base()
+    keys = {"SciFact-query": "claim: ", "NFCorpus": "nutrition: ", "Retrieval-document": "passage: ", "STS": "s: "}
+    data["student"]["task_prompts"] = keys
+    assert parse_recipe(data, "x.yaml").student.task_prompts == keys

@@ -6,9 +6,14 @@
   three modes and the sweep share one encoding per text.
 * :class:`RoutedEncoder` implements mteb's ``EncoderProtocol``: mteb tells it whether it is
   encoding queries (``PromptType.query``) or documents (``PromptType.document``) and it routes
-  the texts to the query source or the document source, each applying its own prompt for that
-  kind. Same source on both sides = symmetric mode; student queries + teacher documents =
-  asymmetric mode. Texts without a prompt type (STS sentences) are encoded as queries.
+  the texts to the query source or the document source. Same source on both sides = symmetric
+  mode; student queries + teacher documents = asymmetric mode. Texts without a prompt type
+  (STS sentences) go to the query source.
+* Each source picks its prompt for a task the way stock mteb picks one from a
+  sentence-transformers model's ``prompts`` (:func:`mteb.models.abs_encoder.get_prompt`:
+  ``SciFact-query``, then ``SciFact``, ``Retrieval-query``, ``Retrieval``, ``query``), so the
+  scores here are the scores stock mteb gives the saved model. STS sentences, which have no
+  prompt type, get a prompt only from a task-name or task-type key.
 * :class:`CompressedEncoder` wraps a :class:`RoutedEncoder` and truncates (Matryoshka) and
   quantises (sentence-transformers' ``quantize_embeddings``) its vectors, so the sweep is scored
   by mteb's own evaluators.
@@ -56,6 +61,8 @@ class EmbeddingSource:
 
     Attributes:
         dim: Embedding dimension.
+        prompts: The model's prompts (``query``, ``document`` and per-task ones), read from the
+            model (``teacher.prompts``; ``{}`` for a black-box teacher).
         encode_seconds: Time spent in the cache (encoding or reading), per kind.
         disk_hits: Texts served from the on-disk cache, per kind.
     """
@@ -66,25 +73,69 @@ class EmbeddingSource:
         self.progress = progress
         self.dim = int(cache.teacher.dim)
         self.fingerprint = str(cache.teacher.fingerprint)
+        self.prompts: dict[str, str] = dict(getattr(cache.teacher, "prompts", {}) or {})
         self.encode_seconds: dict[str, float] = {"query": 0.0, "document": 0.0}
         self.disk_hits: dict[str, int] = {"query": 0, "document": 0}
         self._memo: dict[str, np.ndarray] = {}
+        self._prompted: dict[tuple[str, str], TeacherCache] = {}
 
-    def embed(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
-        """Return float32 vectors of ``texts`` encoded as ``kind`` (``query``/``document``)."""
+    def prompt_for(self, task_metadata: Any, prompt_type: PromptType | None) -> str:
+        """The prompt stock mteb would use with this model for the task and prompt type (``""``: none)."""
+        from mteb.models.abs_encoder import get_prompt
+
+        return get_prompt(self.prompts or None, task_metadata, prompt_type) or ""
+
+    def _cache_for(self, kind: TextKind, prompt: str | None) -> TeacherCache:
+        teacher = self.cache.teacher
+        default = str(getattr(teacher, f"{kind}_prompt", ""))
+        if prompt is None or prompt == default:
+            return self.cache
+        if (kind, prompt) not in self._prompted:
+            if not hasattr(teacher, "with_prompts"):
+                raise EvalError(
+                    f"{self.name}: the prompt {prompt!r} needs a sentence-transformers model; "
+                    "a black-box teacher encodes with its own prompts only"
+                )
+            from leaf_hub.teacher import TeacherCache
+
+            variant = teacher.with_prompts(**{f"{kind}_prompt": prompt})
+            root = self.cache.root.parent / variant.fingerprint[:16]
+            self._prompted[(kind, prompt)] = TeacherCache(variant, root, label=self.cache.label)
+        return self._prompted[(kind, prompt)]
+
+    def embed(self, texts: Sequence[str], kind: TextKind, *, prompt: str | None = None) -> np.ndarray:
+        """Return float32 vectors of ``texts`` encoded as ``kind`` (``query``/``document``).
+
+        Args:
+            texts: Texts, in order.
+            kind: ``query`` or ``document``: part of the cache key, and the prompt used when
+                ``prompt`` is ``None``.
+            prompt: Encode with this prompt instead of the model's ``kind`` prompt (a per-task
+                prompt, or ``""`` for none); vectors are cached per prompt.
+        """
         texts = list(texts)
-        digest = hashlib.sha256(kind.encode())
+        cache = self._cache_for(kind, prompt)
+        digest = hashlib.sha256(f"{kind}\0{cache.teacher.fingerprint}".encode())
         for text in texts:
             digest.update(b"\0" + text.encode())
         key = digest.hexdigest()
         if key not in self._memo:
             start = time.perf_counter()
-            hits_before = self.cache.stats.hits
-            vectors = np.array(self.cache.embed(texts, kind=kind, progress=self.progress), dtype=np.float32)
-            self.disk_hits[kind] += self.cache.stats.hits - hits_before
+            hits_before = cache.stats.hits
+            vectors = np.array(cache.embed(texts, kind=kind, progress=self.progress), dtype=np.float32)
+            self.disk_hits[kind] += cache.stats.hits - hits_before
             self.encode_seconds[kind] += time.perf_counter() - start
             self._memo[key] = vectors
         return self._memo[key]
+
+    def embed_for_task(self, texts: Sequence[str], task_metadata: Any, prompt_type: PromptType | None) -> np.ndarray:
+        """Encode texts of a task as stock mteb would: routed by prompt type, with the resolved prompt."""
+        return self.embed(texts, _kind(prompt_type), prompt=self.prompt_for(task_metadata, prompt_type))
+
+    @property
+    def texts_encoded(self) -> int:
+        """Texts this source sent through its model (every prompt), not read from disk."""
+        return self.cache.stats.encoded + sum(c.stats.encoded for c in self._prompted.values())
 
 
 def _texts(inputs: DataLoader[Any]) -> list[str]:
@@ -152,8 +203,8 @@ class RoutedEncoder(AbsEncoder):
         prompt_type: PromptType | None = None,
         **kwargs: Any,
     ) -> np.ndarray:
-        """Encode the texts of an mteb dataloader with the source for ``prompt_type``."""
-        return self.source_for(prompt_type).embed(_texts(inputs), _kind(prompt_type))
+        """Encode the texts of an mteb dataloader with the source for ``prompt_type`` and its prompt."""
+        return self.source_for(prompt_type).embed_for_task(_texts(inputs), task_metadata, prompt_type)
 
 
 def compress(

@@ -48,6 +48,7 @@ __all__ = [
     "evaluate_model_folder",
     "evaluate_models",
     "evaluate_run",
+    "saved_prompt_table",
     "saved_prompts",
     "student_cache_root",
 ]
@@ -89,14 +90,20 @@ def student_cache_root(fingerprint: str) -> Path:
     return leaf_hub_home() / "eval_cache" / fingerprint[:16]
 
 
-def saved_prompts(folder: Path) -> tuple[str, str]:
-    """The ``query``/``document`` prompts saved in a sentence-transformers folder (empty if none)."""
+def saved_prompt_table(folder: Path) -> dict[str, str]:
+    """Every prompt saved in a sentence-transformers folder (``{}`` if none)."""
     config = folder / "config_sentence_transformers.json"
     try:
         prompts = json.loads(config.read_text(encoding="utf-8")).get("prompts") or {}
     except (OSError, ValueError):
         prompts = {}
-    return str(prompts.get("query") or ""), str(prompts.get("document") or "")
+    return {str(k): str(v or "") for k, v in prompts.items()} if isinstance(prompts, dict) else {}
+
+
+def saved_prompts(folder: Path) -> tuple[str, str]:
+    """The ``query``/``document`` prompts saved in a sentence-transformers folder (empty if none)."""
+    prompts = saved_prompt_table(folder)
+    return prompts.get("query", ""), prompts.get("document", "")
 
 
 def _load_student(
@@ -105,6 +112,7 @@ def _load_student(
     from leaf_hub.teacher import SentenceTransformerTeacher
 
     query_prompt, document_prompt = prompts if prompts is not None else saved_prompts(folder)
+    task_prompts = {k: v for k, v in saved_prompt_table(folder).items() if k not in ("query", "document")}
     try:
         return SentenceTransformerTeacher(
             folder,
@@ -113,6 +121,7 @@ def _load_student(
             normalize=True,
             batch_size=batch_size,
             max_seq_length=max_seq_length,
+            task_prompts=task_prompts,
         )
     except (OSError, ValueError, KeyError) as e:
         raise ModelFolderError(f"cannot load {folder} as a sentence-transformers model: {e}") from e
@@ -317,7 +326,7 @@ def evaluate_models(
         plot=plot_name,
         wall_seconds=round(time.perf_counter() - start, 3),
         teacher_corpus_cache_hits=teacher_source.disk_hits["document"] if teacher_source else 0,
-        texts_encoded={name: source.cache.stats.encoded for name, source in sources.items()},
+        texts_encoded={name: source.texts_encoded for name, source in sources.items()},
     )
     results.write(out / "results.json")
     return results

@@ -36,12 +36,17 @@ def calibration_vectors(task: Any, source: EmbeddingSource, split: str) -> np.nd
 
     The texts are built exactly as mteb builds them, so the vectors come from the source's memory.
     """
-    if task.metadata.type == "Retrieval":
+    from mteb.types import PromptType
+
+    meta = task.metadata
+    if meta.type == "Retrieval":
         corpus = task.dataset["default"][split]["corpus"]
         texts = [document_text(t, x) for t, x in zip(corpus["title"], corpus["text"], strict=True)]
-        return source.embed(texts, "document")
+        return source.embed_for_task(texts, meta, PromptType.document)
     data = task.dataset[split]
-    return np.vstack([source.embed(data["sentence1"], "query"), source.embed(data["sentence2"], "query")])
+    return np.vstack(
+        [source.embed_for_task(data["sentence1"], meta, None), source.embed_for_task(data["sentence2"], meta, None)]
+    )
 
 
 def _main_score(encoder: Any, task: Any, split: str, batch_size: int) -> float:

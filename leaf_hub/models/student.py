@@ -41,7 +41,7 @@ def build_student(
         projection_bias: Whether the projection has a bias.
         normalize: End with ``Normalize`` (when the teacher's vectors are normalised).
         max_seq_length: Token limit.
-        prompts: ``{"query": ..., "document": ...}`` stored in the model config.
+        prompts: ``{"query": ..., "document": ..., **task_prompts}`` stored in the model config.
         revision: Hub revision when ``init`` is an id.
         device: Torch device.
 

@@ -15,6 +15,7 @@ TINY = {
         "projection_dim": 768,
         "max_seq_length": 128,
         "query_prompt": "query: ",
+        "task_prompts": {"STSBenchmark": "sentence: "},
     },
     "data": {
         "sources": [

@@ -44,7 +44,7 @@ def test_saved_folder_is_stock_and_portable(tiny_run):
     assert not list(model.rglob("*.bin")) and not list(model.rglob("*.pt"))
     assert (model / "2_Dense" / "model.safetensors").is_file()
     config = json.loads((model / "config_sentence_transformers.json").read_text())
-    assert config["prompts"]["query"] == "query: "
+    assert config["prompts"] == {"query": "query: ", "document": "", "STSBenchmark": "sentence: "}
     assert "leaf_hub" not in (model / "modules.json").read_text()
 
 

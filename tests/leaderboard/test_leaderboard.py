@@ -231,6 +231,28 @@ def test_model_meta_entry_round_trips_through_mteb(student_path: Path) -> None:
     assert ModelMeta.model_validate_json_resolved(json.dumps(meta.to_dict(), default=str)).name == REPO_ID
 
 
+def test_model_meta_carries_every_saved_prompt(student_path: Path, tmp_path: Path) -> None:
+    """Per-task prompts go to mteb's loader, so the leaderboard run uses the prompts our scores used."""
+    import shutil
+
+    from mteb.models.abs_encoder import AbsEncoder
+
+    folder = tmp_path / "prompted"
+    shutil.copytree(student_path, folder)
+    config = json.loads((folder / "config_sentence_transformers.json").read_text())
+    prompts = {"query": "query: ", "document": "", "SciFact-query": "Find evidence: ", "STS": "Same? "}
+    config["prompts"] = prompts
+    (folder / "config_sentence_transformers.json").write_text(json.dumps(config))
+    meta = _meta(folder)
+    expected = {k: v for k, v in prompts.items() if v}
+    assert meta.loader_kwargs == {"model_prompts": expected}
+    assert meta.use_instructions
+    assert AbsEncoder.validate_task_to_prompt_name(meta.loader_kwargs["model_prompts"]) == expected
+    namespace: dict = {}
+    exec(compile(model_meta_source(meta), "model_meta.py", "exec"), namespace)
+    assert namespace["leaf_ir_mini"].loader_kwargs == {"model_prompts": expected}
+
+
 def test_model_meta_rejects_an_unknown_licence(student_path: Path) -> None:
     with pytest.raises(LeaderboardError, match=r"ModelMeta\.license"):
         build_model_meta(

@@ -100,6 +100,24 @@ def test_card_shows_init_column_and_loss(leaf_run, tmp_path, teacher_path, stude
     assert f"{(student['main_score'] - teacher['main_score']) * 100:+.2f}" in text
 
 
+@pytest.mark.slow
+def test_card_lists_per_task_prompts(leaf_run, tmp_path, teacher_path, student_path, shared_data) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(leaf_run, run, ignore=shutil.ignore_patterns("checkpoints"))
+    config_path = run / "model" / "config_sentence_transformers.json"
+    config = json.loads(config_path.read_text())
+    plain = render_card(_inputs(run, teacher_path, student_path, shared_data))
+    assert "Per-task prompts" not in plain
+    config["prompts"] |= {"SciFact-query": "Given a claim, find evidence: ", "STS": "Same meaning? "}
+    config_path.write_text(json.dumps(config))
+    text = render_card(_inputs(run, teacher_path, student_path, shared_data))
+    assert "Per-task prompts" in text
+    assert "| `SciFact-query` | `Given a claim, find evidence: ` |" in text
+    assert "| `STS` | `Same meaning? ` |" in text
+
+
 def test_template_with_unknown_variable_is_an_error(tmp_path) -> None:
     from huggingface_hub import ModelCardData
 
