@@ -77,10 +77,12 @@ def _resolve_endpoint(repo_type: str, rev_index: int):  # noqa: ANN202 - FastAPI
     return resolve
 
 
+# One route per method: a route serving GET and HEAD would give both one OpenAPI operation id.
 for _prefix, _repo_type, _index in (("/datasets", "dataset", 5), ("/spaces", "space", 5), ("", "model", 4)):
-    router.add_api_route(
-        _prefix + "/{namespace}/{name}/resolve/{rest:path}",
-        _resolve_endpoint(_repo_type, _index),
-        methods=["GET", "HEAD"],
-        name=f"resolve_{_repo_type}",
-    )
+    for _method in ("GET", "HEAD"):
+        router.add_api_route(
+            _prefix + "/{namespace}/{name}/resolve/{rest:path}",
+            _resolve_endpoint(_repo_type, _index),
+            methods=[_method],
+            name=f"resolve_{_repo_type}_{_method.lower()}",
+        )
