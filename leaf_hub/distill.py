@@ -44,7 +44,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DistillReport", "TrainingTexts", "distill", "distill_models", "load_texts", "mean_alignment"]
+__all__ = [
+    "DistillReport",
+    "TrainingTexts",
+    "distill",
+    "distill_models",
+    "has_intact_checkpoint",
+    "load_texts",
+    "mean_alignment",
+]
 
 
 @dataclass
@@ -264,6 +272,18 @@ def checkpoint_problem(folder: Path) -> str | None:
 
 def _step(path: Path) -> int:
     return int(path.name.split("-")[-1])
+
+
+def has_intact_checkpoint(folder: Path) -> bool:
+    """Whether ``--resume`` would find a checkpoint to continue from in ``folder`` (never raises).
+
+    Damaged checkpoints newer than the intact one are moved aside as by ``--resume``.
+    """
+    try:
+        return _last_checkpoint(folder) is not None
+    except DistillError as e:
+        logger.warning("%s", e)
+        return False
 
 
 def _last_checkpoint(folder: Path) -> Path | None:

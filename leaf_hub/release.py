@@ -223,7 +223,7 @@ def release(
 def _run_stages(
     recipe: Recipe, repo: str, tag: str, endpoint: str | None, token: str | None, asym: bool
 ) -> ReleaseSummary:
-    from leaf_hub.distill import DistillReport, distill
+    from leaf_hub.distill import DistillReport, distill, has_intact_checkpoint
     from leaf_hub.evaluation.results import load_results
     from leaf_hub.evaluation.run import evaluate_run
     from leaf_hub.hub import resolve_endpoint
@@ -256,6 +256,10 @@ def _run_stages(
         # an interrupted distillation of the same inputs continues from its last checkpoint
         has_checkpoint = any((run_dir / "checkpoints").glob("checkpoint-*/trainer_state.json"))
         resume = has_checkpoint and done.get("distill_started") == prints["distill"]
+        if resume and not has_intact_checkpoint(run_dir / "checkpoints"):
+            # nothing to continue from: every checkpoint is damaged (they hold no usable work)
+            logger.warning("distill: no intact checkpoint of the interrupted run; training starts afresh")
+            resume = False
         done["distill_started"] = prints["distill"]
         _write_stages(run_dir, done)
         report = distill(recipe, resume=resume)

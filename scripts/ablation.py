@@ -97,6 +97,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--nfcorpus-queries", type=int, default=100, help="NFCorpus queries (0: all)")
     parser.add_argument("--sts-pairs", type=int, default=0, help="STS-B pairs (0: all)")
     parser.add_argument("--final", action="store_true", help="also score the test splits (final table only)")
+    parser.add_argument(
+        "--asymmetric",
+        action="store_true",
+        help="also score asymmetric retrieval/STS (student queries, teacher documents) on the test splits of "
+        "SciFact and STS-B: what the alignment is for (teacher vectors come from its cache)",
+    )
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--workdir", type=Path, default=None, help="keep models here; rows found there are reused")
     parser.add_argument("--output", type=Path, default=None, help="JSON path (default reports/ablation[_quick].json)")
@@ -115,9 +121,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     keep = (
         "queries documents heldout validation max_seq_length batch_size learning_rate epochs steps seed soup_seeds "
-        "focal_gamma score_weight score_temperature corpus_limit scifact_queries nfcorpus_queries sts_pairs final"
+        "focal_gamma score_weight score_temperature corpus_limit scifact_queries nfcorpus_queries sts_pairs final "
+        "asymmetric"
     ).split()
     return {k: getattr(args, k) for k in keep} | {"quick": args.quick}
+
+
+#: settings that only decide which rows exist; a finished row is reused whatever they are
+_ROW_LIST_SETTINGS = ("focal_gamma", "score_weight", "soup_seeds", "asymmetric")
+
+
+def row_key(settings: dict[str, Any], options: dict[str, float], seed: int) -> str:
+    """What one trained row depends on: the shared settings, its own options and seed."""
+    shared = {k: v for k, v in settings.items() if k not in _ROW_LIST_SETTINGS}
+    return _fingerprint({"settings": shared, "options": options, "seed": seed})
 
 
 def _fingerprint(data: Any) -> str:
@@ -231,12 +248,45 @@ def evaluate_folder(folder: Path, out: Path, args: argparse.Namespace, *, final:
     return scores
 
 
+#: asymmetric mode: the test splits of the tasks the leaf-ir-mini evaluation scores (its teacher cache is reused)
+ASYM_TASKS = ("SciFact", "STSBenchmark")
+
+
+def evaluate_asymmetric(folder: Path, out: Path, args: argparse.Namespace) -> dict[str, float]:
+    """Student queries against teacher documents (STS: first sentence student, second teacher), test splits."""
+    from leaf_hub.evaluation import evaluate_models
+    from leaf_hub.recipe import EvalSpec, TeacherSpec
+    from leaf_hub.teacher import SentenceTransformerTeacher
+
+    device = None if args.device == "auto" else args.device
+    teacher = SentenceTransformerTeacher.from_spec(
+        TeacherSpec(id=TEACHER_ID, max_seq_length=args.max_seq_length), device=device
+    )
+    scores: dict[str, float] = {}
+    for task in ASYM_TASKS:
+        settings = EvalSpec(
+            tasks=[task],
+            modes=["asymmetric"],
+            split=TASKS[task][1],
+            corpus_limit=args.corpus_limit if task != "STSBenchmark" else None,
+            query_limit={"SciFact": args.scifact_queries, "STSBenchmark": args.sts_pairs}[task] or None,
+            sweep_precisions=[],
+        )
+        result = evaluate_models(
+            folder, output_dir=out / f"asym-{task}", teacher=teacher, settings=settings, sweep=False, progress=False
+        )
+        scores[task] = result.scores[0].main_score
+    return scores
+
+
 def _row(name: str, kind: str, folder: Path, alignment: float, args: argparse.Namespace, **extra: Any) -> dict:
     start = time.perf_counter()
     scores = evaluate_folder(folder, folder.parent / f"{folder.name}-eval", args, final=args.final)
     row = {"name": name, "kind": kind, "heldout_alignment": alignment, **extra, "scores": scores}
     for which, per_task in scores.items():
         row[f"{which}_mean"] = statistics.fmean(v["score"] for v in per_task.values())
+    if args.asymmetric:
+        row["asymmetric"] = evaluate_asymmetric(folder, folder.parent / f"{folder.name}-eval", args)
     row["eval_seconds"] = time.perf_counter() - start
     return row
 
@@ -305,24 +355,38 @@ def summarise(rows: list[dict], args: argparse.Namespace) -> dict[str, Any]:
         },
         "alignment_range": max(r["heldout_alignment"] for r in plain) - min(r["heldout_alignment"] for r in plain),
     }
+    asym_means = [statistics.fmean(r["asymmetric"].values()) for r in plain if r.get("asymmetric")]
+    if len(asym_means) == len(plain):
+        spread["asymmetric_mean"] = asym_means
+        spread["asymmetric_range"] = max(asym_means) - min(asym_means)
     plain_avg = statistics.fmean(means)
+    plain_alignment = statistics.fmean(r["heldout_alignment"] for r in plain)
     verdicts = []
     for row in rows:
         if row["name"].startswith("plain"):
             continue
-        versus = ref["select_mean"] if row["kind"] == "train" else plain_avg
-        delta = row["select_mean"] - versus
+        same_seed = row["kind"] == "train"
+        delta = row["select_mean"] - (ref["select_mean"] if same_seed else plain_avg)
+        delta_alignment = row["heldout_alignment"] - (ref["heldout_alignment"] if same_seed else plain_alignment)
         helps = delta > spread["range"]
-        verdicts.append(
-            {
-                "option": row["name"],
-                "compared_with": "plain, same seed" if row["kind"] == "train" else "mean of the plain seeds",
-                "delta_select_mean": delta,
-                "seed_range": spread["range"],
-                "helps": helps,
-                "default": "on" if helps else "off",
-            }
-        )
+        # LEAF's product is the alignment (asymmetric use, inherited Matryoshka/quantisation): an option
+        # that buys symmetric scores with alignment does not become a default
+        keeps_alignment = delta_alignment >= -spread["alignment_range"]
+        verdict = {
+            "option": row["name"],
+            "compared_with": "plain, same seed" if same_seed else "mean of the plain seeds",
+            "delta_select_mean": delta,
+            "seed_range": spread["range"],
+            "delta_alignment": delta_alignment,
+            "alignment_range": spread["alignment_range"],
+            "helps": helps,
+            "keeps_alignment": keeps_alignment,
+            "default": "on" if helps and keeps_alignment else "off",
+        }
+        if row.get("asymmetric") and ref.get("asymmetric"):
+            versus = statistics.fmean(ref["asymmetric"].values()) if same_seed else statistics.fmean(asym_means)
+            verdict["delta_asymmetric_test_mean"] = statistics.fmean(row["asymmetric"].values()) - versus
+        verdicts.append(verdict)
         row["delta_select_mean"] = delta
     return {"seed_spread": spread, "verdicts": verdicts}
 
@@ -332,8 +396,12 @@ def print_table(rows: list[dict], summary: dict[str, Any]) -> None:
     table = Table(title="ablation: selection splits (SciFact train, NFCorpus dev, STS-B dev), scores ×100")
     for col in ("configuration", "SciFact", "NFCorpus", "STS-B", "mean", "Δ mean", "alignment", "train s"):
         table.add_column(col, justify="left" if col == "configuration" else "right")
+    asym = any("asymmetric" in r for r in rows)
     if final:
         table.add_column("test mean", justify="right")
+    if asym:
+        for task in ASYM_TASKS:
+            table.add_column(f"asym {task} (test)", justify="right")
     for r in rows:
         sel = r["scores"]["select"]
         cells = [
@@ -346,6 +414,8 @@ def print_table(rows: list[dict], summary: dict[str, Any]) -> None:
         ]
         if final:
             cells.append(f"{100 * r['final_mean']:.2f}" if "final_mean" in r else "")
+        if asym:
+            cells += [f"{100 * r['asymmetric'][t]:.2f}" if "asymmetric" in r else "" for t in ASYM_TASKS]
         table.add_row(*cells)
     console.print(table)
     spread = summary["seed_spread"]
@@ -354,8 +424,12 @@ def print_table(rows: list[dict], summary: dict[str, Any]) -> None:
         f"over seeds {spread['seeds']}; alignment range {spread['alignment_range']:.4f}"
     )
     for v in summary["verdicts"]:
+        asym = ""
+        if "delta_asymmetric_test_mean" in v:
+            asym = f", asymmetric test Δ {100 * v['delta_asymmetric_test_mean']:+.2f}"
         console.print(
-            f"  {v['option']}: Δ {100 * v['delta_select_mean']:+.2f} vs {v['compared_with']} → default {v['default']}"
+            f"  {v['option']}: Δ mean {100 * v['delta_select_mean']:+.2f}, Δ alignment {v['delta_alignment']:+.4f}"
+            f"{asym} vs {v['compared_with']} → default {v['default']}"
         )
 
 
@@ -370,6 +444,8 @@ def plot(rows: list[dict], summary: dict[str, Any], path: Path) -> None:
         ("mean of the three", lambda r: r["select_mean"]),
         ("held-out alignment", lambda r: r["heldout_alignment"]),
     ]
+    if all("asymmetric" in r for r in rows):
+        panels.append(("asymmetric mean (test)", lambda r: statistics.fmean(r["asymmetric"].values())))
     plain = [r for r in rows if r["name"].startswith("plain")]
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4.2))
     names = [r["name"] for r in rows]
@@ -463,14 +539,18 @@ def main(argv: list[str] | None = None) -> None:
 
     rows: list[dict] = []
     plain_models = []
-    cache_key = _fingerprint(settings)
     for name, options, seed in configs:
+        cache_key = row_key(settings, options, seed)
         cached = work / f"{_slug(name)}.row.json"
         done = cached.is_file() and (work / _slug(name) / "modules.json").is_file()
         if done and json.loads(cached.read_text()).get("cache_key") == cache_key:
             from sentence_transformers import SentenceTransformer
 
-            rows.append(json.loads(cached.read_text())["row"])
+            row = json.loads(cached.read_text())["row"]
+            if args.asymmetric and "asymmetric" not in row:
+                row["asymmetric"] = evaluate_asymmetric(work / _slug(name), work / f"{_slug(name)}-eval", args)
+                cached.write_text(json.dumps({"cache_key": cache_key, "row": row}))
+            rows.append(row)
             console.print(f"  {name}: reused from {cached}")
             model = SentenceTransformer(str(work / _slug(name)), device=None if args.device == "auto" else args.device)
         else:

@@ -114,3 +114,15 @@ def test_no_intact_checkpoint_is_a_one_line_refusal(tmp_path: Path, student_path
     assert "checkpoint-4: trainer_state.json fails its sha256 check" in message
     assert first.is_dir() and second.is_dir()  # nothing moved or deleted when nothing can be used
     assert _last_checkpoint(tmp_path / "absent") is None
+
+
+def test_release_restarts_instead_of_refusing_when_nothing_is_intact(tmp_path: Path, student_path: Path) -> None:
+    """``release`` asks ``has_intact_checkpoint`` (never raises) and trains afresh when it says no."""
+    from leaf_hub.distill import has_intact_checkpoint
+
+    assert not has_intact_checkpoint(tmp_path / "absent")
+    damaged = make_checkpoint(tmp_path, 4, student_path)
+    flip_bit(damaged / "model.safetensors", 4096)
+    assert not has_intact_checkpoint(tmp_path)
+    make_checkpoint(tmp_path / "good", 4, student_path)
+    assert has_intact_checkpoint(tmp_path / "good")
