@@ -677,6 +677,7 @@ def _training(inputs: CardInputs) -> dict[str, Any]:
         "teacher_fingerprint": metrics.get("teacher_fingerprint"),
         "recipe_fingerprint": metrics.get("recipe_fingerprint"),
         "hardware": hw_text,
+        "score_distill": tr.score_distill_weight or None,
         "hyper": [
             ("loss", tr.loss),
             ("batch size", tr.batch_size),
@@ -688,8 +689,24 @@ def _training(inputs: CardInputs) -> dict[str, Any]:
             ("weight decay", tr.weight_decay),
             ("seed", tr.seed),
             ("projection", f"Dense → {student.projection_dim}, init {student.projection_init}"),
+            *_option_rows(tr),
         ],
     }
+
+
+def _option_rows(tr: Any) -> list[tuple[str, Any]]:
+    """Training options beyond plain LEAF, listed only when on (see ``scripts/ablation.py``)."""
+    rows: list[tuple[str, Any]] = []
+    if tr.focal_gamma:
+        rows.append(("focal reweighting γ (KaLM-Embedding-V2)", tr.focal_gamma))
+    if tr.score_distill_weight:
+        rows.append(
+            (
+                "in-batch score distillation (LG-ANNA)",
+                f"weight {tr.score_distill_weight}, temperature {tr.score_distill_temperature}",
+            )
+        )
+    return rows
 
 
 def _context(inputs: CardInputs) -> dict[str, Any]:

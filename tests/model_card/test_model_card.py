@@ -118,6 +118,25 @@ def test_card_lists_per_task_prompts(leaf_run, tmp_path, teacher_path, student_p
     assert "| `STS` | `Same meaning? ` |" in text
 
 
+@pytest.mark.slow
+def test_card_names_the_training_options_that_were_on(leaf_run, tmp_path, teacher_path, student_path, shared_data):
+    import shutil
+
+    import yaml
+
+    run = tmp_path / "run"
+    shutil.copytree(leaf_run, run, ignore=shutil.ignore_patterns("checkpoints"))
+    plain = render_card(_inputs(run, teacher_path, student_path, shared_data))
+    assert "score distillation" not in plain and "focal" not in plain
+    recipe = yaml.safe_load((run / "recipe.yaml").read_text())
+    recipe["training"] |= {"score_distill_weight": 0.1, "score_distill_temperature": 0.05, "focal_gamma": 2.0}
+    (run / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    text = render_card(_inputs(run, teacher_path, student_path, shared_data))
+    assert "| in-batch score distillation (LG-ANNA) | weight 0.1, temperature 0.05 |" in text
+    assert "| focal reweighting γ (KaLM-Embedding-V2) | 2.0 |" in text
+    assert "plus (weight 0.1) a KL term" in text
+
+
 def test_template_with_unknown_variable_is_an_error(tmp_path) -> None:
     from huggingface_hub import ModelCardData
 

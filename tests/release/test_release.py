@@ -85,19 +85,27 @@ def _assert_token_absent(token: str, *texts: str, folders: list[Path]) -> None:
                 assert token.encode() not in path.read_bytes(), f"token leaked into {path}"
 
 
+def _tag(recipe_name: str) -> str:
+    """The tag release.yml accepts for a shipped recipe: ``v<recipe version>``."""
+    from leaf_hub.recipe import load_recipe
+
+    return f"v{load_recipe(ROOT / 'recipes' / f'{recipe_name}.yaml').version}"
+
+
 def _release_and_check(tmp_path: Path, recipe_name: str) -> None:
     from sentence_transformers import SentenceTransformer
 
     from leaf_hub.leaderboard import build_submission
 
     work = _workdir(tmp_path)
+    tag = _tag(recipe_name)
     tokens = [TokenSpec(token=TOKEN, user="leaf-hub", role="write")]
     with running_hub_server(tmp_path / "hub", tokens=tokens) as hub:
-        proc = _run_release_step(work, hub, f"recipes/{recipe_name}.yaml", "v0.1.0", TOKEN)
+        proc = _run_release_step(work, hub, f"recipes/{recipe_name}.yaml", tag, TOKEN)
         assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
         run = work / "runs" / recipe_name
         summary = json.loads((run / "release_summary.json").read_text())
-        assert summary["tag"] == "v0.1.0" and len(summary["commit"]) == 40
+        assert summary["tag"] == tag and len(summary["commit"]) == 40
         assert summary["stages"]["distill"]["status"] == "ran"
         assert summary["reload_min_cosine"] >= 0.9999
         assert {"STSBenchmark/student", "STSBenchmark/teacher"} <= set(summary["scores"])
@@ -111,12 +119,12 @@ def _release_and_check(tmp_path: Path, recipe_name: str) -> None:
 
         # the tag as users load it, in a fresh process, equals the local model
         probes = ["how do vaccines work?", "A man is eating food."]
-        remote = _load_tag_in_fresh_process(hub, f"leaf-hub/{recipe_name}", "v0.1.0", probes, tmp_path / "fresh")
+        remote = _load_tag_in_fresh_process(hub, f"leaf-hub/{recipe_name}", tag, probes, tmp_path / "fresh")
         local = SentenceTransformer(str(run / "model")).encode(probes, prompt_name="query")
         np.testing.assert_allclose(remote, local, atol=1e-5)
 
         # a rerun skips every finished stage and publishes nothing new
-        again = _run_release_step(work, hub, f"recipes/{recipe_name}.yaml", "v0.1.0", TOKEN)
+        again = _run_release_step(work, hub, f"recipes/{recipe_name}.yaml", tag, TOKEN)
         assert again.returncode == 0, again.stderr[-2000:]
         rerun = json.loads((run / "release_summary.json").read_text())
         assert rerun["stages"]["distill"]["status"] == "skipped"
@@ -148,7 +156,7 @@ def test_tag_not_matching_the_version_is_refused_before_any_work(tmp_path):
 def test_missing_token_is_refused_before_any_work(tmp_path):
     work = _workdir(tmp_path)
     with running_hub_server(tmp_path / "hub", tokens=[TokenSpec(token=TOKEN, user="leaf-hub")]) as hub:
-        proc = _run_release_step(work, hub, "recipes/leaf-ir-mini.yaml", "v0.1.0", None)
+        proc = _run_release_step(work, hub, "recipes/leaf-ir-mini.yaml", _tag("leaf-ir-mini"), None)
         assert proc.returncode == 2
         last = proc.stderr.strip().splitlines()[-1]
         assert last.startswith("leaf-hub: error: no Hub token") and "Traceback" not in proc.stderr
