@@ -129,15 +129,17 @@ class FaultProxy:
             path = urlsplit(target).path
             rule = self._pick(method, path)
             fault = rule.fault if rule else "pass"
+            # every request is recorded *before* its answer goes out: a test that asserts on the count
+            # right after the client returns must not race the proxy's bookkeeping
             if fault == "503":
                 message = b"injected by the test proxy"
+                self._record(method, path, "503", 503)
                 conn.sendall(
                     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nX-Error-Message: "
                     + message
                     + b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(message)
                     + message
                 )
-                self._record(method, path, "503", 503)
                 return
             if fault == "reset":
                 self._record(method, path, "reset")
@@ -167,8 +169,8 @@ class FaultProxy:
                 if k.lower() not in ("connection", "keep-alive") and k.lower() != stripped
             ]
             lines = [status_line] + [f"{k}: {v}" for k, v in kept] + ["Connection: close"]
-            conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
             self._record(method, path, fault if rule else "forwarded", status)
+            conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
         except OSError:
             pass
         finally:
