@@ -18,10 +18,11 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -119,6 +120,10 @@ def check_task_prompts(prompts: dict[str, str]) -> dict[str, str]:
     return prompts
 
 
+#: A per-task prompt table, checked by :func:`check_task_prompts`.
+TaskPrompts = Annotated[dict[str, str], AfterValidator(check_task_prompts)]
+
+
 class TeacherSpec(ModelSpec):
     """The teacher: any model whose vectors the student learns to reproduce.
 
@@ -136,12 +141,7 @@ class TeacherSpec(ModelSpec):
     document_prompt: str = ""
     normalize: bool = True
     batch_size: int = Field(default=32, gt=0, le=4096)
-    task_prompts: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("task_prompts")
-    @classmethod
-    def _check_task_prompts(cls, value: dict[str, str]) -> dict[str, str]:
-        return check_task_prompts(value)
+    task_prompts: TaskPrompts = Field(default_factory=dict)
 
 
 class StudentSpec(ModelSpec):
@@ -170,12 +170,7 @@ class StudentSpec(ModelSpec):
     ridge_samples: int = Field(default=8192, ge=16)
     query_prompt: str = ""
     document_prompt: str = ""
-    task_prompts: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("task_prompts")
-    @classmethod
-    def _check_task_prompts(cls, value: dict[str, str]) -> dict[str, str]:
-        return check_task_prompts(value)
+    task_prompts: TaskPrompts = Field(default_factory=dict)
 
     @field_validator("ridge_lambda")
     @classmethod

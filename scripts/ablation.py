@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import hashlib
 import json
 import os
@@ -103,8 +104,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--asymmetric",
         action="store_true",
-        help="also score asymmetric retrieval/STS (student queries, teacher documents) on the test splits of "
-        "SciFact and STS-B: what the alignment is for (teacher vectors come from its cache)",
+        help="also score asymmetric retrieval/STS (student queries, teacher documents) on SciFact and STS-B, "
+        "selection and test splits: what the alignment is for (teacher vectors come from its cache)",
     )
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--workdir", type=Path, default=None, help="keep models here; rows found there are reused")
@@ -251,8 +252,29 @@ def evaluate_folder(folder: Path, out: Path, args: argparse.Namespace, *, final:
     return scores
 
 
-#: asymmetric mode: the test splits of the tasks the leaf-ir-mini evaluation scores (its teacher cache is reused)
+#: asymmetric mode: the tasks the leaf-ir-mini evaluation scores (its teacher cache is reused)
 ASYM_TASKS = ("SciFact", "STSBenchmark")
+
+
+@functools.cache
+def _asymmetric_teacher(max_seq_length: int, device: str | None):
+    """The teacher of the asymmetric evaluations, loaded once for every row and split."""
+    from leaf_hub.recipe import TeacherSpec
+    from leaf_hub.teacher import SentenceTransformerTeacher
+
+    return SentenceTransformerTeacher.from_spec(
+        TeacherSpec(id=TEACHER_ID, max_seq_length=max_seq_length), device=device
+    )
+
+
+def add_asymmetric(row: dict, folder: Path, args: argparse.Namespace) -> bool:
+    """Fill ``row["asymmetric_select"]`` and ``row["asymmetric"]`` (test) where missing; True if any was."""
+    added = False
+    for which, field in (("select", "asymmetric_select"), ("final", "asymmetric")):
+        if field not in row:
+            row[field] = evaluate_asymmetric(folder, folder.parent / f"{folder.name}-eval", args, which=which)
+            added = True
+    return added
 
 
 def evaluate_asymmetric(folder: Path, out: Path, args: argparse.Namespace, *, which: str = "final") -> dict[str, float]:
@@ -261,13 +283,9 @@ def evaluate_asymmetric(folder: Path, out: Path, args: argparse.Namespace, *, wh
     ``which``: ``select`` (SciFact train, STS-B dev: what defaults are chosen on) or ``final`` (test).
     """
     from leaf_hub.evaluation import evaluate_models
-    from leaf_hub.recipe import EvalSpec, TeacherSpec
-    from leaf_hub.teacher import SentenceTransformerTeacher
+    from leaf_hub.recipe import EvalSpec
 
-    device = None if args.device == "auto" else args.device
-    teacher = SentenceTransformerTeacher.from_spec(
-        TeacherSpec(id=TEACHER_ID, max_seq_length=args.max_seq_length), device=device
-    )
+    teacher = _asymmetric_teacher(args.max_seq_length, None if args.device == "auto" else args.device)
     scores: dict[str, float] = {}
     for task in ASYM_TASKS:
         settings = EvalSpec(
@@ -297,8 +315,7 @@ def _row(name: str, kind: str, folder: Path, alignment: float, args: argparse.Na
     for which, per_task in scores.items():
         row[f"{which}_mean"] = statistics.fmean(v["score"] for v in per_task.values())
     if args.asymmetric:
-        for which, field in (("select", "asymmetric_select"), ("final", "asymmetric")):
-            row[field] = evaluate_asymmetric(folder, folder.parent / f"{folder.name}-eval", args, which=which)
+        add_asymmetric(row, folder, args)
     row["eval_seconds"] = time.perf_counter() - start
     return row
 
@@ -391,10 +408,10 @@ def summarise(rows: list[dict], args: argparse.Namespace) -> dict[str, Any]:
         if "asymmetric_select_range" in spread:
             versus = statistics.fmean(ref["asymmetric_select"].values()) if same_seed else statistics.fmean(asym_select)
             delta_asym_select = statistics.fmean(row["asymmetric_select"].values()) - versus
-            keeps_alignment = delta_asym_select >= -spread["asymmetric_select_range"]
+            keeps_asymmetric = delta_asym_select >= -spread["asymmetric_select_range"]
         else:
             delta_asym_select = None
-            keeps_alignment = delta_alignment >= -spread["alignment_range"]
+            keeps_asymmetric = delta_alignment >= -spread["alignment_range"]
         verdict = {
             "option": row["name"],
             "compared_with": "plain, same seed" if same_seed else "mean of the plain seeds",
@@ -404,8 +421,8 @@ def summarise(rows: list[dict], args: argparse.Namespace) -> dict[str, Any]:
             "alignment_range": spread["alignment_range"],
             "delta_asymmetric_select_mean": delta_asym_select,
             "helps": helps,
-            "keeps_asymmetric": keeps_alignment,
-            "default": "on" if helps and keeps_alignment else "off",
+            "keeps_asymmetric": keeps_asymmetric,
+            "default": "on" if helps and keeps_asymmetric else "off",
         }
         if row.get("asymmetric") and ref.get("asymmetric"):
             versus = statistics.fmean(ref["asymmetric"].values()) if same_seed else statistics.fmean(asym_means)
@@ -578,12 +595,8 @@ def main(argv: list[str] | None = None) -> None:
             from sentence_transformers import SentenceTransformer
 
             row = json.loads(cached.read_text())["row"]
-            for which, field in (("select", "asymmetric_select"), ("final", "asymmetric")):
-                if args.asymmetric and field not in row:
-                    row[field] = evaluate_asymmetric(
-                        work / _slug(name), work / f"{_slug(name)}-eval", args, which=which
-                    )
-                    cached.write_text(json.dumps({"cache_key": cache_key, "row": row}))
+            if args.asymmetric and add_asymmetric(row, work / _slug(name), args):
+                cached.write_text(json.dumps({"cache_key": cache_key, "row": row}))
             rows.append(row)
             console.print(f"  {name}: reused from {cached}")
             model = SentenceTransformer(str(work / _slug(name)), device=None if args.device == "auto" else args.device)

@@ -111,8 +111,11 @@ def _load_student(
 ) -> Teacher:
     from leaf_hub.teacher import SentenceTransformerTeacher
 
-    query_prompt, document_prompt = prompts if prompts is not None else saved_prompts(folder)
-    task_prompts = {k: v for k, v in saved_prompt_table(folder).items() if k not in ("query", "document")}
+    table = saved_prompt_table(folder)
+    query_prompt, document_prompt = (
+        prompts if prompts is not None else (table.get("query", ""), table.get("document", ""))
+    )
+    task_prompts = {k: v for k, v in table.items() if k not in ("query", "document")}
     try:
         return SentenceTransformerTeacher(
             folder,
