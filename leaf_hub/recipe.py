@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 KNOWN_TASKS = ("SciFact", "NFCorpus", "STSBenchmark")
-EvalMode = Literal["student", "teacher", "asymmetric"]
+EvalMode = Literal["student", "teacher", "asymmetric", "init"]
 _REPO_ID = re.compile(r"^(?!.*(--|\.\.))[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+([.-]?[A-Za-z0-9.]+)?$")
 
@@ -135,6 +135,10 @@ class TeacherSpec(ModelSpec):
         task_prompts: Per-task prompts the teacher is evaluated with, keyed as mteb keys model
             prompts (see :func:`check_task_prompts`); distillation texts use ``query_prompt`` and
             ``document_prompt`` only.
+        matryoshka: The teacher was trained with a Matryoshka loss (its own card says so). Only
+            then may a card claim that the student inherits truncation behaviour, and carry the
+            ``matryoshka`` tag. Left out of the serialised recipe while ``False``, so fingerprints
+            of recipes written before it do not change.
     """
 
     query_prompt: str = ""
@@ -142,6 +146,14 @@ class TeacherSpec(ModelSpec):
     normalize: bool = True
     batch_size: int = Field(default=32, gt=0, le=4096)
     task_prompts: TaskPrompts = Field(default_factory=dict)
+    matryoshka: bool = False
+
+    @model_serializer(mode="wrap")
+    def _drop_default_matryoshka(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if data.get("matryoshka") is False:
+            del data["matryoshka"]
+        return data
 
 
 class StudentSpec(ModelSpec):
@@ -274,7 +286,8 @@ class EvalSpec(_Strict):
 
     Attributes:
         tasks: mteb task names backed by local data.
-        modes: ``student``, ``teacher`` (symmetric) and ``asymmetric`` (teacher documents, student queries).
+        modes: ``student``, ``teacher`` (symmetric), ``asymmetric`` (teacher documents, student queries)
+            and ``init`` (the student's initialisation as published, before distillation).
         split: Evaluation split (``test``; choose settings on ``dev``/``train``).
         corpus_limit: Sub-sample retrieval corpora to this many documents (all relevant documents
             kept), for CPU-sized runs; ``None`` evaluates the full corpus. Scores on a sub-sampled
