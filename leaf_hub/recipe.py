@@ -30,12 +30,14 @@ from pydantic import (
     ValidationError,
     field_validator,
     model_serializer,
+    model_validator,
 )
 
 from leaf_hub.errors import RecipeError
 
 __all__ = [
     "CardSpec",
+    "ComputeSpec",
     "DataSource",
     "DataSpec",
     "EvalSpec",
@@ -43,6 +45,7 @@ __all__ = [
     "ModelSpec",
     "Recipe",
     "StudentSpec",
+    "TeacherKind",
     "TeacherSpec",
     "TrainingSpec",
     "find_recipe",
@@ -124,36 +127,116 @@ def check_task_prompts(prompts: dict[str, str]) -> dict[str, str]:
 TaskPrompts = Annotated[dict[str, str], AfterValidator(check_task_prompts)]
 
 
+#: How a recipe's teacher produces vectors.
+TeacherKind = Literal["sentence-transformers", "precomputed", "callable"]
+_FUNCTION = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
 class TeacherSpec(ModelSpec):
     """The teacher: any model whose vectors the student learns to reproduce.
 
+    ``kind`` says where the vectors come from:
+
+    * ``sentence-transformers`` (default): a model loaded from ``id`` / ``path``;
+    * ``precomputed``: a file of texts and their vectors (``vectors``: ``.parquet`` or ``.jsonl``
+      with ``text`` and ``vector`` columns, or ``.npy`` plus a ``texts`` file), e.g. bought once
+      from an embedding API; checked before any training (see :mod:`leaf_hub.teacher`);
+    * ``callable``: ``function``, an import path ``module:function`` taking a list of texts and
+      returning vectors, called in batches with bounded retries.
+
+    For the last two (black-box teachers) ``id`` names the teacher and ``dim`` is required.
+
     Attributes:
+        kind: Where the vectors come from.
         query_prompt: Text prepended to queries before encoding (empty for all-mpnet-base-v2).
         document_prompt: Text prepended to documents before encoding.
-        normalize: Whether teacher vectors are L2-normalised (the student then ends in ``Normalize``).
-        batch_size: Batch size for teacher encoding.
+        normalize: Whether teacher vectors are L2-normalised (the student then ends in ``Normalize``);
+            for ``precomputed`` it is checked, not applied.
+        batch_size: Batch size for teacher encoding (texts per call of a ``callable``).
         task_prompts: Per-task prompts the teacher is evaluated with, keyed as mteb keys model
             prompts (see :func:`check_task_prompts`); distillation texts use ``query_prompt`` and
             ``document_prompt`` only.
-        matryoshka: The teacher was trained with a Matryoshka loss (its own card says so). Only
-            then may a card claim that the student inherits truncation behaviour, and carry the
-            ``matryoshka`` tag. Left out of the serialised recipe while ``False``, so fingerprints
-            of recipes written before it do not change.
+        vectors: ``precomputed``: the vectors file (relative paths: to the current directory).
+        texts: ``precomputed`` with ``.npy`` vectors: the texts, one per line (``.txt``) or a JSON list.
+        function: ``callable``: ``module:function``.
+        function_version: ``callable``: declared version of the function (part of the fingerprint).
+        dim: Dimension of a black-box teacher's vectors.
+        max_retries: ``callable``: retries of a failed batch before giving up.
+        retry_backoff: ``callable``: seconds before the first retry, doubled after each.
+        document_encoder: A sentence-transformers model that encodes documents into a black-box
+            teacher's space (needed for ``publish --asym`` with such a teacher).
+
+    Fields added with ``kind`` are left out of the serialised recipe while they hold their
+    defaults, so fingerprints of recipes written before them do not change.
     """
 
+    kind: TeacherKind = "sentence-transformers"
     query_prompt: str = ""
     document_prompt: str = ""
     normalize: bool = True
     batch_size: int = Field(default=32, gt=0, le=4096)
     task_prompts: TaskPrompts = Field(default_factory=dict)
-    matryoshka: bool = False
+    vectors: str | None = None
+    texts: str | None = None
+    function: str | None = None
+    function_version: str | None = None
+    dim: int | None = Field(default=None, gt=0, le=16384)
+    max_retries: int = Field(default=3, ge=0, le=20)
+    retry_backoff: float = Field(default=1.0, ge=0, le=600)
+    document_encoder: ModelSpec | None = None
+
+    @property
+    def black_box(self) -> bool:
+        """Whether the teacher is only known through its vectors (``precomputed`` or ``callable``)."""
+        return self.kind != "sentence-transformers"
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> TeacherSpec:
+        kind = self.kind
+        fields = {"vectors": "precomputed", "texts": "precomputed", "function": "callable"}
+        fields["function_version"] = "callable"
+        for name, owner in fields.items():
+            if getattr(self, name) is not None and owner != kind:
+                raise ValueError(f"{name} is only used with kind: {owner} (this teacher is kind: {kind})")
+        if kind == "sentence-transformers":
+            return self
+        if self.dim is None:
+            raise ValueError(f"a {kind} teacher needs dim (the dimension of its vectors)")
+        if kind == "precomputed":
+            if not self.vectors:
+                raise ValueError("a precomputed teacher needs vectors (a .parquet, .jsonl or .npy file)")
+            suffix = Path(self.vectors).suffix.lower()
+            if suffix not in (".parquet", ".jsonl", ".npy"):
+                raise ValueError(f"vectors must be a .parquet, .jsonl or .npy file, got {self.vectors!r}")
+            if (suffix == ".npy") != (self.texts is not None):
+                raise ValueError("texts (one per line) is needed with .npy vectors, and only with them")
+            if self.query_prompt or self.document_prompt:
+                raise ValueError("prompts cannot be applied to precomputed vectors; leave them empty")
+        elif not self.function or not _FUNCTION.match(self.function):
+            raise ValueError(f"a callable teacher needs function: module:function, got {self.function!r}")
+        return self
 
     @model_serializer(mode="wrap")
-    def _drop_default_matryoshka(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _drop_default_kind_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data = handler(self)
-        if data.get("matryoshka") is False:
-            del data["matryoshka"]
+        for name in _TEACHER_KIND_FIELDS:
+            if name in data and data[name] == type(self).model_fields[name].default:
+                del data[name]
         return data
+
+
+#: Teacher fields added with ``kind``; omitted from dumps while at their defaults.
+_TEACHER_KIND_FIELDS = (
+    "kind",
+    "vectors",
+    "texts",
+    "function",
+    "function_version",
+    "dim",
+    "max_retries",
+    "retry_backoff",
+    "document_encoder",
+)
 
 
 class StudentSpec(ModelSpec):
@@ -360,6 +443,23 @@ class HubSpec(_Strict):
         return value
 
 
+class ComputeSpec(_Strict):
+    """What the whole release of a recipe needs: the device it is sized for and a time budget.
+
+    The release workflow (``scripts/release_params.py``) refuses a recipe whose ``device`` differs
+    from the runner's, before any work, and uses ``minutes`` as the release job's time limit.
+    Neither changes the model, so :meth:`Recipe.fingerprint` leaves this section out.
+
+    Attributes:
+        device: ``gpu`` (full recipes: a GPU self-hosted runner) or ``cpu`` (small ones: a hosted runner).
+        minutes: Wall-clock minutes the release job (install, distil, evaluate, card, publish,
+            verify) may take on that device; becomes ``timeout-minutes``.
+    """
+
+    device: Literal["gpu", "cpu"]
+    minutes: int = Field(gt=0, le=7200)
+
+
 class Recipe(_Strict):
     """A full leaf-hub recipe.
 
@@ -375,6 +475,8 @@ class Recipe(_Strict):
         card: Card metadata.
         hub: Publication target.
         output_dir: Run folder (relative paths are resolved against the current directory).
+        compute: Device and time budget of a release (``None``: undeclared; the release workflow
+            then refuses the recipe). Not part of :meth:`fingerprint`.
     """
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -388,6 +490,7 @@ class Recipe(_Strict):
     card: CardSpec = CardSpec()
     hub: HubSpec
     output_dir: str = "runs/{name}"
+    compute: ComputeSpec | None = None
 
     @field_validator("version")
     @classmethod
@@ -408,11 +511,15 @@ class Recipe(_Strict):
             sections: Top-level keys to include (all when empty), e.g. ``"teacher", "data"``.
 
         Returns:
-            64-hex digest of the canonical JSON of those sections.
+            64-hex digest of the canonical JSON of those sections. With no ``sections`` the
+            ``compute`` section is left out: it sizes the release job and does not change the
+            model, so declaring or changing it keeps run folders, caches and manifests up to date.
         """
         data = self.model_dump(mode="json")
         if sections:
             data = {k: data[k] for k in sections}
+        else:
+            data.pop("compute", None)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
