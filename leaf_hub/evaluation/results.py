@@ -16,13 +16,19 @@ fractions (``0.6451``); cards multiply by 100. Example::
      "sweep": [{"task": "SciFact", "model": "student", "dim": 256, "precision": "int8",
                 "score": 0.61, "retention": 0.97}],
      "plot": "sweep.png", "wall_seconds": 123.4, "teacher_corpus_cache_hits": 600,
-     "texts_encoded": {"student": 0, "teacher": 0}}
+     "texts_encoded": {"student": 0, "teacher": 0},
+     "speed": {"texts": 300, "kind": "query", "source": "SciFact test queries", "repeats": 5,
+               "batch_size": 32, "threads": 2, "seconds": {"student": 1.9, "teacher": 14.1},
+               "all_seconds": {"student": [...], "teacher": [...]},
+               "load_average_before": 0.4, "load_average_after": 1.1}}
 
 Fields:
 
 * ``scores``: one row per (task, mode). ``mode`` is ``student`` or ``teacher`` (symmetric: the
-  model encodes queries and documents) or ``asymmetric`` (student queries, teacher documents;
-  for STS, the student encodes the first sentence of each pair and the teacher the second).
+  model encodes queries and documents), ``asymmetric`` (student queries, teacher documents;
+  for STS, the student encodes the first sentence of each pair and the teacher the second) or
+  ``init`` (the student's initialisation as published, e.g. all-MiniLM-L6-v2, symmetric, with its
+  own stored prompts: the model distillation started from).
   ``main_metric`` is the mteb task's main score (``ndcg_at_10``, ``cosine_spearman``).
   ``subsampled`` is true when queries/pairs or documents were left out (``corpus_limit``,
   ``query_limit``): such scores are not comparable with the MTEB leaderboard. ``n_queries`` is
@@ -39,6 +45,11 @@ Fields:
   cold run; the corpus size on a warm one).
 * ``texts_encoded``: texts each model actually encoded in this evaluation (``{"student": n,
   "teacher": n}``); all zero when every vector came from the caches.
+* ``speed``: null, or a dedicated uncached timing of student and teacher on the same texts
+  (:mod:`leaf_hub.evaluation.speed`): ``seconds`` is each model's fastest of ``repeats``
+  interleaved passes over ``texts`` texts, ``all_seconds`` every pass, and the 1-minute load
+  average before and after. A card's speed claim comes from here only, never from ``seconds``
+  of the scores (those include cache reads).
 * ``mteb/<mode>/<Task>.json`` next to this file holds mteb's own ``TaskResult`` for each score.
 """
 
@@ -52,7 +63,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from leaf_hub.errors import EvalError
 
-__all__ = ["SCHEMA_VERSION", "EvalResults", "ScoreRecord", "SweepRecord", "load_results"]
+__all__ = ["SCHEMA_VERSION", "EvalResults", "ScoreRecord", "SpeedRecord", "SweepRecord", "load_results"]
 
 SCHEMA_VERSION = 1
 
@@ -65,7 +76,7 @@ class ScoreRecord(_Record):
     """One mteb main score (see the module docstring)."""
 
     task: str
-    mode: Literal["student", "teacher", "asymmetric"]
+    mode: Literal["student", "teacher", "asymmetric", "init"]
     split: str
     main_metric: str
     main_score: float
@@ -88,6 +99,21 @@ class SweepRecord(_Record):
     retention: float
 
 
+class SpeedRecord(_Record):
+    """Uncached timing of the models on the same texts (see the module docstring)."""
+
+    texts: int
+    kind: Literal["query", "document"]
+    source: str = ""
+    repeats: int
+    batch_size: int | None = None
+    threads: int | None = None
+    seconds: dict[str, float]
+    all_seconds: dict[str, list[float]]
+    load_average_before: float | None = None
+    load_average_after: float | None = None
+
+
 class EvalResults(_Record):
     """The content of ``eval/results.json`` (see the module docstring)."""
 
@@ -108,6 +134,7 @@ class EvalResults(_Record):
     wall_seconds: float
     teacher_corpus_cache_hits: int = 0
     texts_encoded: dict[str, int] = {}
+    speed: SpeedRecord | None = None
 
     def score(self, task: str, mode: str) -> float | None:
         """Main score of ``task`` in ``mode``, or ``None`` if it was not evaluated."""

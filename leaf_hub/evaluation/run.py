@@ -9,7 +9,14 @@ Per task and mode, one ``mteb.evaluate`` run with a :class:`~leaf_hub.evaluation
 
 * ``student`` / ``teacher``: the model encodes queries and documents (symmetric);
 * ``asymmetric``: the student encodes queries, the teacher documents (for STS: the student the
-  first sentence of each pair, the teacher the second).
+  first sentence of each pair, the teacher the second);
+* ``init``: the student's initialisation as published (``recipe.student``, e.g. all-MiniLM-L6-v2)
+  encodes queries and documents with its own stored prompts, at the student's token limit: the
+  model distillation started from, so a card can show what distillation gained or lost. Its
+  vectors are cached like the student's (keyed by its fingerprint).
+
+Optionally (``speed_texts``), a dedicated uncached timing of student and teacher on the same
+texts (:mod:`leaf_hub.evaluation.speed`), the only source of a card's speed claim.
 
 Then the Matryoshka x quantisation sweep (:mod:`leaf_hub.evaluation.sweep`) on the same cached
 vectors, and the files: ``results.json`` (schema in :mod:`leaf_hub.evaluation.results`),
@@ -48,12 +55,15 @@ __all__ = [
     "evaluate_model_folder",
     "evaluate_models",
     "evaluate_run",
+    "load_init",
     "saved_prompt_table",
     "saved_prompts",
     "student_cache_root",
 ]
 
-EVAL_MODES = ("student", "teacher", "asymmetric")
+EVAL_MODES = ("student", "teacher", "asymmetric", "init")
+#: Modes that need the teacher.
+_TEACHER_MODES = ("teacher", "asymmetric")
 
 
 def eval_settings(base: EvalSpec | None = None, **overrides: Any) -> EvalSpec:
@@ -158,6 +168,9 @@ def evaluate_models(
     sweep: bool = True,
     progress: bool = True,
     drop_unmatched_asymmetric: bool = False,
+    init: Teacher | None = None,
+    speed_texts: int = 0,
+    speed_repeats: int = 5,
 ) -> EvalResults:
     """Evaluate a student folder (and optionally its teacher) and write the result files.
 
@@ -175,6 +188,12 @@ def evaluate_models(
         progress: Show encoding progress bars.
         drop_unmatched_asymmetric: When student and teacher dimensions differ (a student without
             a projection), leave the ``asymmetric`` mode out with a warning instead of failing.
+        init: The student's initialisation (needed for the ``init`` mode), loaded with its own
+            prompts (see :func:`load_init`).
+        speed_texts: When > 0 (and a teacher is given), time student and teacher uncached on up to
+            this many query texts of the first task (:func:`~leaf_hub.evaluation.speed.time_models`)
+            and record it as ``speed``.
+        speed_repeats: Interleaved repeats of that timing (at least 5).
 
     Returns:
         The results, also written to ``output_dir/results.json``.
@@ -182,7 +201,7 @@ def evaluate_models(
     Raises:
         AssetError: If the data folder or a data file is missing.
         ModelFolderError: If ``student_path`` is not a sentence-transformers folder.
-        EvalError: If a mode needs a teacher that was not given, or dimensions do not match.
+        EvalError: If a mode needs a teacher or init model that was not given, or dimensions do not match.
 
     Example:
         >>> res = evaluate_models("runs/x/model", output_dir="runs/x/eval", teacher=t)  # doctest: +SKIP
@@ -197,6 +216,8 @@ def evaluate_models(
     datasets.disable_progress_bars()
 
     from leaf_hub.evaluation.encoders import EmbeddingSource, RoutedEncoder
+    from leaf_hub.evaluation.speed import speed_texts as pick_speed_texts
+    from leaf_hub.evaluation.speed import time_models
     from leaf_hub.evaluation.sweep import plot_sweep, sweep_task
     from leaf_hub.evaluation.tasks import get_tasks
     from leaf_hub.teacher import TeacherCache
@@ -206,7 +227,9 @@ def evaluate_models(
     student_folder = require_model_folder(student_path)
     root = resolve_data_root(data_root)
     modes = list(dict.fromkeys(settings.modes))
-    needy = [m for m in modes if m != "student"]
+    needy = [m for m in modes if m in _TEACHER_MODES]
+    if "init" in modes and init is None:
+        raise EvalError("mode init needs the student's initialisation model; none was given")
     if teacher is None and needy:
         one = len(needy) == 1
         raise EvalError(
@@ -242,10 +265,15 @@ def evaluate_models(
                 raise EvalError(f"asymmetric mode needs equal dimensions: {why}")
             logger.warning("leaving out the asymmetric mode: %s", why)
             modes.remove("asymmetric")
+    if init is not None and "init" in modes:
+        sources["init"] = EmbeddingSource(
+            "init", TeacherCache(init, student_cache_root(init.fingerprint), label="init"), progress=progress
+        )
     routes = {
         "student": ("student", "student"),
         "teacher": ("teacher", "teacher"),
         "asymmetric": ("student", "teacher"),
+        "init": ("init", "init"),
     }
 
     # Results of an earlier evaluation in the same folder must not outlive it.
@@ -298,13 +326,27 @@ def evaluate_models(
             )
             logger.info("%s %s: %s = %.4f (%.1f s)", name, mode, task.metadata.main_score, score, seconds)
 
+    speed = None
+    if speed_texts > 0 and teacher is not None and tasks:
+        texts, what = pick_speed_texts(tasks[0], settings.split, speed_texts)
+        speed = time_models(
+            {"student": student, "teacher": teacher},
+            texts,
+            kind="query",
+            repeats=speed_repeats,
+            source=what,
+            batch_size=settings.batch_size,
+        )
+        logger.info("speed: %s", speed.seconds)
+
     sweep_rows: list[SweepRecord] = []
     plot_name: str | None = None
     if sweep and settings.sweep_precisions:
+        swept = {k: v for k, v in sources.items() if k in ("student", "teacher")}
         for task in tasks:
             sweep_rows += sweep_task(
                 task,
-                sources,
+                swept,
                 split=settings.split,
                 dims=settings.sweep_dims,
                 precisions=settings.sweep_precisions,
@@ -330,6 +372,7 @@ def evaluate_models(
         wall_seconds=round(time.perf_counter() - start, 3),
         teacher_corpus_cache_hits=teacher_source.disk_hits["document"] if teacher_source else 0,
         texts_encoded={name: source.texts_encoded for name, source in sources.items()},
+        speed=speed,
     )
     results.write(out / "results.json")
     return results
@@ -361,6 +404,7 @@ def evaluate_run(
     output_dir: str | Path | None = None,
     sweep: bool = True,
     progress: bool = True,
+    speed_texts: int = 0,
 ) -> EvalResults:
     """Evaluate ``run_dir/model`` with the teacher, prompts, tasks and limits of ``run_dir/recipe.yaml``.
 
@@ -374,6 +418,7 @@ def evaluate_run(
         output_dir: Where results go (default ``run_dir/eval``).
         sweep: Run the sweep.
         progress: Show progress bars.
+        speed_texts: Time student and teacher uncached on this many query texts (``0``: no timing).
 
     Returns:
         The results (also written to disk).
@@ -401,8 +446,11 @@ def evaluate_run(
     )
     root = resolve_data_root(data_root if data_root is not None else recipe.data.root)
     teacher = None
-    if any(m != "student" for m in settings.modes) or sweep:
+    if any(m in _TEACHER_MODES for m in settings.modes) or sweep or speed_texts:
         teacher = SentenceTransformerTeacher.from_spec(recipe.teacher)
+    init = None
+    if "init" in settings.modes:
+        init = load_init(recipe, settings.batch_size)
     return evaluate_models(
         model,
         output_dir=output_dir or run / "eval",
@@ -414,7 +462,28 @@ def evaluate_run(
         student_max_seq_length=recipe.student.max_seq_length,
         sweep=sweep,
         progress=progress,
+        init=init,
+        speed_texts=speed_texts,
     )
+
+
+def load_init(recipe: Recipe, batch_size: int = 32) -> Teacher:
+    """The student's initialisation (``recipe.student``) as published, with its own stored prompts.
+
+    It keeps the prompts saved in its own folder (all-MiniLM-L6-v2 has none), not the ones the
+    recipe gives the distilled student, and encodes at the recipe's student token limit, so the
+    ``init`` scores differ from the student's by distillation only.
+
+    Raises:
+        AssetError: If the offline copy cannot be had.
+        ModelFolderError: If the folder cannot be loaded.
+    """
+    from leaf_hub.assets import resolve_model
+
+    source = resolve_model(recipe.student)
+    if not Path(source).is_dir():
+        raise ModelFolderError(f"init mode needs a local copy of {recipe.student.id}; got {source!r}")
+    return _load_student(Path(source), None, recipe.student.max_seq_length, batch_size)
 
 
 def _teacher_from_arg(teacher: str) -> tuple[Teacher, str]:
@@ -468,6 +537,8 @@ def evaluate_model_folder(
         EvalError: On an unknown task or mode, or a teacher mode without a teacher.
     """
     folder = require_model_folder(Path(model_dir).expanduser())
+    if "init" in (modes or []):
+        raise EvalError("mode init needs a run folder: its recipe names the student's initialisation")
     settings = eval_settings(
         None,
         tasks=list(tasks) if tasks else None,

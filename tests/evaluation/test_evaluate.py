@@ -158,3 +158,63 @@ def test_files_of_an_earlier_evaluation_are_replaced(
         "results.json",
     ]
     assert results.plot is None
+
+
+def test_init_mode_is_scored_on_its_own_vectors_and_cached(
+    student_path: Path, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leaf_hub.evaluation import eval_settings, evaluate_models
+    from leaf_hub.teacher import SentenceTransformerTeacher
+
+    monkeypatch.setenv("LEAF_HUB_HOME", str(tmp_path / "home"))
+    settings = eval_settings(None, tasks=["STSBenchmark"], modes=["student", "init"], query_limit=20)
+    with pytest.raises(EvalError, match="mode init needs the student's initialisation model"):
+        evaluate_models(student_path, output_dir=tmp_path / "x", settings=settings, data_root=shared_data)
+    # the init at a shorter token limit than the "student": same weights, other vectors on long texts
+    scores = {}
+    for name in ("cold", "warm"):
+        init = SentenceTransformerTeacher(student_path, max_seq_length=8)
+        results = evaluate_models(
+            student_path,
+            output_dir=tmp_path / name,
+            settings=settings,
+            data_root=shared_data,
+            sweep=False,
+            progress=False,
+            init=init,
+        )
+        scores[name] = results
+        assert [s.mode for s in results.scores] == ["student", "init"]
+        assert (tmp_path / name / "mteb" / "init" / "STSBenchmark.json").is_file()
+    cold, warm = scores["cold"], scores["warm"]
+    assert cold.score("STSBenchmark", "init") != cold.score("STSBenchmark", "student")
+    assert cold.texts_encoded["init"] > 0 and warm.texts_encoded["init"] == 0
+    assert warm.score("STSBenchmark", "init") == cold.score("STSBenchmark", "init")
+    assert cold.speed is None and not cold.sweep
+
+
+def test_speed_timing_is_interleaved_uncached_and_needs_five_repeats(student_path: Path, real_queries) -> None:
+    from leaf_hub.evaluation.speed import MIN_REPEATS, time_models
+    from leaf_hub.teacher import SentenceTransformerTeacher
+
+    calls: list[str] = []
+
+    class Counting(SentenceTransformerTeacher):
+        def encode(self, texts, kind="document"):
+            calls.append(f"{self.name}:{len(texts)}")
+            return super().encode(texts, kind)
+
+    a = Counting(student_path, max_seq_length=32)
+    b = Counting(student_path, max_seq_length=64)
+    a.name, b.name = "a", "b"
+    texts = real_queries[:16]
+    with pytest.raises(EvalError, match="at least 5 repeats"):
+        time_models({"a": a, "b": b}, texts, repeats=MIN_REPEATS - 1)
+    record = time_models({"a": a, "b": b}, texts, repeats=MIN_REPEATS, source="distillation queries")
+    # warm-up on 8 texts each, then a b | b a | a b ...: every timed call encodes all texts (no cache)
+    assert calls[:2] == ["a:8", "b:8"]
+    assert calls[2:] == ["a:16", "b:16", "b:16", "a:16", "a:16", "b:16", "b:16", "a:16", "a:16", "b:16"]
+    assert record.texts == 16 and record.repeats == 5 and record.kind == "query"
+    for name in ("a", "b"):
+        assert len(record.all_seconds[name]) == 5 and record.seconds[name] == min(record.all_seconds[name])
+    assert record.load_average_before is not None and record.load_average_after is not None
