@@ -156,6 +156,10 @@ class TeacherSpec(ModelSpec):
         task_prompts: Per-task prompts the teacher is evaluated with, keyed as mteb keys model
             prompts (see :func:`check_task_prompts`); distillation texts use ``query_prompt`` and
             ``document_prompt`` only.
+        matryoshka: The teacher was trained with a Matryoshka loss (its own card says so). Only
+            then may a card claim that the student inherits truncation behaviour, and carry the
+            ``matryoshka`` tag. Left out of the serialised recipe while ``False``, so fingerprints
+            of recipes written before it do not change.
         vectors: ``precomputed``: the vectors file (relative paths: to the current directory).
         texts: ``precomputed`` with ``.npy`` vectors: the texts, one per line (``.txt``) or a JSON list.
         function: ``callable``: ``module:function``.
@@ -176,6 +180,7 @@ class TeacherSpec(ModelSpec):
     normalize: bool = True
     batch_size: int = Field(default=32, gt=0, le=4096)
     task_prompts: TaskPrompts = Field(default_factory=dict)
+    matryoshka: bool = False
     vectors: str | None = None
     texts: str | None = None
     function: str | None = None
@@ -225,8 +230,10 @@ class TeacherSpec(ModelSpec):
         return data
 
 
-#: Teacher fields added with ``kind``; omitted from dumps while at their defaults.
+#: Teacher fields added after the first recipes (``matryoshka``, ``kind`` and its fields); omitted from
+#: dumps while at their defaults.
 _TEACHER_KIND_FIELDS = (
+    "matryoshka",
     "kind",
     "vectors",
     "texts",
