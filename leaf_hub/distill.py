@@ -488,7 +488,7 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
 
     from leaf_hub.assets import resolve_model
     from leaf_hub.models.student import build_student, init_projection
-    from leaf_hub.teacher import SentenceTransformerTeacher
+    from leaf_hub.teacher import build_teacher
 
     wall = time.perf_counter()
     run_dir = recipe.run_dir
@@ -498,7 +498,7 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
     texts = load_texts(recipe.data, recipe.training.seed)  # fail on bad data before loading models
     logger.info("texts: %d training, %d held-out", len(texts.train), len(texts.heldout))
 
-    teacher = SentenceTransformerTeacher.from_spec(recipe.teacher, device=device)
+    teacher = build_teacher(recipe.teacher, device=device)
     if teacher.dim != recipe.student.projection_dim:
         raise DistillError(
             f"student.projection_dim is {recipe.student.projection_dim} but the teacher's vectors have "

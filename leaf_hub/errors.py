@@ -73,6 +73,23 @@ class TeacherError(LeafHubError, RuntimeError):
     """
 
 
+class TeacherFileError(TeacherError, ValueError):
+    """A precomputed teacher file is unusable: unreadable, wrong dimension, non-finite, not normalised.
+
+    Example message: ``teacher vectors vectors.parquet row 17 ('what is a leaf?'): 384 values, expected 768``.
+    """
+
+
+class MissingTeacherTextError(TeacherFileError, KeyError):
+    """A text that training needs has no vector in the precomputed teacher file.
+
+    Example message: ``teacher vectors vectors.parquet have no vector for query text 'what is a leaf?'``.
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 class CacheCorruptError(LeafHubError, OSError):
     """A cached file (teacher chunk, checkpoint) failed its checksum.
 

@@ -1,7 +1,9 @@
 """Teachers and the on-disk cache of their embeddings.
 
 A :class:`Teacher` is anything that turns texts into float32 vectors: a sentence-transformers
-model (:class:`SentenceTransformerTeacher`) or a black-box function (:class:`CallableTeacher`).
+model (:class:`SentenceTransformerTeacher`), a file of vectors bought once from an API
+(:class:`PrecomputedTeacher`) or a black-box function (:class:`CallableTeacher`);
+:func:`build_teacher` makes the one a recipe's ``teacher.kind`` names.
 Because a teacher is slow (all-mpnet-base-v2 encodes ~16 sentences/s on 2 CPU cores), its
 vectors are computed once and kept by :class:`TeacherCache`:
 
@@ -35,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, runtime_checkabl
 
 import numpy as np
 
-from leaf_hub.errors import CacheCorruptError, TeacherError
+from leaf_hub.errors import CacheCorruptError, MissingTeacherTextError, TeacherError, TeacherFileError
 from leaf_hub.hashing import sha256_file
 
 if TYPE_CHECKING:
@@ -48,10 +50,13 @@ TextKind = Literal["query", "document"]
 __all__ = [
     "CacheStats",
     "CallableTeacher",
+    "PrecomputedTeacher",
     "SentenceTransformerTeacher",
     "Teacher",
     "TeacherCache",
     "TextKind",
+    "build_teacher",
+    "import_function",
     "text_key",
 ]
 
@@ -189,12 +194,24 @@ class SentenceTransformerTeacher:
 class CallableTeacher:
     """Wrap any black-box ``texts -> vectors`` function (an API, another framework) as a teacher.
 
+    The function is called in batches of ``batch_size`` texts; a batch whose call raises is
+    retried up to ``max_retries`` times, ``backoff`` seconds after the first failure and twice as
+    long after each further one. Shape and finiteness are checked on every batch (never retried:
+    a function that returns the wrong thing will return it again).
+
     Args:
         fn: Function taking a list of texts (and optionally ``kind=``) and returning vectors.
         dim: Output dimension.
-        name: Stable name identifying the function and its version; part of the fingerprint.
+        name: Stable name identifying the function; part of the fingerprint.
         normalize: L2-normalise the vectors after ``fn``.
         takes_kind: Whether ``fn`` accepts ``kind="query"|"document"``.
+        version: Declared version of the function; part of the fingerprint.
+        qualname: ``module:function`` the function was imported from; part of the fingerprint.
+        batch_size: Texts per call (``None``: all texts of one :meth:`encode` call at once).
+        max_retries: Retries of a failed call.
+        backoff: Seconds before the first retry (doubled after each).
+        query_prompt: Prepended to query texts.
+        document_prompt: Prepended to document texts.
     """
 
     def __init__(
@@ -205,22 +222,329 @@ class CallableTeacher:
         name: str,
         normalize: bool = False,
         takes_kind: bool = False,
+        version: str | None = None,
+        qualname: str | None = None,
+        batch_size: int | None = None,
+        max_retries: int = 0,
+        backoff: float = 1.0,
+        query_prompt: str = "",
+        document_prompt: str = "",
     ) -> None:
         self.fn = fn
         self.dim = dim
+        self.name = name
         self.normalize = normalize
         self.takes_kind = takes_kind
-        self.fingerprint = _digest("callable", name, dim, normalize)
+        self.version = version
+        self.qualname = qualname
+        self.batch_size = batch_size
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.query_prompt = query_prompt
+        self.document_prompt = document_prompt
+        self.calls = 0
+        if version is None and qualname is None and not (query_prompt or document_prompt):
+            self.fingerprint = _digest("callable", name, dim, normalize)
+        else:
+            self.fingerprint = _digest(
+                "callable", name, version, qualname, dim, normalize, query_prompt, document_prompt
+            )
+
+    @classmethod
+    def from_spec(cls, spec: TeacherSpec) -> CallableTeacher:
+        """Import ``spec.function`` (``module:function``) and wrap it.
+
+        Raises:
+            TeacherError: If the module or the function cannot be imported.
+        """
+        fn = import_function(str(spec.function))
+        return cls(
+            fn,
+            dim=int(spec.dim or 0),
+            name=spec.id,
+            normalize=spec.normalize,
+            takes_kind=_accepts_kind(fn),
+            version=spec.function_version,
+            qualname=spec.function,
+            batch_size=spec.batch_size,
+            max_retries=spec.max_retries,
+            backoff=spec.retry_backoff,
+            query_prompt=spec.query_prompt,
+            document_prompt=spec.document_prompt,
+        )
+
+    def _call(self, texts: list[str], kind: TextKind) -> Any:
+        for attempt in range(self.max_retries + 1):
+            self.calls += 1
+            try:
+                return self.fn(texts, kind=kind) if self.takes_kind else self.fn(texts)
+            except Exception as e:  # noqa: BLE001 - a black box may raise anything; retried, then reported
+                if attempt == self.max_retries:
+                    what = self.qualname or self.name
+                    raise TeacherError(
+                        f"teacher function {what} failed {attempt + 1} times on a batch of {len(texts)} texts "
+                        f"({type(e).__name__}: {' '.join(str(e).split())[:200]})"
+                    ) from e
+                wait = self.backoff * 2**attempt
+                logger.warning("teacher function failed (%s); retry %d in %.1f s", type(e).__name__, attempt + 1, wait)
+                time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def encode(self, texts: Sequence[str], kind: TextKind = "document") -> np.ndarray:
-        """Call the wrapped function and check its output."""
-        out = self.fn(list(texts), kind=kind) if self.takes_kind else self.fn(list(texts))
-        vectors = np.asarray(out, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
-            raise TeacherError(f"teacher returned shape {vectors.shape}, expected (n, {self.dim})")
+        """Call the wrapped function batch by batch and check its output."""
+        prompt = self.query_prompt if kind == "query" else self.document_prompt
+        texts = [prompt + t for t in texts]
+        step = self.batch_size or max(len(texts), 1)
+        parts = []
+        for begin in range(0, len(texts), step):
+            batch = texts[begin : begin + step]
+            vectors = np.asarray(self._call(batch, kind), dtype=np.float32)
+            if vectors.ndim != 2 or vectors.shape != (len(batch), self.dim):
+                raise TeacherError(f"teacher returned shape {vectors.shape}, expected ({len(batch)}, {self.dim})")
+            parts.append(vectors)
+        vectors = np.concatenate(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
         if self.normalize:
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
+
+
+def import_function(path: str) -> Callable[..., Any]:
+    """Import ``module:function`` (the function may be a dotted attribute path).
+
+    Raises:
+        TeacherError: If the module or the attribute is missing, or is not callable.
+    """
+    import importlib
+
+    module_name, _, attr = path.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as e:
+        raise TeacherError(f"teacher function {path}: cannot import module {module_name} ({e})") from e
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise TeacherError(f"teacher function {path}: {module_name} has no attribute {attr}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise TeacherError(f"teacher function {path} is not callable")
+    return obj
+
+
+def _accepts_kind(fn: Callable[..., Any]) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "kind" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+#: Largest distance of a vector's L2 norm from 1 that still counts as normalised.
+NORM_TOLERANCE = 1e-3
+
+
+def _short(text: str, limit: int = 60) -> str:
+    one = " ".join(text.split())
+    return repr(one if len(one) <= limit else one[: limit - 1] + "…")
+
+
+class PrecomputedTeacher:
+    """Vectors bought or computed elsewhere, read from a file and looked up by text.
+
+    Accepted files:
+
+    * ``.parquet``: columns ``text`` and ``vector`` (a list of floats), optionally ``kind``;
+    * ``.jsonl``: one object per line, ``{"text": ..., "vector": [...], "kind": ...}`` (``kind`` optional);
+    * ``.npy``: a float array ``(n, dim)`` plus ``texts_path``: one text per line (``.txt``) or
+      a JSON list (``.json``).
+
+    A row with a ``kind`` (``query``/``document``) serves only texts of that kind; a row without
+    serves both. Everything is checked on load: each row's dimension, finite values, and (when
+    ``normalize``) unit L2 norm; the first offending row is named in a one-line
+    :class:`~leaf_hub.errors.TeacherFileError`. A text the file lacks raises
+    :class:`~leaf_hub.errors.MissingTeacherTextError` naming it.
+
+    Args:
+        path: The vectors file.
+        dim: Expected dimension.
+        normalize: The vectors are declared L2-normalised (checked, not applied).
+        texts_path: The texts of an ``.npy`` file.
+
+    Attributes:
+        fingerprint: The sha256 of the file (of both files for ``.npy`` + texts).
+    """
+
+    def __init__(
+        self, path: str | Path, *, dim: int, normalize: bool = True, texts_path: str | Path | None = None
+    ) -> None:
+        self.path = Path(path).expanduser()
+        self.texts_path = Path(texts_path).expanduser() if texts_path is not None else None
+        self.dim = dim
+        self.normalize = normalize
+        for file in (self.path, self.texts_path):
+            if file is not None and not file.is_file():
+                raise TeacherFileError(f"teacher vectors: file not found: {file}")
+        texts, kinds, rows = self._read()
+        self._vectors = self._check(texts, rows)
+        self._rows: dict[tuple[str | None, str], int] = {}
+        for i, (text, kind) in enumerate(zip(texts, kinds, strict=True)):
+            self._rows.setdefault((kind, text), i)
+        digest = sha256_file(self.path)
+        self.fingerprint = (
+            digest if self.texts_path is None else _digest("precomputed", digest, sha256_file(self.texts_path))
+        )
+
+    @classmethod
+    def from_spec(cls, spec: TeacherSpec) -> PrecomputedTeacher:
+        """Load and check the file a recipe names."""
+        return cls(str(spec.vectors), dim=int(spec.dim or 0), normalize=spec.normalize, texts_path=spec.texts)
+
+    # -- reading -------------------------------------------------------------------------------
+    def _fail(self, message: str) -> TeacherFileError:
+        return TeacherFileError(f"teacher vectors {self.path.name}: {message}")
+
+    def _read(self) -> tuple[list[str], list[str | None], list[Any]]:
+        suffix = self.path.suffix.lower()
+        try:
+            if suffix == ".parquet":
+                return self._read_parquet()
+            if suffix == ".jsonl":
+                return self._read_jsonl()
+            if suffix == ".npy":
+                return self._read_npy()
+        except (OSError, ValueError) as e:
+            if isinstance(e, TeacherFileError):
+                raise
+            raise self._fail(f"cannot read ({' '.join(str(e).split())[:200]})") from e
+        raise self._fail("expected a .parquet, .jsonl or .npy file")
+
+    def _columns(self, names: Sequence[str]) -> None:
+        for needed in ("text", "vector"):
+            if needed not in names:
+                raise self._fail(f"no {needed!r} column (columns: {', '.join(names)})")
+
+    def _read_parquet(self) -> tuple[list[str], list[str | None], list[Any]]:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(self.path)
+        self._columns(table.column_names)
+        texts = table.column("text").to_pylist()
+        kinds = table.column("kind").to_pylist() if "kind" in table.column_names else [None] * len(texts)
+        return texts, kinds, table.column("vector").to_pylist()
+
+    def _read_jsonl(self) -> tuple[list[str], list[str | None], list[Any]]:
+        texts: list[str] = []
+        kinds: list[str | None] = []
+        rows: list[Any] = []
+        with self.path.open(encoding="utf-8") as fh:
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                except ValueError as e:
+                    raise self._fail(f"line {number} is not JSON ({e.msg})") from e
+                if not isinstance(item, dict) or "text" not in item or "vector" not in item:
+                    raise self._fail(f"line {number} is not an object with 'text' and 'vector'")
+                texts.append(item["text"])
+                kinds.append(item.get("kind"))
+                rows.append(item["vector"])
+        return texts, kinds, rows
+
+    def _read_npy(self) -> tuple[list[str], list[str | None], list[Any]]:
+        array = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        assert self.texts_path is not None  # the recipe requires it with .npy
+        raw = self.texts_path.read_text(encoding="utf-8")
+        texts = json.loads(raw) if self.texts_path.suffix.lower() == ".json" else raw.split("\n")
+        if self.texts_path.suffix.lower() != ".json" and texts and texts[-1] == "":
+            texts.pop()
+        if array.ndim != 2:
+            raise self._fail(f"expected a 2-d array (texts x {self.dim}), got shape {array.shape}")
+        if len(texts) != array.shape[0]:
+            raise self._fail(f"{array.shape[0]} vectors but {len(texts)} texts in {self.texts_path.name}")
+        return texts, [None] * len(texts), array  # type: ignore[return-value]
+
+    def _check(self, texts: list[Any], rows: Any) -> np.ndarray:
+        """Check every row in order, naming the first that fails; return the ``(n, dim)`` array."""
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise self._fail(f"row {i}: text is {type(text).__name__}, not a string")
+        if isinstance(rows, np.ndarray):
+            if rows.shape[1] != self.dim:
+                raise self._fail(
+                    f"row 0 ({_short(texts[0]) if texts else ''}): {rows.shape[1]} values, expected {self.dim}"
+                )
+            vectors = np.asarray(rows, dtype=np.float32)
+        else:
+            for i, row in enumerate(rows):
+                size = len(row) if isinstance(row, list | tuple) else -1
+                if size != self.dim:
+                    got = f"{size} values" if size >= 0 else f"a {type(row).__name__}, not a list of numbers"
+                    raise self._fail(f"row {i} ({_short(texts[i])}): {got}, expected {self.dim}")
+            try:
+                vectors = np.asarray(rows, dtype=np.float32).reshape(len(rows), self.dim)
+            except (TypeError, ValueError) as e:
+                raise self._fail(f"vectors are not all numbers ({e})") from e
+        finite = np.isfinite(vectors).all(axis=1)
+        if not finite.all():
+            i = int(np.argmin(finite))
+            raise self._fail(f"row {i} ({_short(texts[i])}) has non-finite values (nan/inf)")
+        if self.normalize:
+            norms = np.linalg.norm(vectors, axis=1)
+            off = np.abs(norms - 1.0) > NORM_TOLERANCE
+            if off.any():
+                i = int(np.argmax(off))
+                raise self._fail(
+                    f"row {i} ({_short(texts[i])}) has L2 norm {norms[i]:.4f}, but the recipe declares "
+                    "normalised vectors (teacher.normalize: true)"
+                )
+        return vectors
+
+    # -- lookup --------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def row_of(self, text: str, kind: TextKind) -> int | None:
+        """Row of ``text`` for ``kind`` (a row without a kind serves both), or ``None``."""
+        row = self._rows.get((kind, text))
+        return self._rows.get((None, text)) if row is None else row
+
+    def require(self, texts: Sequence[str], kind: TextKind) -> None:
+        """Raise :class:`~leaf_hub.errors.MissingTeacherTextError` for the first text without a vector."""
+        for text in texts:
+            if self.row_of(text, kind) is None:
+                raise MissingTeacherTextError(
+                    f"teacher vectors {self.path.name} have no vector for {kind} text {_short(text)}"
+                )
+
+    def encode(self, texts: Sequence[str], kind: TextKind = "document") -> np.ndarray:
+        """Look the texts up (every one must be in the file)."""
+        self.require(texts, kind)
+        rows = [self.row_of(t, kind) for t in texts]
+        return np.array(self._vectors[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
+
+
+def build_teacher(spec: TeacherSpec, device: str | None = None) -> Teacher:
+    """The teacher a recipe names, whatever its ``kind``.
+
+    Args:
+        spec: The recipe's teacher section.
+        device: Torch device of a ``sentence-transformers`` teacher (ignored by the others).
+
+    Returns:
+        A :class:`SentenceTransformerTeacher`, :class:`PrecomputedTeacher` (file checked) or
+        :class:`CallableTeacher`.
+
+    Raises:
+        TeacherFileError: If a precomputed file fails a check (one line, first offending row).
+        TeacherError: If a callable cannot be imported.
+    """
+    if spec.kind == "precomputed":
+        return PrecomputedTeacher.from_spec(spec)
+    if spec.kind == "callable":
+        return CallableTeacher.from_spec(spec)
+    return SentenceTransformerTeacher.from_spec(spec, device=device)
 
 
 def text_key(text: str, kind: TextKind) -> str:
