@@ -7,6 +7,22 @@ through ``huggingface_hub.ModelCard.from_template``, so the YAML front matter is
 metadata (``license``, ``library_name``, ``base_model``, ``datasets``, ``model-index``...).
 Every number in a card comes from those files; nothing is typed by hand.
 
+The Highlights and Limitations sentences are generated from the same figures (:func:`card_claims`),
+and a claim the figures do not support is dropped or turned into a limitation:
+
+* **asymmetric use** (teacher documents, this model's queries) is recommended only for the tasks
+  where its score is at least this model's own symmetric score; elsewhere the measured gap is a
+  limitation;
+* **Matryoshka** behaviour (and the ``matryoshka`` tag) only when the recipe declares the teacher
+  Matryoshka-trained (``teacher.matryoshka``) *and* the teacher's own card says so; otherwise the
+  truncation sweep is shown without the claim;
+* **speed** only from a dedicated uncached timing of both models on the same texts (``speed`` in
+  ``results.json``, :mod:`leaf_hub.evaluation.speed`), never from evaluation wall times;
+* **task families** (retrieval, semantic similarity, ...) only those evaluated, named from mteb's
+  task metadata; vectors "interchangeable with the teacher's" only at a held-out alignment of at
+  least :data:`INTERCHANGEABLE_MIN_ALIGNMENT`;
+* a task where this model scores below its initialisation (``init`` mode) is a limitation.
+
 Templates are Jinja files in the repository's ``model_cards/`` folder, shipped in the wheel as
 ``leaf_hub/_data/model_cards``.
 
@@ -18,8 +34,10 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import math
 import re
 import struct
 from dataclasses import dataclass, field
@@ -47,13 +65,19 @@ __all__ = [
     "ModelFacts",
     "Score",
     "SweepPoint",
+    "INTERCHANGEABLE_MIN_ALIGNMENT",
+    "Claims",
+    "SpeedFacts",
     "build_card_data",
+    "card_claims",
     "license_text_path",
     "load_card_inputs",
+    "matryoshka_supported",
     "read_model_facts",
     "read_results",
     "render_asym_card",
     "render_card",
+    "task_type",
     "template_path",
 ]
 
@@ -61,6 +85,25 @@ __all__ = [
 SUPPORTED_SENTENCE_TRANSFORMERS = ">=3.0,<7"
 #: First sentence-transformers version with ``models.Router`` and ``encode_query``/``encode_document``.
 ASYM_MIN_SENTENCE_TRANSFORMERS = "5.0"
+#: Held-out alignment (mean cosine between the student's and the teacher's vector of the same text)
+#: from which a card calls the two models' vectors interchangeable. At 0.90 the two vectors of a text
+#: are on average about 26 degrees apart; below it, mixing them is a measured trade-off (the
+#: asymmetric scores), not a drop-in swap.
+INTERCHANGEABLE_MIN_ALIGNMENT = 0.90
+
+#: Words for mteb task types in the card's prose.
+_FAMILY_WORDS = {
+    "Retrieval": "retrieval",
+    "STS": "semantic similarity",
+    "Clustering": "clustering",
+    "Classification": "classification",
+    "PairClassification": "pair classification",
+    "Reranking": "reranking",
+    "Summarization": "summarisation",
+    "BitextMining": "bitext mining",
+    "MultilabelClassification": "multi-label classification",
+    "InstructionRetrieval": "instruction retrieval",
+}
 
 LEAF_CITATION = """@misc{vujanic2025leaf,
   title = {LEAF: Knowledge Distillation of Text Embedding Models with Teacher-Aligned Representations},
@@ -188,6 +231,20 @@ class SweepPoint:
 
 
 @dataclass(frozen=True)
+class SpeedFacts:
+    """The dedicated uncached timing in ``eval/results.json`` (``speed``; see :mod:`leaf_hub.evaluation.speed`)."""
+
+    texts: int
+    kind: str
+    source: str
+    repeats: int
+    student_seconds: float
+    teacher_seconds: float
+    load_average_before: float | None = None
+    load_average_after: float | None = None
+
+
+@dataclass(frozen=True)
 class EvalSummary:
     """The parts of ``eval/results.json`` (schema version 1) a card shows."""
 
@@ -201,6 +258,7 @@ class EvalSummary:
     plot: str | None
     wall_seconds: float | None
     teacher_corpus_cache_hits: int = 0
+    speed: SpeedFacts | None = None
 
     def score(self, task: str, mode: str) -> Score | None:
         """The score of ``task`` in ``mode``, or ``None`` when it was not evaluated."""
@@ -271,6 +329,7 @@ def read_results(path: str | Path) -> EvalSummary:
             )
             for p in data.get("sweep", [])
         ]
+        speed = _read_speed(data.get("speed"))
     except (KeyError, TypeError, ValueError) as e:
         raise CardError(f"{path}: malformed score entry ({type(e).__name__}: {e})") from e
     if not scores:
@@ -286,6 +345,29 @@ def read_results(path: str | Path) -> EvalSummary:
         plot=data.get("plot"),
         wall_seconds=data.get("wall_seconds"),
         teacher_corpus_cache_hits=int(data.get("teacher_corpus_cache_hits") or 0),
+        speed=speed,
+    )
+
+
+def _read_speed(raw: Any) -> SpeedFacts | None:
+    """The speed record, when it times both student and teacher with at least 5 repeats."""
+    from leaf_hub.evaluation.speed import MIN_REPEATS
+
+    if not raw:
+        return None
+    seconds = raw["seconds"]
+    if int(raw["repeats"]) < MIN_REPEATS or not {"student", "teacher"} <= set(seconds):
+        logger.warning("speed record ignored: it needs student and teacher timings of >= %d repeats", MIN_REPEATS)
+        return None
+    return SpeedFacts(
+        texts=int(raw["texts"]),
+        kind=str(raw["kind"]),
+        source=str(raw.get("source") or ""),
+        repeats=int(raw["repeats"]),
+        student_seconds=float(seconds["student"]),
+        teacher_seconds=float(seconds["teacher"]),
+        load_average_before=raw.get("load_average_before"),
+        load_average_after=raw.get("load_average_after"),
     )
 
 
@@ -392,6 +474,7 @@ class CardInputs:
         asym_repo_id: The companion ``-asym`` repo, when one is published.
         plot: Path of the sweep plot inside the published repo (``None`` when there is none).
         versions: sentence-transformers / transformers / torch versions the model was saved with.
+        teacher_card: Text of the teacher's own model card (``README.md`` of its folder), when at hand.
     """
 
     recipe: Recipe
@@ -404,6 +487,7 @@ class CardInputs:
     asym_repo_id: str | None = None
     plot: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
+    teacher_card: str | None = None
 
     @property
     def model_name(self) -> str:
@@ -469,8 +553,11 @@ def load_card_inputs(
     if st_config.is_file():
         versions = dict(json.loads(st_config.read_text(encoding="utf-8")).get("__version__") or {})
     teacher = None
+    teacher_card = None
     if teacher_folder is not None and (Path(teacher_folder) / "modules.json").is_file():
         teacher = read_model_facts(teacher_folder)
+        readme = Path(teacher_folder) / "README.md"
+        teacher_card = readme.read_text(encoding="utf-8", errors="replace") if readme.is_file() else None
     return CardInputs(
         recipe=recipe,
         results=results,
@@ -482,6 +569,7 @@ def load_card_inputs(
         asym_repo_id=asym_repo_id,
         plot=plot,
         versions=versions,
+        teacher_card=teacher_card,
     )
 
 
@@ -494,9 +582,23 @@ def _pct(value: float | None, digits: int = 2) -> str:
     return "–" if value is None else f"{value * 100:.{digits}f}"
 
 
+@functools.cache
+def task_type(task: str) -> str:
+    """The mteb type of a task (``metadata.type``: ``Retrieval``, ``STS``, ``Clustering``...).
+
+    Falls back to leaf-hub's own table, then ``Other``, for a name mteb does not know.
+    """
+    try:
+        import mteb
+
+        return str(mteb.get_task(task).metadata.type)
+    except (KeyError, ValueError):
+        info = TASKS.get(task)
+        return info.task_type if info else "Other"
+
+
 def _subsample_note(score: Score) -> str:
-    info = TASKS.get(score.task)
-    if info is not None and info.task_type != "Retrieval":
+    if task_type(score.task) != "Retrieval":
         return f"{score.n_queries} pairs" if score.n_queries else "sub-sampled"
     parts = [
         f"{score.n_docs} documents" if score.n_docs else "",
@@ -530,13 +632,15 @@ def build_card_data(inputs: CardInputs) -> ModelCardData:
     eval_results = []
     for score in inputs.results.scores:
         info = TASKS.get(score.task)
-        task_type = info.task_type if info else "Other"
+        kind = task_type(score.task)
         metric_label = info.metric_name if info else score.main_metric
         metric_args = {"teacher": recipe.teacher.id} if score.mode in ("teacher", "asymmetric") else None
+        if score.mode == "init":
+            metric_args = {"model": recipe.student.id}
         eval_results.append(
             EvalResult(
-                task_type=task_type,
-                task_name=task_type,
+                task_type=kind,
+                task_name=kind,
                 dataset_type=info.dataset if info else score.task,
                 dataset_name=_dataset_label(score),
                 dataset_config="default",
@@ -556,7 +660,11 @@ def build_card_data(inputs: CardInputs) -> ModelCardData:
             if hub_id not in datasets:
                 datasets.append(hub_id)
     tags = ["sentence-transformers", "sentence-similarity", "feature-extraction", "leaf", "knowledge-distillation"]
-    tags += [t for t in recipe.card.tags if t not in tags]
+    tags += [t for t in recipe.card.tags if t not in tags and t != "matryoshka"]
+    if matryoshka_supported(inputs):
+        tags.append("matryoshka")
+    elif "matryoshka" in recipe.card.tags:
+        logger.warning("card: tag 'matryoshka' dropped: the teacher is not declared and documented Matryoshka-trained")
     return ModelCardData(
         model_name=inputs.model_name,
         license=recipe.card.license,
@@ -577,6 +685,11 @@ def build_card_data(inputs: CardInputs) -> ModelCardData:
 # ---------------------------------------------------------------------------
 
 
+def _delta(a: float, b: float) -> str:
+    """``a - b`` x 100 with its sign: a loss reads as a loss (``-1.49``)."""
+    return f"{(a - b) * 100:+.2f}"
+
+
 def _benchmark_rows(inputs: CardInputs) -> list[dict[str, Any]]:
     res = inputs.results
     rows = []
@@ -588,6 +701,7 @@ def _benchmark_rows(inputs: CardInputs) -> list[dict[str, Any]]:
         rows.append(
             {
                 "task": task,
+                "type": task_type(task),
                 "metric": TASKS[task].metric_name if task in TASKS else any_score.main_metric,
                 "subsampled": any(s.subsampled for s in res.scores if s.task == task),
                 "n_docs": any_score.n_docs,
@@ -596,12 +710,20 @@ def _benchmark_rows(inputs: CardInputs) -> list[dict[str, Any]]:
                 "teacher": _pct(ref),
                 "student": _pct(student.main_score if student else None),
                 "asym": _pct(asym.main_score if asym else None),
-                "student_retention": _pct(student.main_score / ref, 1) if student and ref else "–",
-                "asym_retention": _pct(asym.main_score / ref, 1) if asym and ref else "–",
-                "delta_init": (f"{(student.main_score - init.main_score) * 100:+.2f}" if student and init else None),
+                "student_retention": f"{_pct(student.main_score / ref, 1)}%" if student and ref else "–",
+                "asym_retention": f"{_pct(asym.main_score / ref, 1)}%" if asym and ref else "–",
+                "delta_init": _delta(student.main_score, init.main_score) if student and init else None,
             }
         )
     return rows
+
+
+def _benchmark_groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The benchmark rows grouped by mteb task type, in the order the types first appear."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["type"], []).append(row)
+    return [{"type": kind, "rows": members} for kind, members in groups.items()]
 
 
 def _sweep_tables(inputs: CardInputs) -> list[dict[str, Any]]:
@@ -628,27 +750,139 @@ def _sweep_tables(inputs: CardInputs) -> list[dict[str, Any]]:
     return tables
 
 
-def _speed(inputs: CardInputs) -> dict[str, Any] | None:
-    """Encoding speed of student vs teacher on the same task and machine, when the results allow it.
+def matryoshka_supported(inputs: CardInputs) -> bool:
+    """Whether the card may claim Matryoshka behaviour and carry the ``matryoshka`` tag.
 
-    Retrieval timings are skipped when the teacher's corpus came from the embedding cache (its
-    time would then not include encoding the corpus).
+    Only when the recipe declares the teacher Matryoshka-trained (``teacher.matryoshka``) and the
+    teacher's own card, when it is at hand, says so too; a declaration without the teacher's card
+    to check it against is not enough.
+    """
+    if not inputs.recipe.teacher.matryoshka:
+        return False
+    card = inputs.teacher_card
+    if card is None or "matryoshka" not in card.lower():
+        logger.warning(
+            "card: teacher.matryoshka is set but %s's own card %s; no Matryoshka claim",
+            inputs.recipe.teacher.id,
+            "is not at hand" if card is None else "does not mention Matryoshka",
+        )
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The figure-backed statements of a card's Highlights and Limitations (see the module docstring).
+
+    Attributes:
+        asym_recommended: Tasks where the asymmetric score >= this model's symmetric score
+            (``task``, ``asym``, ``student``, ``gap``: x100 strings).
+        asym_below: Tasks where it is lower, with the same fields (``gap`` negative).
+        matryoshka: Matryoshka behaviour may be claimed (:func:`matryoshka_supported`).
+        speed: The uncached timing (``ratio``, ``faster``, seconds, texts, repeats, loads), or ``None``.
+        families: Evaluated task families, in words (``retrieval``, ``semantic similarity``).
+        alignment: Held-out alignment after training (``"0.6600"``), or ``None``.
+        interchangeable: ``alignment`` >= :data:`INTERCHANGEABLE_MIN_ALIGNMENT`.
+        init_gains: Tasks where this model beats its initialisation (``task``, ``student``, ``init``, ``delta``).
+        init_losses: Tasks where it scores below its initialisation (``delta`` negative).
+    """
+
+    asym_recommended: list[dict[str, str]]
+    asym_below: list[dict[str, str]]
+    matryoshka: bool
+    speed: dict[str, Any] | None
+    families: list[str]
+    alignment: str | None
+    interchangeable: bool
+    init_gains: list[dict[str, str]]
+    init_losses: list[dict[str, str]]
+
+
+def _speed_claim(speed: SpeedFacts | None) -> dict[str, Any] | None:
+    if speed is None or not (speed.student_seconds > 0 and speed.teacher_seconds > 0):
+        return None
+    ratio = speed.teacher_seconds / speed.student_seconds
+    loads = [x for x in (speed.load_average_before, speed.load_average_after) if x is not None]
+    return {
+        "ratio": f"{ratio if ratio >= 1 else 1 / ratio:.1f}",
+        "faster": ratio >= 1,
+        "texts": speed.texts,
+        "kind": "queries" if speed.kind == "query" else "documents",
+        "source": speed.source,
+        "repeats": speed.repeats,
+        "student_seconds": f"{speed.student_seconds:.2f}",
+        "teacher_seconds": f"{speed.teacher_seconds:.2f}",
+        "load": f"{max(loads):.2f}" if loads else None,
+    }
+
+
+def card_claims(inputs: CardInputs) -> Claims:
+    """Work out which claims the run's figures support (pure; reads only ``inputs``).
+
+    Args:
+        inputs: The card inputs.
+
+    Returns:
+        The :class:`Claims` the templates render into Highlights and Limitations.
     """
     res = inputs.results
+    recommended: list[dict[str, str]] = []
+    below: list[dict[str, str]] = []
+    gains: list[dict[str, str]] = []
+    losses: list[dict[str, str]] = []
     for task in res.tasks:
-        student, teacher = res.score(task, "student"), res.score(task, "teacher")
-        if not (student and teacher and student.seconds and teacher.seconds):
-            continue
-        info = TASKS.get(task)
-        if info and info.task_type == "Retrieval" and res.teacher_corpus_cache_hits:
-            continue
-        return {
-            "task": task,
-            "student_seconds": f"{student.seconds:.1f}",
-            "teacher_seconds": f"{teacher.seconds:.1f}",
-            "ratio": f"{teacher.seconds / student.seconds:.1f}",
-        }
-    return None
+        student, asym, init = res.score(task, "student"), res.score(task, "asymmetric"), res.score(task, "init")
+        if student and asym:
+            row = {
+                "task": task,
+                "asym": _pct(asym.main_score),
+                "student": _pct(student.main_score),
+                "gap": _delta(asym.main_score, student.main_score),
+            }
+            (recommended if asym.main_score >= student.main_score else below).append(row)
+        if student and init:
+            row = {
+                "task": task,
+                "student": _pct(student.main_score),
+                "init": _pct(init.main_score),
+                "delta": _delta(student.main_score, init.main_score),
+            }
+            (gains if student.main_score >= init.main_score else losses).append(row)
+    families = list(dict.fromkeys(_FAMILY_WORDS.get(t, t) for t in (task_type(x) for x in res.tasks)))
+    after = (inputs.metrics or {}).get("alignment_after")
+    alignment = float(after) if isinstance(after, (int, float)) and math.isfinite(after) else None
+    return Claims(
+        asym_recommended=recommended,
+        asym_below=below,
+        matryoshka=matryoshka_supported(inputs),
+        speed=_speed_claim(res.speed),
+        families=families,
+        alignment=f"{alignment:.4f}" if alignment is not None else None,
+        interchangeable=alignment is not None and alignment >= INTERCHANGEABLE_MIN_ALIGNMENT,
+        init_gains=gains,
+        init_losses=losses,
+    )
+
+
+def _citations(inputs: CardInputs) -> list[tuple[str, str]]:
+    """BibTeX of the losses the recipe builds (as :func:`leaf_hub.losses.build_loss` picks them), then the tasks."""
+    tr = inputs.recipe.training
+    citations: list[tuple[str, str]]
+    try:
+        from leaf_hub.losses.focal_distill import KALM_V2_CITATION
+        from leaf_hub.losses.leaf_distill import LEAF_CITATION as LOSS_LEAF_CITATION
+        from leaf_hub.losses.score_distill import LG_ANNA_CITATION
+    except ImportError:  # pragma: no cover - torch missing: cite LEAF only
+        citations = [("LEAF", LEAF_CITATION)]
+    else:
+        citations = [("LEAF", LOSS_LEAF_CITATION)]
+        if tr.score_distill_weight > 0:
+            citations.append(("LG-ANNA (score distillation)", LG_ANNA_CITATION))
+        if tr.focal_gamma > 0:
+            citations.append(("KaLM-Embedding-V2 (focal reweighting)", KALM_V2_CITATION))
+    citations.append(("Sentence-BERT", SBERT_CITATION))
+    citations += [(t, TASKS[t].citation) for t in inputs.results.tasks if t in TASKS]
+    return citations
 
 
 def _training(inputs: CardInputs) -> dict[str, Any]:
@@ -713,12 +947,11 @@ def _context(inputs: CardInputs) -> dict[str, Any]:
     recipe = inputs.recipe
     res = inputs.results
     subsampled = [s for s in res.scores if s.subsampled]
-    retrieval = [t for t in res.tasks if TASKS.get(t) and TASKS[t].task_type == "Retrieval"]
+    retrieval = [t for t in res.tasks if task_type(t) == "Retrieval"]
     query_prompt = inputs.model.prompts.get("query")
     teacher_params = inputs.teacher.n_parameters if inputs.teacher else None
     data = inputs.licenses.data if inputs.licenses else []
-    citations = [("LEAF", LEAF_CITATION), ("Sentence-BERT", SBERT_CITATION)]
-    citations += [(t, TASKS[t].citation) for t in res.tasks if t in TASKS]
+    benchmark = _benchmark_rows(inputs)
     return {
         "model_name": inputs.model_name,
         "repo_id": inputs.repo_id,
@@ -739,8 +972,10 @@ def _context(inputs: CardInputs) -> dict[str, Any]:
         "has_query_prompt": query_prompt is not None,
         "query_prompt": query_prompt or "",
         "task_prompts": {k: v for k, v in inputs.model.prompts.items() if k not in ("query", "document")},
-        "speed": _speed(inputs),
-        "benchmark": _benchmark_rows(inputs),
+        "claims": card_claims(inputs),
+        "interchangeable_min": f"{INTERCHANGEABLE_MIN_ALIGNMENT:.2f}",
+        "benchmark": benchmark,
+        "benchmark_groups": _benchmark_groups(benchmark),
         "has_init": any(s.mode == "init" for s in res.scores),
         "has_asym": any(s.mode == "asymmetric" for s in res.scores),
         "has_teacher": any(s.mode == "teacher" for s in res.scores),
@@ -771,7 +1006,7 @@ def _context(inputs: CardInputs) -> dict[str, Any]:
         "recipe_name": recipe.name,
         "recipe_version": recipe.version,
         "leaf_hub_version": __version__,
-        "citations": citations,
+        "citations": _citations(inputs),
     }
 
 

@@ -1,0 +1,219 @@
+"""Each card claim follows its figures: it appears when they support it and disappears when they don't.
+
+Pure rendering from given records (no model, no distillation): the recipe is the tiny test
+recipe, the scores and speed records are written here, and every test renders the card twice,
+once with figures that support the claim and once with figures that do not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+import yaml
+from huggingface_hub import ModelCard
+
+from leaf_hub.model_card import (
+    INTERCHANGEABLE_MIN_ALIGNMENT,
+    CardInputs,
+    EvalSummary,
+    ModelFacts,
+    Score,
+    SpeedFacts,
+    SweepPoint,
+    read_results,
+    render_asym_card,
+    render_card,
+)
+from leaf_hub.recipe import parse_recipe
+from tests.publish._run import TINY_RECIPE
+
+MATRYOSHKA_CARD = "# Teacher\n\nTrained with MatryoshkaLoss on dims 768, 512, 256, 128 and 64.\n"
+PLAIN_CARD = "# all-mpnet-base-v2\n\nThis is a sentence-transformers model: it maps sentences to a 768 dense space.\n"
+
+
+def _recipe(**changes):
+    data = yaml.safe_load(yaml.safe_dump(TINY_RECIPE))
+    for dotted, value in changes.items():
+        section, key = dotted.split(".")
+        data[section][key] = value
+    return parse_recipe(data, "tiny")
+
+
+def _score(task: str, mode: str, value: float) -> Score:
+    metric = "ndcg_at_10" if task in ("SciFact", "NFCorpus") else "cosine_spearman"
+    return Score(task=task, mode=mode, split="test", main_metric=metric, main_score=value, n_queries=12, n_docs=60)
+
+
+def _inputs(
+    scores: dict[tuple[str, str], float],
+    *,
+    recipe=None,
+    speed: SpeedFacts | None = None,
+    alignment: float | None = 0.80,
+    teacher_card: str | None = PLAIN_CARD,
+    sweep: bool = False,
+) -> CardInputs:
+    points = [SweepPoint("STSBenchmark", "student", 768, "float32", 0.8, 1.0)] if sweep else []
+    results = EvalSummary(
+        teacher="sentence-transformers/all-mpnet-base-v2",
+        mteb_version="2.26.24",
+        split="test",
+        corpus_limit=60,
+        query_limit=12,
+        scores=[_score(t, m, v) for (t, m), v in scores.items()],
+        sweep=points,
+        plot=None,
+        wall_seconds=10.0,
+        speed=speed,
+    )
+    facts = ModelFacts(23_000_000, 768, 128, ["Transformer", "Pooling", "Dense", "Normalize"], {"query": ""}, "cosine")
+    teacher = ModelFacts(109_000_000, 768, 128, ["Transformer", "Pooling", "Normalize"], {}, "cosine")
+    metrics = {"alignment_before": 0.5, "alignment_after": alignment, "steps": 3} if alignment is not None else None
+    return CardInputs(
+        recipe=recipe or _recipe(),
+        results=results,
+        model=facts,
+        repo_id="org/leaf-ir-tiny",
+        metrics=metrics,
+        teacher=teacher,
+        teacher_card=teacher_card,
+    )
+
+
+def _section(card: str, title: str) -> str:
+    match = re.search(rf"^## {title}\n(.*?)(?=^## )", card, re.MULTILINE | re.DOTALL)
+    assert match, f"no section {title}"
+    return match.group(1)
+
+
+BASE = {("SciFact", "student"): 0.70, ("SciFact", "teacher"): 0.75, ("STSBenchmark", "student"): 0.80}
+
+
+def test_asymmetric_use_is_recommended_only_where_it_scores_at_least_the_student() -> None:
+    good = render_card(_inputs({**BASE, ("SciFact", "asymmetric"): 0.72, ("STSBenchmark", "asymmetric"): 0.71}))
+    highlights, limits = _section(good, "Highlights"), _section(good, "Limitations")
+    assert "**Asymmetric retrieval:** on SciFact (72.00 vs 70.00 alone)" in highlights
+    assert "STSBenchmark (71.00" not in highlights
+    assert "Asymmetric use on STSBenchmark (teacher documents, this model's queries) scored -9.00" in limits
+    assert "Asymmetric use on SciFact" not in limits
+    assert "### Asymmetric use: teacher documents" in good and "document_model = SentenceTransformer" in good
+    assert "its query vectors searched against document vectors made by the teacher" in good
+
+    bad = render_card(_inputs({**BASE, ("SciFact", "asymmetric"): 0.53, ("STSBenchmark", "asymmetric"): 0.71}))
+    assert "Asymmetric retrieval" not in _section(bad, "Highlights")
+    limits = _section(bad, "Limitations")
+    assert "Asymmetric use on SciFact (teacher documents, this model's queries) scored -17.00" in limits
+    assert "(53.00 vs 70.00)" in limits
+    assert "document_model = SentenceTransformer" not in bad
+    assert "not recommended" in bad
+    assert "searched against document vectors made by the teacher" not in bad
+    asym = render_asym_card(dataclasses.replace(_inputs({**BASE, ("SciFact", "asymmetric"): 0.53}), asym_repo_id="o/a"))
+    assert "it scored below leaf-ir-tiny alone" in asym and "at least as well" not in asym
+
+
+def test_matryoshka_claim_and_tag_need_a_declared_and_documented_teacher() -> None:
+    declared = _recipe(**{"teacher.matryoshka": True, "card.tags": ["leaf", "matryoshka"]})
+    yes = render_card(_inputs(BASE, recipe=declared, teacher_card=MATRYOSHKA_CARD, sweep=True))
+    assert "matryoshka" in ModelCard(yes).data.tags
+    assert "**Matryoshka:** the teacher was trained with a Matryoshka loss" in yes
+    assert "### Matryoshka dimensions × quantisation" in yes
+
+    # the recipe's tag alone, a declaration the teacher's card does not back, or no card: no claim
+    for recipe, card in (
+        (_recipe(**{"card.tags": ["leaf", "matryoshka"]}), MATRYOSHKA_CARD),
+        (declared, PLAIN_CARD),
+        (declared, None),
+    ):
+        no = render_card(_inputs(BASE, recipe=recipe, teacher_card=card, sweep=True))
+        assert "matryoshka" not in ModelCard(no).data.tags
+        assert "**Matryoshka:**" not in no and "Matryoshka dimensions" not in no
+        assert "### Truncated dimensions × quantisation" in no  # the sweep stands, without the claim
+
+
+def test_speed_is_claimed_only_from_a_dedicated_timing() -> None:
+    speed = SpeedFacts(
+        texts=64,
+        kind="query",
+        source="SciFact test queries",
+        repeats=5,
+        student_seconds=1.25,
+        teacher_seconds=9.0,
+        load_average_before=0.3,
+        load_average_after=0.5,
+    )
+    yes = render_card(_inputs(BASE, speed=speed))
+    assert "**Speed:** encoded 64 SciFact test queries 7.2× faster than the teacher (1.25 s vs 9.00 s" in yes
+    assert "fastest of 5 interleaved uncached passes" in yes and "load average up to 0.50" in yes
+    assert "speed against the teacher was not measured" not in yes
+
+    # evaluation wall times (seconds of each score) are no speed record: no claim from them
+    timed = _inputs(BASE)
+    timed = dataclasses.replace(
+        timed,
+        results=dataclasses.replace(
+            timed.results,
+            scores=[dataclasses.replace(s, seconds=10.0 if s.mode == "teacher" else 1.0) for s in timed.results.scores],
+        ),
+    )
+    no = render_card(timed)
+    assert "**Speed:**" not in no and "faster" not in no
+    assert "Encoding speed against the teacher was not measured for this card." in _section(no, "Limitations")
+
+
+def test_speed_record_with_too_few_repeats_is_ignored(tmp_path) -> None:
+    import json
+
+    data = {
+        "schema_version": 1,
+        "scores": [{"task": "STSBenchmark", "mode": "student", "main_metric": "cosine_spearman", "main_score": 0.8}],
+        "speed": {"texts": 8, "kind": "query", "repeats": 1, "seconds": {"student": 1.0, "teacher": 8.0}},
+    }
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "results.json").write_text(json.dumps(data))
+    assert read_results(tmp_path / "eval" / "results.json").speed is None
+    data["speed"]["repeats"] = 5
+    (tmp_path / "eval" / "results.json").write_text(json.dumps(data))
+    assert read_results(tmp_path / "eval" / "results.json").speed.teacher_seconds == 8.0
+
+
+def test_task_families_and_interchangeability_follow_what_was_evaluated() -> None:
+    mt = _recipe(**{"card.template": "leaf-mt"})
+    sts_only = render_card(_inputs({("STSBenchmark", "student"): 0.8}, recipe=mt, alignment=0.66))
+    intro = ModelCard(sts_only).text.split("## Highlights")[0]
+    assert "evaluated here on semantic similarity, distilled" in intro
+    for untested in ("clustering", "classification", "retrieval", "multi-task"):
+        assert untested not in intro
+    assert "interchangeable with the teacher's" not in intro
+    assert "Held-out alignment to the teacher is 0.6600" in _section(sts_only, "Limitations")
+    assert "### STS" in sts_only and "### Retrieval" not in sts_only
+
+    both = render_card(_inputs(BASE, recipe=mt, alignment=INTERCHANGEABLE_MIN_ALIGNMENT + 0.03))
+    intro = ModelCard(both).text.split("## Highlights")[0]
+    assert "evaluated here on retrieval, semantic similarity, distilled" in intro
+    assert "interchangeable with the teacher's (held-out alignment 0.9300)" in intro
+    assert "Held-out alignment to the teacher is" not in both
+    assert "**Evaluated on:** retrieval, semantic similarity (SciFact, STSBenchmark)." in both
+    assert both.index("### Retrieval") < both.index("| SciFact") < both.index("### STS") < both.index("| STSBenchmark")
+
+
+def test_init_losses_are_shown_as_losses() -> None:
+    scores = {**BASE, ("SciFact", "init"): 0.65, ("STSBenchmark", "init"): 0.8203}
+    card = render_card(_inputs(scores))
+    assert "| SciFact | nDCG@10 | 65.00 | 75.00 | **70.00** | 93.3% | +5.00 |" in card
+    assert "| STSBenchmark | Spearman (cosine) | 82.03 | – | **80.00** | – | -2.03 |" in card
+    assert "**Against its initialisation** ([sentence-transformers/all-MiniLM-L6-v2]" in card
+    assert "SciFact +5.00 (65.00 → 70.00)" in card
+    limits = _section(card, "Limitations")
+    assert "On STSBenchmark this model scores below its initialisation" in limits
+    assert "80.00 vs 82.03 (-2.03)" in limits
+    assert "On SciFact this model scores below" not in limits
+
+
+@pytest.mark.parametrize(("weight", "cited"), [(0.1, True), (0.0, False)])
+def test_the_card_cites_the_losses_that_were_built(weight: float, cited: bool) -> None:
+    recipe = _recipe(**{"training.score_distill_weight": weight})
+    citation = render_card(_inputs(BASE, recipe=recipe)).split("## Citation")[1]
+    assert "2509.12539" in citation
+    assert ("**LG-ANNA (score distillation)**" in citation) is cited
