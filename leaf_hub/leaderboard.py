@@ -5,6 +5,7 @@ The MTEB leaderboard reads `embeddings-benchmark/results`, whose layout is mteb'
 
     results/<org>__<name>/<revision>/<Task>.json     # one TaskResult per task
     results/<org>__<name>/<revision>/model_meta.json # ModelMeta.to_dict()
+    results/<org>__<name>/<revision>/run_settings.jsonl  # one entry per task/split/subset (mteb > 2.0.0)
 
 and lists models that have a ``ModelMeta(...)`` entry in ``mteb/models/model_implementations``.
 :func:`build_submission` makes both from a release run folder: the student's per-task results that
@@ -18,6 +19,20 @@ It refuses to build a submission it cannot stand behind:
   published revision, or the results record a model fingerprint that is not this model's;
 * a result was computed with an mteb version other than the one the release declares;
 * a result was computed on a dataset revision other than the one mteb pins for the task.
+
+``run_settings.jsonl`` is what mteb's ``ResultCache.save_to_cache`` writes (versions of mteb,
+torch, sentence-transformers and transformers, the encode arguments, and the splits and subsets
+of each task). Evaluation here runs mteb without a cache, so it writes the same entries itself
+(:func:`write_run_settings`, called per task and mode); the submission keeps them and checks that
+they cover every (task, split, subset) of the results with an mteb version above 2.0.0.
+
+The ``ModelMeta``'s ``training_datasets`` hold the student initialisation's and the teacher's
+training data from mteb's registry plus the recipe's ``teacher.training_datasets`` (what the
+teacher's own model card declares), so the leaderboard does not count the student as zero-shot on
+data its teacher was trained on.
+
+:func:`write_pull_request` turns a submission into the pull request to the results repository: the
+folder plus a ``git format-patch`` file (offline), or a fork, branch and PR with ``gh`` (online).
 
 Sub-sampled results (``subsampled: true`` in ``eval/results.json``; the CPU recipes sub-sample
 retrieval corpora) are not comparable with the leaderboard: they are left out and named; if nothing
@@ -55,11 +70,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "PullRequest",
     "Submission",
     "build_model_meta",
     "build_submission",
     "model_meta_source",
+    "check_run_settings",
     "validate_submission",
+    "write_pull_request",
+    "write_run_settings",
     "write_submission",
 ]
 
@@ -69,6 +88,8 @@ RESULTS_REPO = "https://github.com/embeddings-benchmark/results"
 MTEB_REPO = "https://github.com/embeddings-benchmark/mteb"
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
+#: The results repository refuses run settings written by mteb 2.0.0 or earlier.
+_MIN_MTEB_EXCLUSIVE = "2.0.0"
 
 
 @dataclass
@@ -415,6 +436,90 @@ def model_meta_source(meta: ModelMeta, variable: str | None = None) -> str:
 
 
 # ---------------------------------------------------------------------------
+# run settings
+# ---------------------------------------------------------------------------
+
+
+def _run_settings_entries(
+    task_result: Any, encode_kwargs: dict[str, Any] | None, versions: dict[str, str | None]
+) -> list[dict[str, Any]]:
+    """The entries mteb's ``ResultCache.save_to_cache`` writes for one result: one per split, with its subsets."""
+    return [
+        {
+            "task": task_result.task_name,
+            "splits": [split],
+            "version": versions,
+            "encode_kwargs": json.loads(json.dumps(encode_kwargs or {}, default=str)),
+            "subsets": sorted({entry.get("hf_subset", "default") for entry in scores}),
+        }
+        for split, scores in task_result.scores.items()
+    ]
+
+
+def write_run_settings(task_result: Any, folder: str | Path, encode_kwargs: dict[str, Any] | None = None) -> Path:
+    """Add one result's entries to ``folder/run_settings.jsonl`` as mteb's own cache would.
+
+    The versions are this environment's (mteb, torch, sentence-transformers, flash-attn,
+    transformers), read as mteb reads them; entries for the same (task, split, subset) are
+    replaced, with mteb's own merge.
+
+    Returns:
+        The ``run_settings.jsonl`` path.
+    """
+    from mteb.cache.result_cache import _get_package_versions
+    from mteb.results.task_result import _write_and_merge_keyed_json
+
+    path = Path(folder) / "run_settings.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_and_merge_keyed_json(path, _run_settings_entries(task_result, encode_kwargs, _get_package_versions()))
+    return path
+
+
+def check_run_settings(revision_dir: str | Path, tasks: list[str]) -> dict[tuple[str, str, str], str]:
+    """Check ``run_settings.jsonl`` covers every (task, split, subset) of the results, by mteb > 2.0.0.
+
+    Read with mteb's own reader and entry expansion.
+
+    Returns:
+        (task, split, subset) -> mteb version of its entry.
+
+    Raises:
+        LeaderboardError: If the file is missing, an evaluated subset has no entry, or an entry's
+            mteb version is 2.0.0 or older (the results repository rejects those).
+    """
+    from mteb.results import TaskResult
+    from mteb.results.task_result import _expand_run_settings_entry, _read_run_settings_from_file
+    from packaging.version import InvalidVersion, Version
+
+    folder = Path(revision_dir)
+    path = folder / "run_settings.jsonl"
+    if not path.is_file():
+        raise LeaderboardError(f"{path} is missing: the results repository needs one entry per task, split and subset")
+    found: dict[tuple[str, str, str], str] = {}
+    for entry in _read_run_settings_from_file(path):
+        for scope, _, settings in _expand_run_settings_entry(entry):
+            found[scope] = str((settings.get("version") or {}).get("mteb") or "")
+    for scope, version in found.items():
+        try:
+            ok = Version(version) > Version(_MIN_MTEB_EXCLUSIVE)
+        except InvalidVersion:
+            ok = False
+        if not ok:
+            raise LeaderboardError(
+                f"{path}: {'/'.join(scope)} was run with mteb {version or '(none)'}; "
+                f"the results repository needs mteb above {_MIN_MTEB_EXCLUSIVE}"
+            )
+    for task in tasks:
+        result = TaskResult.from_disk(folder / f"{task}.json")
+        for split, scores in result.scores.items():
+            for entry in scores:
+                scope = (task, split, entry.get("hf_subset", "default"))
+                if scope not in found:
+                    raise LeaderboardError(f"{path} has no entry for {'/'.join(scope)}")
+    return found
+
+
+# ---------------------------------------------------------------------------
 # validation with mteb's own loaders
 # ---------------------------------------------------------------------------
 
@@ -429,7 +534,8 @@ def validate_submission(output: str | Path, meta: ModelMeta, tasks: list[str]) -
     """Load a submission back with mteb's classes and check it is what was meant.
 
     Checks that every ``<Task>.json`` parses with ``TaskResult.from_disk`` and passes
-    ``validate_and_filter_scores`` for its task, that ``model_meta.json`` validates as a
+    ``validate_and_filter_scores`` for its task, that ``run_settings.jsonl`` covers every
+    (task, split, subset) with mteb above 2.0.0 (:func:`check_run_settings`), that ``model_meta.json`` validates as a
     ``ModelMeta`` equal to ``meta``, that ``ResultCache.load_results`` finds exactly this model,
     revision and task set, and that the generated Python entry builds the same ``ModelMeta``.
 
@@ -454,6 +560,8 @@ def validate_submission(output: str | Path, meta: ModelMeta, tasks: list[str]) -
             for s in split
         ):
             raise LeaderboardError(f"{path}: scores are missing for a split or subset mteb expects")
+
+    check_run_settings(revision_dir, list(tasks))
 
     meta_path = revision_dir / "model_meta.json"
     loaded = ModelMeta.model_validate_json_resolved(meta_path.read_text(encoding="utf-8"))
@@ -530,7 +638,8 @@ def build_submission(
         output: Submission folder (default ``<run_dir>/leaderboard``); replaced if it holds an earlier submission.
         mode: Which evaluation to submit; only the published model itself (``student``) belongs on the leaderboard.
         training_datasets: mteb dataset names the distillation text came from, added to those the
-            student initialisation and the teacher were trained on.
+            student initialisation and the teacher were trained on (mteb's registry, and the recipe's
+            ``teacher.training_datasets``).
         validate: Load the result back with mteb's classes (:func:`validate_submission`).
 
     Returns:
@@ -625,7 +734,7 @@ def build_submission(
         license=recipe.card.license,
         adapted_from=recipe.student.id,
         related_models=[recipe.student.id, recipe.teacher.id],
-        training_datasets=training_datasets,
+        training_datasets=set(training_datasets or ()) | set(recipe.teacher.training_datasets or ()),
     )
 
     out = Path(output) if output is not None else run / "leaderboard"
@@ -682,16 +791,21 @@ def write_submission(
     try:
         revision_dir = staging / "results" / meta.model_name_as_path() / revision
         revision_dir.mkdir(parents=True)
-        settings: list[str] = []
+        settings: list[dict[str, Any]] = []
         for task, path in task_files.items():
             shutil.copyfile(path, revision_dir / f"{task}.json")
             settings_path = path.parent / "run_settings.jsonl"
-            if settings_path.is_file():
-                for line in settings_path.read_text(encoding="utf-8").splitlines():
-                    if line.strip() and json.loads(line).get("task") == task and line not in settings:
-                        settings.append(line)
-        if settings:
-            (revision_dir / "run_settings.jsonl").write_text("\n".join(settings) + "\n", encoding="utf-8")
+            lines = settings_path.read_text(encoding="utf-8").splitlines() if settings_path.is_file() else []
+            own = [json.loads(line) for line in lines if line.strip() and json.loads(line).get("task") == task]
+            if not own:
+                # an evaluation from before run settings were written: only the mteb version is known
+                result = TaskResult.from_disk(path)
+                logger.warning("%s: no run settings beside it; recording mteb %s only", path, result.mteb_version)
+                own = _run_settings_entries(result, None, {"mteb": result.mteb_version})
+            settings += own
+        from mteb.results.task_result import _write_and_merge_keyed_json
+
+        _write_and_merge_keyed_json(revision_dir / "run_settings.jsonl", settings)
         with (revision_dir / "model_meta.json").open("w", encoding="utf-8") as fh:
             json.dump(meta.to_dict(), fh, default=str, indent=4)
         (staging / "model_meta.py").write_text(model_meta_source(meta), encoding="utf-8")
@@ -725,3 +839,124 @@ def write_submission(
             shutil.rmtree(staging, ignore_errors=True)
     logger.info("leaderboard submission for %s @ %s written to %s", sub.model_name, revision, out)
     return sub
+
+
+# ---------------------------------------------------------------------------
+# the pull request to the results repository
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class PullRequest:
+    """What :func:`write_pull_request` made.
+
+    Attributes:
+        folder: The files of the pull request, laid out as in the results repository (``results/...``).
+        patch: ``git format-patch`` of one commit adding them; ``git am`` applies it to a clone.
+        files: Path in the results repository -> size in bytes.
+        url: The opened pull request (online), else ``None``.
+    """
+
+    folder: Path
+    patch: Path
+    files: dict[str, int]
+    url: str | None = None
+
+
+def _git(*args: str, cwd: Path) -> str:
+    import subprocess
+
+    env = {
+        "GIT_AUTHOR_NAME": "leaf-hub",
+        "GIT_AUTHOR_EMAIL": "leaf-hub@localhost",
+        "GIT_COMMITTER_NAME": "leaf-hub",
+        "GIT_COMMITTER_EMAIL": "leaf-hub@localhost",
+        "GIT_AUTHOR_DATE": "2000-01-01T00:00:00+00:00",
+        "GIT_COMMITTER_DATE": "2000-01-01T00:00:00+00:00",
+    }
+    import os
+
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, env={**os.environ, **env}, check=True, capture_output=True, text=True
+        )
+    except FileNotFoundError as e:
+        raise LeaderboardError("git is not installed; it writes the pull request's patch") from e
+    except subprocess.CalledProcessError as e:
+        raise LeaderboardError(f"git {args[0]} failed: {(e.stderr or e.stdout).strip().splitlines()[-1]}") from e
+    return done.stdout
+
+
+def write_pull_request(sub: Submission, *, open_pr: bool = False) -> PullRequest:
+    """Write the results-repository pull request of a submission, and open it when asked.
+
+    Offline (the default) it writes ``<submission>/pull_request/`` (the files, in the repository's
+    layout) and ``<submission>/pull_request.patch``: one commit that adds them, made with git in a
+    scratch repository, so ``git am pull_request.patch`` on a clone of the results repository
+    reproduces it. With ``open_pr`` it then forks the results repository, pushes that commit to a
+    branch and opens the pull request with the GitHub CLI (``gh``), as mteb's docs describe.
+
+    Raises:
+        LeaderboardError: If git is missing, or ``open_pr`` is asked without ``gh`` or without network.
+    """
+    out = sub.output
+    folder = out / "pull_request"
+    shutil.rmtree(folder, ignore_errors=True)
+    rel_dir = sub.results_dir.relative_to(out)
+    shutil.copytree(sub.results_dir, folder / rel_dir)
+    files = {p.relative_to(folder).as_posix(): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
+    title = f"Add {sub.model_name} ({sub.revision[:12]})"
+    body = f"Results of {sub.model_name} at revision {sub.revision}: " + ", ".join(
+        f"{t} {100 * s:.2f}" for t, s in sorted(sub.tasks.items())
+    )
+    with tempfile.TemporaryDirectory(prefix="leaf-hub-pr-") as tmp:
+        repo = Path(tmp)
+        _git("init", "-q", "-b", "main", cwd=repo)
+        _git("commit", "-q", "--allow-empty", "-m", "results repository (base)", cwd=repo)
+        shutil.copytree(folder, repo, dirs_exist_ok=True)
+        _git("add", "results", cwd=repo)
+        _git("commit", "-q", "-m", title, "-m", body, cwd=repo)
+        patch = out / "pull_request.patch"
+        patch.write_text(_git("format-patch", "-1", "--stdout", cwd=repo), encoding="utf-8")
+    pr = PullRequest(folder=folder, patch=patch, files=files)
+    if open_pr:
+        pr.url = _open_pull_request(pr, title, body, branch=f"add-{sub.results_dir.parent.name}")
+    return pr
+
+
+def _open_pull_request(pr: PullRequest, title: str, body: str, *, branch: str) -> str:
+    import shutil as _shutil
+    import socket
+    import subprocess
+
+    if _shutil.which("gh") is None:
+        raise LeaderboardError(
+            f"opening the pull request needs the GitHub CLI (gh); without it apply {pr.patch} "
+            f"to a fork of {RESULTS_REPO} with `git am` and open the PR there"
+        )
+    try:
+        socket.create_connection(("github.com", 443), timeout=5).close()
+    except OSError as e:
+        raise LeaderboardError(f"github.com is unreachable ({e.strerror or e}); {pr.patch} is ready to apply") from e
+    with tempfile.TemporaryDirectory(prefix="leaf-hub-results-") as tmp:
+        clone = Path(tmp) / "results"
+        try:
+            subprocess.run(
+                ["gh", "repo", "fork", RESULTS_REPO.removeprefix("https://github.com/"), "--clone", "--", str(clone)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            _git("switch", "-c", branch, cwd=clone)
+            _git("am", str(pr.patch.resolve()), cwd=clone)
+            _git("push", "-u", "origin", branch, cwd=clone)
+            done = subprocess.run(
+                ["gh", "pr", "create", "--repo", RESULTS_REPO, "--title", title, "--body", body],
+                cwd=clone,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+        except subprocess.CalledProcessError as e:
+            raise LeaderboardError(f"gh failed: {(e.stderr or e.stdout).strip().splitlines()[-1]}") from e
+    return done.stdout.strip().splitlines()[-1]

@@ -52,7 +52,9 @@ __all__ = [
     "load_recipe",
 ]
 
-KNOWN_TASKS = ("SciFact", "NFCorpus", "STSBenchmark")
+#: Tasks evaluated unless a recipe names others: those with copies shipped in ``../shared/data``
+#: (:data:`leaf_hub.evaluation.tasks.SHIPPED_DATA`).
+DEFAULT_TASKS = ("SciFact", "NFCorpus", "STSBenchmark")
 EvalMode = Literal["student", "teacher", "asymmetric", "init"]
 _REPO_ID = re.compile(r"^(?!.*(--|\.\.))[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+([.-]?[A-Za-z0-9.]+)?$")
@@ -169,6 +171,9 @@ class TeacherSpec(ModelSpec):
         retry_backoff: ``callable``: seconds before the first retry, doubled after each.
         document_encoder: A sentence-transformers model that encodes documents into a black-box
             teacher's space (needed for ``publish --asym`` with such a teacher).
+        training_datasets: mteb task names whose data the teacher was trained on, as its model
+            card declares them (checked against mteb's tasks). The leaderboard ``ModelMeta`` lists
+            them, so a distilled student is not counted as zero-shot on its teacher's training data.
 
     Fields added with ``kind`` are left out of the serialised recipe while they hold their
     defaults, so fingerprints of recipes written before them do not change.
@@ -189,6 +194,21 @@ class TeacherSpec(ModelSpec):
     max_retries: int = Field(default=3, ge=0, le=20)
     retry_backoff: float = Field(default=1.0, ge=0, le=600)
     document_encoder: ModelSpec | None = None
+    training_datasets: list[str] | None = None
+
+    @field_validator("training_datasets")
+    @classmethod
+    def _check_training_datasets(cls, value: list[str] | None) -> list[str] | None:
+        if not value:
+            return None
+        import mteb
+
+        for name in value:
+            try:
+                mteb.get_task(name)
+            except (KeyError, ValueError):
+                raise ValueError(f"'{name}' is not an mteb task name") from None
+        return sorted(set(value))
 
     @property
     def black_box(self) -> bool:
@@ -243,6 +263,7 @@ _TEACHER_KIND_FIELDS = (
     "max_retries",
     "retry_backoff",
     "document_encoder",
+    "training_datasets",
 )
 
 
@@ -375,7 +396,13 @@ class EvalSpec(_Strict):
     """What evaluation runs.
 
     Attributes:
-        tasks: mteb task names backed by local data.
+        tasks: mteb task or benchmark names (``SciFact``, ``ArguAna``, ``BEIR``, ``MTEB(eng, v2)``),
+            checked against mteb's metadata. Tasks with a local copy (the shipped SciFact, NFCorpus
+            and STS-B, or a folder in ``local``) are read from it; mteb downloads the others, which
+            needs the Hub (an unreachable one is refused before any model loads).
+        local: Task name -> a BEIR-layout (Retrieval) or STS-layout (STS) folder that stands for
+            that task, under its own mteb metadata (so its scores are that task's); relative paths
+            are read from the data root. The files' checksum is recorded with each score.
         modes: ``student``, ``teacher`` (symmetric), ``asymmetric`` (teacher documents, student queries)
             and ``init`` (the student's initialisation as published, before distillation).
         split: Evaluation split (``test``; choose settings on ``dev``/``train``).
@@ -389,7 +416,8 @@ class EvalSpec(_Strict):
         batch_size: Encoding batch size.
     """
 
-    tasks: list[str] = Field(default_factory=lambda: list(KNOWN_TASKS))
+    tasks: list[str] = Field(default_factory=lambda: list(DEFAULT_TASKS))
+    local: dict[str, str] = Field(default_factory=dict)
     modes: list[EvalMode] = Field(default_factory=lambda: ["student", "teacher", "asymmetric"])
     split: Literal["test", "dev", "train"] = "test"
     corpus_limit: int | None = Field(default=None, gt=0)
@@ -403,10 +431,39 @@ class EvalSpec(_Strict):
     @field_validator("tasks")
     @classmethod
     def _check_tasks(cls, value: list[str]) -> list[str]:
-        unknown = [t for t in value if t not in KNOWN_TASKS]
-        if unknown:
-            raise ValueError(f"unknown task {unknown[0]!r}; known: {', '.join(KNOWN_TASKS)}")
+        if not value:
+            raise ValueError("name at least one mteb task or benchmark")
+        if set(value) <= set(DEFAULT_TASKS):
+            return value
+        from leaf_hub.errors import EvalError
+        from leaf_hub.evaluation.tasks import resolve_task_names
+
+        try:
+            resolve_task_names(value)
+        except EvalError as e:
+            raise ValueError(str(e)) from None
         return value
+
+    @field_validator("local")
+    @classmethod
+    def _check_local(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            return value
+        import mteb
+
+        for name in value:
+            try:
+                mteb.get_task(name)
+            except (KeyError, ValueError):
+                raise ValueError(f"'{name}' is not an mteb task name (a local folder stands for one task)") from None
+        return value
+
+    @model_serializer(mode="wrap")
+    def _drop_empty_local(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if not data.get("local"):
+            data.pop("local", None)
+        return data
 
 
 class CardSpec(_Strict):

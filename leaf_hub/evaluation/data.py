@@ -13,11 +13,14 @@ Nothing here imports mteb; :mod:`leaf_hub.evaluation.tasks` turns these records 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from leaf_hub.assets import resolve_data_file
 from leaf_hub.errors import AssetError, EvalError
@@ -25,18 +28,26 @@ from leaf_hub.errors import AssetError, EvalError
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DataLayout",
     "RetrievalData",
     "STSData",
     "SampleInfo",
+    "beir_files",
+    "data_checksum",
+    "detect_layout",
     "document_text",
     "read_beir",
     "read_sts",
+    "sts_files",
     "subsample_retrieval",
     "subsample_sts",
 ]
 
 #: STS-B splits as mteb names them -> file stem in ``stsb/``.
 _STS_FILES = {"test": "test", "dev": "dev", "validation": "dev", "train": "train"}
+
+#: The two folder layouts a local task can be read from.
+DataLayout = Literal["beir", "sts"]
 
 
 @dataclass
@@ -49,6 +60,8 @@ class SampleInfo:
         n_queries_total: Queries or pairs in the full split.
         n_docs_total: Documents in the full corpus (or distinct sentences of the full STS split).
         subsampled: ``True`` when queries, pairs or documents were left out.
+        data_sha256: :func:`data_checksum` of the files read (``None`` when mteb downloaded the data).
+        data_path: The local folder read (``None`` when mteb downloaded the data).
     """
 
     n_queries: int
@@ -56,6 +69,8 @@ class SampleInfo:
     n_queries_total: int
     n_docs_total: int
     subsampled: bool
+    data_sha256: str | None = None
+    data_path: str | None = None
 
 
 @dataclass
@@ -99,6 +114,27 @@ def document_text(title: str | None, text: str) -> str:
     return (title + " " + text).strip() if title else text.strip()
 
 
+def data_checksum(files: list[Path], base: Path) -> str:
+    """One sha256 for a set of data files: of the sorted lines ``<path relative to base> NUL <file sha256>``.
+
+    The same files with the same content give the same checksum wherever the folder lives.
+    """
+    from leaf_hub.hashing import sha256_file
+
+    lines = sorted(f"{Path(os.path.relpath(f, base)).as_posix()}\0{sha256_file(f)}\n" for f in files)
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def detect_layout(folder: str | Path) -> DataLayout | None:
+    """``beir`` (``corpus.jsonl``, ``queries.jsonl``, ``qrels/``), ``sts`` (``<split>.tsv``) or ``None``."""
+    path = Path(folder)
+    if (path / "corpus.jsonl").is_file() and (path / "queries.jsonl").is_file() and (path / "qrels").is_dir():
+        return "beir"
+    if any((path / f"{stem}.tsv").is_file() for stem in set(_STS_FILES.values())):
+        return "sts"
+    return None
+
+
 def _read_jsonl(path: Path) -> list[dict[str, str]]:
     records = []
     with path.open(encoding="utf-8") as fh:
@@ -130,11 +166,25 @@ def _read_qrels(path: Path) -> dict[str, dict[str, int]]:
     return qrels
 
 
-def read_beir(folder: str, split: str, root: str | Path | None = None) -> RetrievalData:
+def beir_files(folder: str | Path, split: str, root: str | Path | None = None) -> list[Path]:
+    """The files :func:`read_beir` reads for ``split`` (each checked to exist)."""
+    return [
+        resolve_data_file(f"{folder}/{name}", root) for name in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv")
+    ]
+
+
+def sts_files(split: str, root: str | Path | None = None, folder: str | Path = "stsb") -> list[Path]:
+    """The file :func:`read_sts` reads for ``split`` (checked to exist)."""
+    if split not in _STS_FILES:
+        raise EvalError(f"STS split {split!r} does not exist; use one of {', '.join(sorted(_STS_FILES))}")
+    return [resolve_data_file(f"{folder}/{_STS_FILES[split]}.tsv", root)]
+
+
+def read_beir(folder: str | Path, split: str, root: str | Path | None = None) -> RetrievalData:
     """Read one split of a BEIR dataset from the data folder.
 
     Args:
-        folder: Dataset folder inside the data root (``scifact``, ``nfcorpus``).
+        folder: Dataset folder inside the data root (``scifact``, ``nfcorpus``), or an absolute path.
         split: ``test``, ``dev`` or ``train`` (a ``qrels/<split>.tsv`` must exist).
         root: Data root (``None``: :func:`leaf_hub.assets.data_root`).
 
@@ -163,16 +213,14 @@ def read_beir(folder: str, split: str, root: str | Path | None = None) -> Retrie
     return RetrievalData(corpus=corpus, queries=queries, qrels=qrels)
 
 
-def read_sts(split: str, root: str | Path | None = None, folder: str = "stsb") -> STSData:
-    """Read one split of STS-B (``sentence1<TAB>sentence2<TAB>score`` with a header).
+def read_sts(split: str, root: str | Path | None = None, folder: str | Path = "stsb") -> STSData:
+    """Read one split of an STS-layout folder (``sentence1<TAB>sentence2<TAB>score`` with a header).
 
     Raises:
         AssetError: If the file is missing or a line is malformed.
         EvalError: If the split does not exist.
     """
-    if split not in _STS_FILES:
-        raise EvalError(f"STS split {split!r} does not exist; use one of {', '.join(sorted(_STS_FILES))}")
-    path = resolve_data_file(f"{folder}/{_STS_FILES[split]}.tsv", root)
+    (path,) = sts_files(split, root, folder)
     s1: list[str] = []
     s2: list[str] = []
     scores: list[float] = []

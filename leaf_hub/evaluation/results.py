@@ -34,7 +34,10 @@ Fields:
   ``query_limit``): such scores are not comparable with the MTEB leaderboard. ``n_queries`` is
   queries (retrieval) or sentence pairs (STS); ``n_docs`` is documents searched (retrieval) or
   distinct sentences (STS). ``seconds`` is the wall time of that mteb run, encoding included.
-  ``dataset``/``dataset_revision`` are the official mteb dataset the local copy stands for.
+  ``dataset``/``dataset_revision`` are the official mteb dataset the local copy stands for;
+  ``task_type`` is mteb's type of the task (``Retrieval``, ``STS``, ...); ``data_path`` and
+  ``data_sha256`` name the local folder read and the checksum of its files
+  (:func:`leaf_hub.evaluation.data.data_checksum`), both null when mteb downloaded the data.
 * ``sweep``: one row per (task, model, dim, precision): the symmetric score of ``model``
   (``student``/``teacher``) with vectors truncated to the first ``dim`` dimensions and quantised
   to ``precision`` (``float32``, ``int8`` calibrated on the corpus, ``binary``), and its
@@ -86,6 +89,9 @@ class ScoreRecord(_Record):
     seconds: float
     dataset: str | None = None
     dataset_revision: str | None = None
+    task_type: str | None = None
+    data_path: str | None = None
+    data_sha256: str | None = None
 
 
 class SweepRecord(_Record):

@@ -40,7 +40,7 @@ from leaf_hub.assets import data_root as resolve_data_root
 from leaf_hub.assets import leaf_hub_home, model_fingerprint, require_model_folder
 from leaf_hub.errors import EvalError, ModelFolderError, RecipeError
 from leaf_hub.evaluation.results import EvalResults, ScoreRecord, SweepRecord
-from leaf_hub.recipe import KNOWN_TASKS, EvalSpec
+from leaf_hub.recipe import EvalSpec
 
 if TYPE_CHECKING:
     from leaf_hub.evaluation.encoders import EmbeddingSource
@@ -80,9 +80,10 @@ def eval_settings(base: EvalSpec | None = None, **overrides: Any) -> EvalSpec:
         EvalError: On an unknown task or mode, or any other invalid value.
     """
     data = (base or EvalSpec()).model_dump()
-    for name in overrides.get("tasks") or []:
-        if name not in KNOWN_TASKS:
-            raise EvalError(f"unknown task {name!r}; known: {', '.join(sorted(KNOWN_TASKS))}")
+    if overrides.get("tasks"):
+        from leaf_hub.evaluation.tasks import resolve_task_names
+
+        resolve_task_names(overrides["tasks"])
     for mode in overrides.get("modes") or []:
         if mode not in EVAL_MODES:
             raise EvalError(f"unknown mode {mode!r}; known: {', '.join(EVAL_MODES)}")
@@ -143,7 +144,7 @@ def _load_student(
 @contextlib.contextmanager
 def _pairs_split_between_models(task: Any, enabled: bool) -> Iterator[None]:
     """For asymmetric STS, send the first sentence of each pair to the query side, the second to documents."""
-    if not enabled or task.metadata.type != "STS":
+    if not enabled or task.metadata.type not in ("STS", "PairClassification"):
         yield
         return
     from mteb.types import PromptType
@@ -219,7 +220,8 @@ def evaluate_models(
     from leaf_hub.evaluation.speed import speed_texts as pick_speed_texts
     from leaf_hub.evaluation.speed import time_models
     from leaf_hub.evaluation.sweep import plot_sweep, sweep_task
-    from leaf_hub.evaluation.tasks import get_tasks
+    from leaf_hub.evaluation.tasks import get_tasks, has_two_sides, task_split
+    from leaf_hub.leaderboard import write_run_settings
     from leaf_hub.teacher import TeacherCache
 
     start = time.perf_counter()
@@ -240,6 +242,7 @@ def evaluate_models(
     # Data first: a missing or malformed file fails before any model loads.
     tasks = get_tasks(
         list(dict.fromkeys(settings.tasks)),
+        local=settings.local,
         data_root=root,
         split=settings.split,
         corpus_limit=settings.corpus_limit,
@@ -283,8 +286,12 @@ def evaluate_models(
     scores: list[ScoreRecord] = []
     for task in tasks:
         name = task.metadata.name
-        info = task.sample_info[settings.split]
+        split = task_split(task)
+        info = task.sample_info[split]
         for mode in modes:
+            if mode == "asymmetric" and not has_two_sides(task):
+                logger.info("%s: a %s task has no query/document sides; no asymmetric score", name, task.metadata.type)
+                continue
             query_side, doc_side = routes[mode]
             encoder = RoutedEncoder(
                 sources[query_side],
@@ -308,12 +315,13 @@ def evaluate_models(
             task_result = result.task_results[0]
             (out / "mteb" / mode).mkdir(parents=True, exist_ok=True)
             task_result.to_disk(out / "mteb" / mode / f"{name}.json")
-            score = float(task_result.get_score(splits=[settings.split]))
+            write_run_settings(task_result, out / "mteb" / mode, {"batch_size": settings.batch_size})
+            score = float(task_result.get_score(splits=[split]))
             scores.append(
                 ScoreRecord(
                     task=name,
                     mode=mode,
-                    split=settings.split,
+                    split=split,
                     main_metric=task.metadata.main_score,
                     main_score=score,
                     subsampled=info.subsampled,
@@ -322,6 +330,9 @@ def evaluate_models(
                     seconds=round(seconds, 3),
                     dataset=task.metadata.dataset["path"],
                     dataset_revision=task.metadata.dataset["revision"],
+                    task_type=task.metadata.type,
+                    data_path=info.data_path,
+                    data_sha256=info.data_sha256,
                 )
             )
             logger.info("%s %s: %s = %.4f (%.1f s)", name, mode, task.metadata.main_score, score, seconds)
@@ -347,7 +358,7 @@ def evaluate_models(
             sweep_rows += sweep_task(
                 task,
                 swept,
-                split=settings.split,
+                split=task_split(task),
                 dims=settings.sweep_dims,
                 precisions=settings.sweep_precisions,
                 batch_size=settings.batch_size,

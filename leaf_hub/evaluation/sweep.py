@@ -31,22 +31,29 @@ def sweep_dims(requested: Sequence[int], full_dim: int) -> list[int]:
     return sorted({full_dim, *(d for d in requested if 0 < d <= full_dim)}, reverse=True)
 
 
-def calibration_vectors(task: Any, source: EmbeddingSource, split: str) -> np.ndarray:
+def calibration_vectors(task: Any, source: EmbeddingSource, split: str) -> np.ndarray | None:
     """Full-precision vectors that calibrate int8 ranges: the corpus (retrieval) or all sentences (STS).
 
     The texts are built exactly as mteb builds them, so the vectors come from the source's memory.
+    Other task types (classification, clustering, ...) get ``None``: int8 ranges then come from the
+    vectors of each encoding call (sentence-transformers' default).
     """
     from mteb.types import PromptType
 
     meta = task.metadata
-    if meta.type == "Retrieval":
-        corpus = task.dataset["default"][split]["corpus"]
-        texts = [document_text(t, x) for t, x in zip(corpus["title"], corpus["text"], strict=True)]
+    default = task.dataset.get("default") if isinstance(task.dataset, dict) else None
+    if isinstance(default, dict) and isinstance(default.get(split), dict) and "corpus" in default[split]:
+        corpus = default[split]["corpus"]
+        titles = corpus["title"] if "title" in corpus.column_names else [""] * len(corpus)
+        texts = [document_text(t, x) for t, x in zip(titles, corpus["text"], strict=True)]
         return source.embed_for_task(texts, meta, PromptType.document)
-    data = task.dataset[split]
-    return np.vstack(
-        [source.embed_for_task(data["sentence1"], meta, None), source.embed_for_task(data["sentence2"], meta, None)]
-    )
+    data = task.dataset.get(split) if meta.type == "STS" and isinstance(task.dataset, dict) else None
+    if data is not None and {"sentence1", "sentence2"} <= set(data.column_names):
+        return np.vstack(
+            [source.embed_for_task(data["sentence1"], meta, None), source.embed_for_task(data["sentence2"], meta, None)]
+        )
+    logger.info("%s: int8 ranges from each encoding call (no corpus or sentence pairs to calibrate on)", meta.name)
+    return None
 
 
 def _main_score(encoder: Any, task: Any, split: str, batch_size: int) -> float:

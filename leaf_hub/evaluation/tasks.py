@@ -1,12 +1,18 @@
-"""mteb tasks backed by the local copies of SciFact, NFCorpus and STS-B.
+"""mteb tasks by name: mteb's own tasks, read from local copies when there are any, else downloaded by mteb.
 
-Each class subclasses mteb's own task class (``mteb.tasks...SciFact`` and friends), so it carries
-the official :class:`~mteb.abstasks.task_metadata.TaskMetadata` unchanged: the same name, main
-score (``ndcg_at_10`` for retrieval, ``cosine_spearman`` for STS), splits, citation and pinned
-dataset revision. Only ``load_data`` differs: it reads ``../shared/data`` (see
-:mod:`leaf_hub.evaluation.data`) instead of downloading from the Hub, and can sub-sample.
-Everything else (dataloaders, the ``title + " " + text`` document text, search, pytrec_eval
-metrics, the result JSON) is mteb's.
+mteb's :class:`~mteb.abstasks.task_metadata.TaskMetadata` is the one source of task facts here
+(type, main score, dataset id and revision, splits, citation): :func:`task_facts` exposes them for
+the card and the reports, and nothing in leaf_hub keeps its own table of tasks.
+
+* :func:`resolve_task_names` expands benchmark names (``BEIR``, ``MTEB(eng, v2)``) into their tasks
+  with ``mteb.get_benchmark``, offline, from the metadata mteb ships.
+* :func:`get_tasks` builds one task per name. A task with a local copy (the shipped SciFact,
+  NFCorpus and STS-B in ``../shared/data``, or any BEIR-layout or STS-layout folder a recipe maps to
+  a task name with ``evaluation.local``) is a subclass of mteb's own class for that name: it carries
+  the official metadata unchanged, so its scores are that task's scores, and only ``load_data``
+  differs (it reads the folder, can sub-sample, and records the files' checksum). Any other task is
+  mteb's own, loaded by mteb from the Hub; when the Hub is not reachable (``HF_HUB_OFFLINE``,
+  ``HF_DATASETS_OFFLINE``, or no connection) it is refused before any model loads.
 
 Example:
     >>> from leaf_hub.evaluation.tasks import get_tasks
@@ -17,38 +23,202 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlparse
 
-from datasets import Dataset
-from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData
-from mteb.tasks.retrieval.eng.nf_corpus_retrieval import NFCorpus
-from mteb.tasks.retrieval.eng.sci_fact_retrieval import SciFact
-from mteb.tasks.sts.eng.sts_benchmark_sts import STSBenchmarkSTS
-
+from leaf_hub.assets import data_root as resolve_data_root
 from leaf_hub.errors import EvalError
-from leaf_hub.evaluation.data import SampleInfo, read_beir, read_sts, subsample_retrieval, subsample_sts
+from leaf_hub.evaluation.data import (
+    SampleInfo,
+    beir_files,
+    data_checksum,
+    detect_layout,
+    read_beir,
+    read_sts,
+    sts_files,
+    subsample_retrieval,
+    subsample_sts,
+)
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LOCAL_TASKS", "LocalNFCorpus", "LocalSTSBenchmark", "LocalSciFact", "get_tasks"]
+__all__ = [
+    "DEFAULT_TASKS",
+    "SHIPPED_DATA",
+    "TaskFacts",
+    "get_tasks",
+    "has_two_sides",
+    "hub_unreachable_reason",
+    "load_task",
+    "resolve_task_names",
+    "task_facts",
+    "task_split",
+]
+
+#: Task name -> folder (inside the data root) of the copies shipped in ``../shared/data``.
+SHIPPED_DATA: dict[str, str] = {"SciFact": "scifact", "NFCorpus": "nfcorpus", "STSBenchmark": "stsb"}
+#: What evaluation runs unless told otherwise: the shipped local copies.
+DEFAULT_TASKS: tuple[str, ...] = tuple(SHIPPED_DATA)
+#: mteb task types a local folder can stand for, and the layout it must have.
+_LOCAL_LAYOUT = {"Retrieval": "beir", "STS": "sts"}
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    """What mteb's ``TaskMetadata`` says about a task (for cards and reports).
+
+    Attributes:
+        name: mteb's task name.
+        type: Task type (``Retrieval``, ``STS``, ``Classification``, ...).
+        main_score: The metric the leaderboard ranks by (``ndcg_at_10``, ``cosine_spearman``, ...).
+        dataset: Hub dataset id mteb loads.
+        revision: The dataset revision mteb pins.
+        eval_splits: Splits mteb evaluates.
+        languages: ISO language-script codes.
+        reference: URL of the dataset's page or paper.
+        citation: BibTeX.
+        description: mteb's one-paragraph description.
+    """
+
+    name: str
+    type: str
+    main_score: str
+    dataset: str
+    revision: str
+    eval_splits: tuple[str, ...]
+    languages: tuple[str, ...]
+    reference: str | None
+    citation: str | None
+    description: str
+
+
+def _mteb_task(name: str) -> Any:
+    import mteb
+
+    try:
+        return mteb.get_task(name)
+    except (KeyError, ValueError) as e:
+        hint = str(e).strip("'\"").removeprefix("KeyError: ").strip("'\"")
+        raise EvalError(f"unknown mteb task {name!r} ({hint})") from None
+
+
+def task_facts(name: str) -> TaskFacts:
+    """The facts mteb's metadata gives for a task, offline.
+
+    Raises:
+        EvalError: If mteb has no task of that name.
+    """
+    meta = _mteb_task(name).metadata
+    return TaskFacts(
+        name=meta.name,
+        type=str(meta.type),
+        main_score=str(meta.main_score),
+        dataset=str(meta.dataset["path"]),
+        revision=str(meta.dataset["revision"]),
+        eval_splits=tuple(meta.eval_splits),
+        languages=tuple(meta.languages),
+        reference=meta.reference,
+        citation=meta.bibtex_citation or None,
+        description=str(meta.description),
+    )
+
+
+def resolve_task_names(names: Sequence[str]) -> list[str]:
+    """Task names with every benchmark name replaced by its tasks (in mteb's order, duplicates dropped).
+
+    Works offline: mteb's task and benchmark metadata ship with the package.
+
+    Raises:
+        EvalError: On a name that is neither an mteb task nor an mteb benchmark (mteb's suggestion included).
+    """
+    import mteb
+
+    out: list[str] = []
+    for name in names:
+        try:
+            mteb.get_task(name)
+            out.append(name)
+            continue
+        except (KeyError, ValueError):
+            pass
+        try:
+            benchmark = mteb.get_benchmark(name)
+        except (KeyError, ValueError):
+            raise EvalError(
+                f"unknown task {name!r}: neither an mteb task nor an mteb benchmark (mteb {mteb.__version__}; "
+                "see mteb.get_tasks() and mteb.get_benchmarks())"
+            ) from None
+        out += [t.metadata.name for t in benchmark.tasks]
+    return list(dict.fromkeys(out))
+
+
+@functools.lru_cache(maxsize=8)
+def _probe(host: str, port: int) -> str | None:
+    try:
+        socket.getaddrinfo(host, port)
+        with socket.create_connection((host, port), timeout=3):
+            return None
+    except OSError as e:
+        return f"{host}:{port} is unreachable ({e.strerror or type(e).__name__})"
+
+
+def hub_unreachable_reason() -> str | None:
+    """Why mteb cannot download datasets now (``None``: it can, as far as a TCP connection shows).
+
+    Offline when ``HF_HUB_OFFLINE`` or ``HF_DATASETS_OFFLINE`` is set, or when the Hub endpoint
+    (``HF_ENDPOINT``, default ``https://huggingface.co``) does not accept a connection.
+    """
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        if os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on"):
+            return f"{var} is set"
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    if not url.hostname:
+        return f"HF_ENDPOINT {url.geturl()!r} has no host"
+    return _probe(url.hostname, url.port or (443 if url.scheme == "https" else 80))
+
+
+#: Task types whose texts split into a query side and a document side (or two sides of a pair).
+_TWO_SIDED = ("Retrieval", "Reranking", "InstructionRetrieval", "InstructionReranking", "STS", "PairClassification")
+
+
+def has_two_sides(task: Any) -> bool:
+    """Whether the asymmetric mode (student on one side, teacher on the other) means anything for the task."""
+    return str(task.metadata.type) in _TWO_SIDED
+
+
+def task_split(task: Any) -> str:
+    """The one split a task built by :func:`get_tasks` evaluates."""
+    return str(task.eval_splits[0])
+
+
+# ---------------------------------------------------------------------------
+# local tasks
+# ---------------------------------------------------------------------------
 
 
 class _LocalTask:
-    """Constructor and bookkeeping shared by the local tasks.
+    """Constructor and bookkeeping shared by the local tasks (mixed in before mteb's task class).
 
     Args:
-        data_root: Data folder (``None``: ``$LEAF_HUB_DATA`` or ``../shared/data``).
+        data_root: Data root that relative folders are read from.
         split: Split to evaluate (``test`` unless choosing settings).
         corpus_limit: Retrieval: documents to keep (all judged ones are always kept).
         query_limit: Retrieval: queries to keep; STS: sentence pairs to keep.
         seed: Seed of the sub-samples.
 
     Attributes:
-        sample_info: Split -> sizes of what was loaded and whether it is a sub-sample.
+        folder: The folder read (relative to ``data_root``, or absolute).
+        sample_info: Split -> sizes of what was loaded, sub-sampling and the data checksum.
     """
 
+    folder: ClassVar[str]
     metadata: Any
     data_loaded: bool
     dataset: Any
@@ -75,16 +245,28 @@ class _LocalTask:
         if self.metadata.superseded_by:
             logger.debug("%s is superseded by %s upstream", self.metadata.name, self.metadata.superseded_by)
 
+    def _folder_path(self) -> Path:
+        path = Path(self.folder)
+        return path if path.is_absolute() else resolve_data_root(self.data_root) / path
+
+    def _record(self, split: str, info: SampleInfo, files: list[Path]) -> None:
+        folder = self._folder_path()
+        info.data_sha256 = data_checksum(files, folder)
+        info.data_path = str(folder)
+        self.sample_info[split] = info
+
 
 class _LocalRetrieval(_LocalTask):
-    folder: ClassVar[str]
-
     def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
         """Read the BEIR files (and sub-sample) into mteb's ``RetrievalSplitData`` layout."""
+        from datasets import Dataset
+        from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData
+
         if self.data_loaded:
             return
         self.dataset = {"default": {}}
         for split in self.eval_splits:  # type: ignore[attr-defined]
+            files = beir_files(self.folder, split, self.data_root)
             data = subsample_retrieval(
                 read_beir(self.folder, split, self.data_root),
                 corpus_limit=self.corpus_limit,
@@ -98,85 +280,186 @@ class _LocalRetrieval(_LocalTask):
                 top_ranked=None,
             )
             assert data.info is not None
-            self.sample_info[split] = data.info
+            self._record(split, data.info, files)
             logger.info(
-                "%s/%s: %d queries, %d documents%s",
+                "%s/%s: %d queries, %d documents%s from %s",
                 self.metadata.name,
                 split,
                 data.info.n_queries,
                 data.info.n_docs,
                 " (sub-sample)" if data.info.subsampled else "",
+                self.folder,
             )
         self.data_loaded = True
 
 
-class LocalSciFact(_LocalRetrieval, SciFact):
-    """mteb's ``SciFact`` (BEIR, nDCG@10) read from ``<data>/scifact``."""
-
-    folder = "scifact"
-
-
-class LocalNFCorpus(_LocalRetrieval, NFCorpus):
-    """mteb's ``NFCorpus`` (BEIR, nDCG@10, graded 1/2) read from ``<data>/nfcorpus``."""
-
-    folder = "nfcorpus"
-
-
-class LocalSTSBenchmark(_LocalTask, STSBenchmarkSTS):
-    """mteb's ``STSBenchmark`` (Spearman of cosine) read from ``<data>/stsb``."""
-
+class _LocalSTS(_LocalTask):
     def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
         """Read the TSV split (and sub-sample pairs with ``query_limit``)."""
+        from datasets import Dataset
+
         if self.data_loaded:
             return
         self.dataset = {}
         for split in self.eval_splits:  # type: ignore[attr-defined]
-            data = subsample_sts(read_sts(split, self.data_root), pair_limit=self.query_limit, seed=self.sample_seed)
+            files = sts_files(split, self.data_root, self.folder)
+            data = subsample_sts(
+                read_sts(split, self.data_root, self.folder), pair_limit=self.query_limit, seed=self.sample_seed
+            )
             self.dataset[split] = Dataset.from_dict(
                 {"sentence1": data.sentence1, "sentence2": data.sentence2, "score": data.score}
             )
             assert data.info is not None
-            self.sample_info[split] = data.info
+            self._record(split, data.info, files)
         self.data_loaded = True
 
 
-#: Task name (as mteb spells it) -> local task class.
-LOCAL_TASKS: dict[str, type[_LocalTask]] = {
-    "SciFact": LocalSciFact,
-    "NFCorpus": LocalNFCorpus,
-    "STSBenchmark": LocalSTSBenchmark,
-}
+@functools.lru_cache(maxsize=256)
+def _local_class(name: str, folder: str) -> type:
+    official = type(_mteb_task(name))
+    meta = official.metadata
+    layout = _LOCAL_LAYOUT.get(str(meta.type))
+    if layout is None:
+        raise EvalError(
+            f"{name} is an mteb {meta.type} task; a local folder can stand only for a Retrieval task "
+            "(BEIR layout) or an STS task (STS layout): drop evaluation.local.{name} to let mteb download it"
+        )
+    if list(meta.hf_subsets) != ["default"]:
+        raise EvalError(
+            f"{name} has {len(meta.hf_subsets)} subsets in mteb ({', '.join(meta.hf_subsets[:3])}, ...); "
+            "a local folder can stand only for a single-subset task"
+        )
+    mixin = _LocalRetrieval if layout == "beir" else _LocalSTS
+    return type(
+        f"Local{name}",
+        (mixin, official),
+        {"folder": folder, "__doc__": f"mteb's ``{name}`` ({meta.type}, {meta.main_score}) read from ``{folder}``."},
+    )
+
+
+def _check_folder(name: str, folder: str, root: str | Path | None) -> None:
+    path = Path(folder) if Path(folder).is_absolute() else resolve_data_root(root) / folder
+    want = _LOCAL_LAYOUT.get(str(_mteb_task(name).metadata.type))
+    found = detect_layout(path)
+    if not path.is_dir():
+        raise EvalError(f"evaluation.local.{name}: {path} is not a folder")
+    if want is not None and found != want:
+        layout = "BEIR: corpus.jsonl, queries.jsonl, qrels/<split>.tsv" if want == "beir" else "STS: <split>.tsv"
+        raise EvalError(f"evaluation.local.{name}: {path} is not in {layout} layout")
+
+
+class _Counted:
+    """mteb's own task (downloaded by mteb), recording the sizes it evaluates."""
+
+    metadata: Any
+    dataset: Any
+    eval_splits: list[str]
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        """Load with mteb's own loader, then record the sizes of what it loaded."""
+        super().load_data(num_proc=num_proc, **kwargs)  # type: ignore[misc]
+        self.sample_info = {split: _count(self, split) for split in self.eval_splits}
+
+
+def _count(task: Any, split: str) -> SampleInfo:
+    """Sizes of a downloaded split: queries and documents (retrieval), else evaluated rows (sentences)."""
+    n_q = n_d = 0
+    subsets = task.dataset.values() if isinstance(task.dataset, Mapping) else []
+    for subset in subsets:
+        data = subset.get(split) if isinstance(subset, Mapping) else None
+        if data is None:
+            continue
+        if isinstance(data, Mapping) and "queries" in data:
+            n_q += len(data["queries"])
+            n_d += len(data["corpus"]) if data.get("corpus") is not None else 0
+        elif hasattr(data, "__len__"):
+            n_q += len(data)
+    if not n_q and isinstance(task.dataset, Mapping) and hasattr(task.dataset.get(split), "__len__"):
+        n_q = len(task.dataset[split])
+    return SampleInfo(n_queries=n_q, n_docs=n_d, n_queries_total=n_q, n_docs_total=n_d, subsampled=False)
+
+
+def _online_task(name: str, split: str, seed: int) -> Any:
+    official = _mteb_task(name)
+    splits = list(official.metadata.eval_splits)
+    chosen = split if split in splits else (splits[0] if split == "test" else None)
+    if chosen is None:
+        raise EvalError(f"{name} has no split {split!r} in mteb (it has {', '.join(splits)})")
+    task = _online_class(type(official))(seed=seed)
+    task.filter_eval_splits([chosen])
+    task.sample_info = {}
+    return task
+
+
+@functools.lru_cache(maxsize=256)
+def _online_class(official: type) -> type:
+    return type(f"Hub{official.metadata.name}", (_Counted, official), {})
+
+
+def load_task(task: Any) -> None:
+    """Load a task's data (local folder or mteb's download) and its ``sample_info``."""
+    task.load_data()
 
 
 def get_tasks(
-    names: list[str],
+    names: Sequence[str],
     *,
+    local: Mapping[str, str | Path] | None = None,
     data_root: str | Path | None = None,
     split: str = "test",
     corpus_limit: int | None = None,
     query_limit: int | None = None,
     seed: int = 42,
 ) -> list[Any]:
-    """Build local mteb tasks by name.
+    """Build mteb tasks by task or benchmark name, local where a copy exists, refusing unreachable ones.
 
     Args:
-        names: Task names (``SciFact``, ``NFCorpus``, ``STSBenchmark``).
+        names: mteb task or benchmark names (``SciFact``, ``ArguAna``, ``BEIR``, ``MTEB(eng, v2)``).
+        local: Task name -> BEIR- or STS-layout folder (absolute or relative to ``data_root``)
+            standing for that task; the shipped copies (:data:`SHIPPED_DATA`) are used for their
+            names unless mapped here too.
         data_root: Data folder (``None``: ``$LEAF_HUB_DATA`` or ``../shared/data``).
-        split: Split to evaluate.
-        corpus_limit: Retrieval corpus sub-sample size (``None``: full corpus).
-        query_limit: Retrieval queries / STS pairs to keep (``None``: all).
+        split: Split to evaluate. A downloaded task without it evaluates its own first split when
+            ``split`` is ``test`` (MSMARCO: ``dev``).
+        corpus_limit: Retrieval corpus sub-sample size of local copies (``None``: full corpus).
+        query_limit: Retrieval queries / STS pairs of local copies to keep (``None``: all).
         seed: Seed of the sub-samples.
 
     Returns:
-        One task instance per name, data not yet loaded.
+        One task instance per task name, data not yet loaded (:func:`load_task`).
 
     Raises:
-        EvalError: If a name is not a known local task.
+        EvalError: On an unknown name, a local folder that cannot stand for its task, or a task
+            with neither a local copy nor a reachable Hub (one line naming it and both ways out).
     """
-    unknown = [n for n in names if n not in LOCAL_TASKS]
-    if unknown:
-        raise EvalError(f"unknown task {unknown[0]!r}; known: {', '.join(sorted(LOCAL_TASKS))}")
-    return [
-        LOCAL_TASKS[n](data_root=data_root, split=split, corpus_limit=corpus_limit, query_limit=query_limit, seed=seed)
-        for n in names
-    ]
+    folders = {name: str(path) for name, path in SHIPPED_DATA.items()}
+    for name, path in (local or {}).items():
+        folders[name] = str(Path(path).expanduser())
+        _check_folder(name, folders[name], data_root)
+    expanded = resolve_task_names(list(names))
+    for name in expanded:
+        modalities = list(_mteb_task(name).metadata.modalities)
+        if modalities != ["text"]:
+            raise EvalError(f"{name} is an mteb task on {'+'.join(modalities)}; leaf_hub evaluates text embeddings")
+    remote = [n for n in expanded if n not in folders]
+    if remote:
+        reason = hub_unreachable_reason()
+        if reason is not None:
+            shown = ", ".join(remote[:3]) + (f" and {len(remote) - 3} more" if len(remote) > 3 else "")
+            which = "it" if len(remote) == 1 else "each"
+            raise EvalError(
+                f"{shown}: no local copy and the Hub is unreachable ({reason}); map {which} to a BEIR- or STS-layout "
+                f"folder (evaluation.local: {{{remote[0]}: path/to/folder}}) or evaluate online"
+            )
+    tasks = []
+    for name in expanded:
+        if name in folders:
+            cls = _local_class(name, folders[name])
+            tasks.append(
+                cls(data_root=data_root, split=split, corpus_limit=corpus_limit, query_limit=query_limit, seed=seed)
+            )
+        else:
+            if corpus_limit or query_limit:
+                logger.info("%s is downloaded by mteb and evaluated in full (limits apply to local copies)", name)
+            tasks.append(_online_task(name, split, seed))
+    return tasks

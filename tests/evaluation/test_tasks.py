@@ -1,4 +1,4 @@
-"""The local tasks are mteb's own tasks with local data."""
+"""The local tasks are mteb's own tasks with local data; names and facts come from mteb's metadata."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from leaf_hub.errors import EvalError
-from leaf_hub.evaluation.tasks import LOCAL_TASKS, get_tasks
+from leaf_hub.evaluation.tasks import SHIPPED_DATA, get_tasks, resolve_task_names, task_facts
 
 
-@pytest.mark.parametrize("name", sorted(LOCAL_TASKS))
+@pytest.mark.parametrize("name", sorted(SHIPPED_DATA))
 def test_metadata_is_the_official_one(name: str) -> None:
     import mteb
 
@@ -21,9 +21,56 @@ def test_metadata_is_the_official_one(name: str) -> None:
     assert task.metadata.main_score == {"STSBenchmark": "cosine_spearman"}.get(name, "ndcg_at_10")
 
 
-def test_unknown_task_names_the_known_ones() -> None:
-    with pytest.raises(EvalError, match=r"unknown task 'SciFakt'; known: NFCorpus, STSBenchmark, SciFact"):
+def test_unknown_name_is_refused_as_neither_task_nor_benchmark() -> None:
+    with pytest.raises(EvalError, match=r"unknown task 'SciFakt': neither an mteb task nor an mteb benchmark"):
         get_tasks(["SciFact", "SciFakt"])
+
+
+def test_benchmark_names_expand_to_their_tasks_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mteb
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    beir = [t.metadata.name for t in mteb.get_benchmark("BEIR").tasks]
+    assert len(beir) == 15 and {"SciFact", "NFCorpus", "ArguAna", "MSMARCO"} <= set(beir)
+    # duplicates are dropped, the order is the caller's then mteb's
+    assert resolve_task_names(["SciFact", "BEIR"]) == ["SciFact", *[t for t in beir if t != "SciFact"]]
+
+
+def test_task_facts_are_mteb_metadata() -> None:
+    import mteb
+
+    for name in ("ArguAna", "STSBenchmark", "Banking77Classification"):
+        meta = mteb.get_task(name).metadata
+        facts = task_facts(name)
+        assert (facts.type, facts.main_score, facts.dataset, facts.revision) == (
+            meta.type,
+            meta.main_score,
+            meta.dataset["path"],
+            meta.dataset["revision"],
+        )
+        assert facts.citation == meta.bibtex_citation and list(facts.eval_splits) == list(meta.eval_splits)
+    with pytest.raises(EvalError, match="unknown mteb task 'ArguAnna'"):
+        task_facts("ArguAnna")
+
+
+def test_unreachable_task_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(EvalError) as info:
+        get_tasks(["SciFact", "ArguAna"])
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("ArguAna: no local copy and the Hub is unreachable (HF_DATASETS_OFFLINE is set)")
+    assert "evaluation.local: {ArguAna: path/to/folder}" in message and "evaluate online" in message
+    # a benchmark names its first unreachable tasks and how many more
+    with pytest.raises(EvalError, match=r"^TRECCOVID, NQ, HotpotQA and 10 more: no local copy"):
+        get_tasks(["BEIR"])
+
+
+def test_a_local_folder_cannot_stand_for_a_task_of_another_type(shared_data: Path) -> None:
+    with pytest.raises(EvalError, match="Banking77Classification is an mteb Classification task"):
+        get_tasks(["Banking77Classification"], local={"Banking77Classification": shared_data / "scifact"})
+    with pytest.raises(EvalError, match=r"evaluation.local.STS12: .* is not in STS: <split>.tsv layout"):
+        get_tasks(["STS12"], local={"STS12": shared_data / "scifact"})
 
 
 def test_retrieval_task_loads_mteb_layout(shared_data: Path) -> None:
