@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Render a release run folder as Markdown (release.yml appends it to ``$GITHUB_STEP_SUMMARY``).
 
-Reads what the stages left in ``RUN_DIR`` (``release.json``, ``eval/results.json``, ``metrics.json``,
-``release_summary.json``, ``leaderboard/SUBMISSION.md``; else ``reports/release_<name>.json``); a missing file is
-reported as such, so the summary of a failed run says which stage did not finish. Never prints a
-token: only the listed fields are read.
+Reads only what this run's stages left in ``RUN_DIR`` (``release.json``, ``eval/results.json``,
+``metrics.json``, ``release_summary.json``, ``leaderboard/SUBMISSION.md``); a missing file is reported as
+such, so the summary of a failed run says which stage did not finish. It never reads the committed
+``reports/``: a failed release must not show another run's figures.
 
-Usage: python scripts/release_summary.py runs/leaf-ir [--reports reports]
+``leaf-hub release`` writes ``release_summary.json`` last, so when it is missing (or, with ``--tag``,
+belongs to another tag) the release did not finish: the Markdown says so, and the script prints one
+error line on stderr and exits 1. Never prints a token: only the listed fields are read.
+
+Usage: python scripts/release_summary.py runs/leaf-ir [--tag v0.2.0]
 """
 
 from __future__ import annotations
@@ -30,8 +34,26 @@ def _cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def render(run_dir: Path, reports: Path | None = None) -> str:
-    """Return the Markdown summary of one release run folder."""
+def summary_problem(run_dir: Path, tag: str | None = None) -> str | None:
+    """Why ``run_dir`` has no finished release summary (``None``: ``release_summary.json`` is there and matches).
+
+    Args:
+        run_dir: The release's run folder.
+        tag: The tag this release run published; a summary of another tag is a left-over.
+    """
+    path = run_dir / "release_summary.json"
+    if not path.is_file():
+        return f"{path} is missing: the release did not finish"
+    summary = _read(path)
+    if summary is None:
+        return f"{path} is not a JSON object"
+    if tag is not None and summary.get("tag") != tag:
+        return f"{path} is for tag {summary.get('tag')!r}, not {tag}: a left-over of another release"
+    return None
+
+
+def render(run_dir: Path, tag: str | None = None) -> str:
+    """Return the Markdown summary of one release run folder (its own files only)."""
     lines = [f"## leaf-hub release: `{run_dir.name}`", ""]
     release = _read(run_dir / "release.json")
     if release:
@@ -69,9 +91,10 @@ def render(run_dir: Path, reports: Path | None = None) -> str:
         lines.append("| " + " | ".join(_cell(metrics.get(k, "")) for k in keys) + " |")
         lines.append("")
 
-    summary = _read(run_dir / "release_summary.json") or _read(
-        (reports or Path("reports")) / f"release_{run_dir.name}.json"
-    )
+    problem = summary_problem(run_dir, tag)
+    summary = None if problem else _read(run_dir / "release_summary.json")
+    if problem:
+        lines += [f"**Release did not finish**: {_cell(problem)}.", ""]
     stages = (summary or {}).get("stages")
     if summary and summary.get("wall_seconds") is not None:
         lines += [f"Release wall time: {float(summary['wall_seconds']):.1f} s", ""]
@@ -90,12 +113,16 @@ def render(run_dir: Path, reports: Path | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the summary of ``RUN_DIR``."""
+    """Print the summary of ``RUN_DIR``; exit 1 with one error line if the release did not finish."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--reports", type=Path, default=Path("reports"))
+    parser.add_argument("--tag", help="the tag this release published (a summary of another tag is refused)")
     args = parser.parse_args(argv)
-    print(render(args.run_dir, args.reports))
+    print(render(args.run_dir, args.tag))
+    problem = summary_problem(args.run_dir, args.tag)
+    if problem:
+        print(f"release_summary: error: {problem}", file=sys.stderr)
+        return 1
     return 0
 
 

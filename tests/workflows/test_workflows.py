@@ -1,4 +1,5 @@
-"""The GitHub Actions workflows: actionlint and zizmor pass, and the release command has one home."""
+"""The GitHub Actions workflows: actionlint and zizmor pass, the release command has one home, the runner and
+time limit come from the recipe, and only the trusted cache job writes the teacher cache."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 CI = WORKFLOWS / "ci.yml"
 RELEASE = WORKFLOWS / "release.yml"
-BOTH = [CI, RELEASE]
+CACHE = WORKFLOWS / "cache.yml"
+BOTH = [CI, RELEASE, CACHE]  # every workflow (the name predates cache.yml)
 
 
 def _load_script(name: str):
@@ -30,6 +32,7 @@ def _load_script(name: str):
 
 
 workflow_command = _load_script("workflow_command")
+cache_key = _load_script("cache_key")
 
 
 def actionlint_bin() -> str:
@@ -104,7 +107,8 @@ def _write_bad(tmp_path: Path) -> Path:
 # --------------------------------------------------------------------------- linters
 
 
-def test_actionlint_passes_on_both_workflows() -> None:
+def test_actionlint_passes_on_every_workflow() -> None:
+    assert sorted(WORKFLOWS.glob("*.yml")) == sorted(BOTH)
     proc = run_actionlint(*BOTH)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip() == ""
@@ -193,9 +197,15 @@ def test_release_workflow_triggers_tests_summary_and_artifacts() -> None:
     assert any("$GITHUB_STEP_SUMMARY" in s.get("run", "") for s in steps)
     upload = [s for s in steps if "upload-artifact" in s.get("uses", "")]
     assert len(upload) == 1
-    paths = upload[0]["with"]["path"]
-    for wanted in ("model/README.md", "eval/results.json", "release.json"):
-        assert wanted in paths
+    paths = upload[0]["with"]["path"].splitlines()
+    for wanted in ("model/README.md", "eval/results.json", "release.json", "release_summary.json"):
+        assert any(p.endswith(f"/{wanted}") for p in paths), wanted
+    # only this run's folder: never the committed reports/ (figures of another run)
+    run_dir = "leaf-hub/${{ needs.params.outputs.run_dir }}/"
+    assert all(p.startswith(run_dir) for p in paths), paths
+    summary = [s for s in steps if "release_summary.py" in s.get("run", "")]
+    assert len(summary) == 1 and "--reports" not in summary[0]["run"]
+    assert shlex.split(summary[0]["run"])[2:5] == ["$RUN_DIR", "--tag", "$TAG"]
 
 
 def test_release_command_has_exactly_one_home_and_gets_the_token_from_secrets() -> None:
@@ -277,3 +287,124 @@ def test_the_extracted_command_runs_in_bash_with_the_step_env(tmp_path: Path) ->
 def test_workflow_yaml_is_plain_yaml() -> None:
     for path in BOTH:
         assert isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict)
+
+
+# --------------------------------------------------------------------------- runner, time limit, cache
+
+
+def _steps(path: Path, job: str) -> list[dict]:
+    return workflow_command.load_workflow(path)["jobs"][job]["steps"]
+
+
+@pytest.mark.parametrize(("path", "job"), [(RELEASE, "release"), (CACHE, "warm")], ids=["release", "cache"])
+def test_runner_and_time_limit_come_from_release_params(path: Path, job: str) -> None:
+    workflow = workflow_command.load_workflow(path)
+    params = workflow["jobs"]["params"]
+    for output in ("device", "runs_on", "timeout_minutes"):
+        assert params["outputs"][output] == f"${{{{ steps.params.outputs.{output} }}}}"
+    step = workflow_command.workflow_step(path, "params")
+    assert "scripts/release_params.py" in step["run"]
+    assert step["env"]["RUNNER_DEVICE"] == "${{ inputs.runner || vars.LEAF_HUB_RELEASE_RUNNER || 'cpu' }}"
+    assert step["env"]["GPU_RUNNER"] == "${{ vars.LEAF_HUB_GPU_RUNNER }}"
+    assert "runner" in workflow["on"]["workflow_dispatch"]["inputs"]
+    target = workflow["jobs"][job]
+    assert target["needs"] == "params" or "params" in target["needs"]
+    assert target["runs-on"] == "${{ fromJSON(needs.params.outputs.runs_on) }}"
+    assert target["timeout-minutes"] == "${{ fromJSON(needs.params.outputs.timeout_minutes) }}"
+
+
+def test_release_params_output_feeds_fromjson(tmp_path: Path) -> None:
+    # what the params step writes to $GITHUB_OUTPUT, parsed as fromJSON() would parse it
+    step = workflow_command.workflow_step(RELEASE, "params")
+    script = step["run"].splitlines()[-1]  # the line after the pydantic/pyyaml install
+    out = tmp_path / "github_output"
+    env = {
+        "PATH": os.environ["PATH"],
+        "GITHUB_OUTPUT": str(out),
+        "EVENT_NAME": "push",
+        "REF_NAME": "v" + yaml.safe_load((ROOT / "recipes" / "leaf-ir-mini.yaml").read_text())["version"],
+        "DEFAULT_RECIPE": "leaf-ir-mini",
+    }
+    subprocess.run(
+        ["bash", "-e", "-c", script.replace("python ", f"{sys.executable} ", 1)], env=env, cwd=ROOT, check=True
+    )
+    lines = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    assert json.loads(lines["runs_on"]) == "ubuntu-latest"
+    assert isinstance(json.loads(lines["timeout_minutes"]), int)
+
+
+def _cache_steps(path: Path) -> list[dict]:
+    return [
+        s
+        for job in workflow_command.load_workflow(path)["jobs"].values()
+        for s in job.get("steps") or []
+        if s.get("uses", "").startswith("actions/cache")
+    ]
+
+
+def test_release_only_restores_the_cache_and_only_the_default_branch_saves_it() -> None:
+    restore = "actions/cache/restore@"
+    release_cache = _cache_steps(RELEASE)
+    assert len(release_cache) == 1 and release_cache[0]["uses"].startswith(restore)
+    assert not release_cache[0]["with"].get("lookup-only")
+    assert _cache_steps(CI) == []
+    assert "actions/cache" not in CI.read_text(encoding="utf-8")
+    saves = [s for s in _cache_steps(CACHE) if not s["uses"].startswith(restore)]
+    assert [s["uses"].split("@")[0] for s in saves] == ["actions/cache/save"]
+
+    workflow = workflow_command.load_workflow(CACHE)
+    triggers = workflow["on"]
+    assert set(triggers) == {"push", "schedule", "workflow_dispatch"}  # no pull_request*, no workflow_run
+    assert triggers["push"] == {"branches": ["main"], "paths": triggers["push"]["paths"]}
+    assert "tags" not in triggers["push"]
+    gate = workflow["jobs"]["params"]["if"]
+    assert "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)" in gate
+    assert workflow["jobs"]["warm"]["needs"] == "params"  # skipped with it off the default branch
+    for job in workflow["jobs"].values():
+        assert job["permissions"] == {"contents": "read"}
+
+
+def test_release_and_cache_jobs_share_key_paths_and_an_empty_cache_home() -> None:
+    expected = [f"leaf-hub-home/{d}" for d in cache_key.CACHE_DIRS] + ["!leaf-hub-home/teacher_cache/*/views"]
+    steps = _cache_steps(RELEASE) + _cache_steps(CACHE)
+    assert len(steps) == 4
+    for step in steps:
+        assert step["with"]["path"].splitlines() == expected  # same paths: same cache version
+        assert step["with"]["key"] == "${{ steps.cache-key.outputs.key }}"
+    for path, job in ((RELEASE, "release"), (CACHE, "warm")):
+        env = workflow_command.load_workflow(path)["jobs"][job]["env"]
+        assert env["LEAF_HUB_HOME"] == "${{ github.workspace }}/leaf-hub-home"
+        first = _steps(path, job)[0]
+        assert first["run"] == 'rm -rf "$LEAF_HUB_HOME" && mkdir -p "$LEAF_HUB_HOME"'
+    # the same install on both (CUDA torch on a gpu runner, CPU torch otherwise)
+    installs = [workflow_command.workflow_step(p, "install")["run"] for p in (RELEASE, CACHE)]
+    assert installs[0] == installs[1]
+    assert 'if [ "$DEVICE" = gpu ]' in installs[0]
+
+
+def test_release_and_cache_jobs_compute_the_same_key(tmp_path: Path) -> None:
+    outputs = []
+    for path in (RELEASE, CACHE):
+        step = workflow_command.workflow_step(path, "cache-key")
+        out = tmp_path / f"{path.stem}.out"
+        script = "\n".join(line for line in step["run"].splitlines() if "pip install" not in line)
+        script = script.replace(".venv/bin/python ", "python ").replace("python ", f"{sys.executable} ")
+        env = {"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(out), "RECIPE": "recipes/leaf-ir-mini.yaml"}
+        for name in ("LEAF_HUB_DATA", "LEAF_HUB_SHARED"):
+            if name in os.environ:
+                env[name] = os.environ[name]
+        subprocess.run(["bash", "-e", "-c", script], env=env, cwd=ROOT, check=True)
+        outputs.append(out.read_text())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].startswith(f"key=leaf-hub-cache-v{cache_key.CACHE_FORMAT}-")
+
+
+def test_zizmor_flags_a_release_that_could_write_the_cache(tmp_path: Path) -> None:
+    # the restore-only action is what keeps the release clean: the read-write actions/cache is cache poisoning
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    text = RELEASE.read_text(encoding="utf-8")
+    assert "actions/cache/restore@" in text
+    (folder / "release.yml").write_text(text.replace("actions/cache/restore@", "actions/cache@"), encoding="utf-8")
+    _, findings = zizmor_findings(folder / "release.yml")
+    assert "cache-poisoning" in {f["ident"] for f in findings}
