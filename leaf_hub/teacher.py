@@ -56,6 +56,7 @@ __all__ = [
     "TeacherCache",
     "TextKind",
     "build_teacher",
+    "evaluation_teacher",
     "import_function",
     "text_key",
 ]
@@ -523,6 +524,21 @@ class PrecomputedTeacher:
         self.require(texts, kind)
         rows = [self.row_of(t, kind) for t in texts]
         return np.array(self._vectors[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
+
+
+def evaluation_teacher(spec: TeacherSpec) -> tuple[Teacher | None, str | None]:
+    """The teacher evaluation encodes new texts with, or ``(None, reason)`` when there is none.
+
+    A ``callable`` teacher is called on the evaluation texts (through the same cache); a
+    ``precomputed`` file only holds the training texts, so the teacher and asymmetric modes are
+    skipped with the reason returned here.
+    """
+    if spec.kind == "precomputed":
+        return None, (
+            f"the teacher {spec.id} is a precomputed file of the training texts' vectors "
+            "and cannot encode evaluation texts"
+        )
+    return build_teacher(spec), None
 
 
 def build_teacher(spec: TeacherSpec, device: str | None = None) -> Teacher:

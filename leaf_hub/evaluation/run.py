@@ -439,7 +439,7 @@ def evaluate_run(
         ModelFolderError: If ``run_dir/model`` is not a sentence-transformers folder.
         EvalError: On an unknown task or mode.
     """
-    from leaf_hub.teacher import SentenceTransformerTeacher
+    from leaf_hub.teacher import evaluation_teacher
 
     run = Path(run_dir)
     recipe = _read_run_recipe(run)
@@ -458,7 +458,11 @@ def evaluate_run(
     root = resolve_data_root(data_root if data_root is not None else recipe.data.root)
     teacher = None
     if any(m in _TEACHER_MODES for m in settings.modes) or sweep or speed_texts:
-        teacher = SentenceTransformerTeacher.from_spec(recipe.teacher)
+        teacher, why_not = evaluation_teacher(recipe.teacher)
+        if teacher is None:  # a black box that cannot encode new texts
+            logger.warning("skipping the teacher and asymmetric modes: %s", why_not)
+            kept = [m for m in settings.modes if m not in _TEACHER_MODES] or ["student"]
+            settings = settings.model_copy(update={"modes": kept})
     init = None
     if "init" in settings.modes:
         init = load_init(recipe, settings.batch_size)
