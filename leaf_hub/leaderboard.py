@@ -737,6 +737,12 @@ def build_submission(
         training_datasets=set(training_datasets or ()) | set(recipe.teacher.training_datasets or ()),
     )
 
+    # the other modes (init, teacher, asymmetric) are not this model's scores: recorded, never submitted
+    others: dict[str, dict[str, float]] = {}
+    for score in results.get("scores") or []:
+        if isinstance(score, dict) and score.get("mode") != mode and "main_score" in score:
+            others.setdefault(str(score["mode"]), {})[str(score.get("task"))] = float(score["main_score"])
+
     out = Path(output) if output is not None else run / "leaderboard"
     return write_submission(
         out,
@@ -746,6 +752,7 @@ def build_submission(
         tag=release.get("tag"),
         mteb_version=declared,
         validate=validate,
+        not_submitted=others,
     )
 
 
@@ -758,6 +765,7 @@ def write_submission(
     tag: str | None = None,
     mteb_version: str | None = None,
     validate: bool = True,
+    not_submitted: dict[str, dict[str, float]] | None = None,
 ) -> Submission:
     """Write the results tree, the registry entry and the instructions; no honesty checks here.
 
@@ -773,6 +781,9 @@ def write_submission(
         tag: The release tag, for the record.
         mteb_version: The mteb version of the results, for the record.
         validate: Load the result back with mteb's classes (:func:`validate_submission`).
+        not_submitted: Mode -> task -> main score of the evaluations that are not this model's own
+            (``init``: the student initialisation; ``teacher``; ``asymmetric``): recorded in
+            ``submission.json`` under ``not_submitted``, never put in the results tree.
 
     Returns:
         The :class:`Submission`.
@@ -827,6 +838,7 @@ def write_submission(
             "mteb_version": mteb_version,
             "tasks": sub.tasks,
             "skipped": sub.skipped,
+            "not_submitted": not_submitted or {},
         }
         (staging / SUBMISSION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         if validate:

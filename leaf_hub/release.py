@@ -54,7 +54,7 @@ class ReleaseSummary:
         commit: Commit id the tag points at.
         url: Web URL of the repository.
         stages: Stage name -> ``{"status": "ran"|"skipped", "seconds": float}``.
-        scores: ``"<task>/<mode>"`` -> main score (fraction).
+        scores: ``"<task>/<mode>"`` -> main score (fraction); modes include ``init`` when evaluated.
         alignment_before: Held-out alignment before training.
         alignment_after: Held-out alignment after training.
         model_mb: Size of the model's weights in MB.
@@ -97,6 +97,11 @@ class ReleaseSummary:
         for key, value in sorted(self.scores.items()):
             note = " (sub-sampled corpus)" if self.subsampled.get(key) else ""
             table.add_row(key, f"{100 * value:.2f}{note}")
+        for key in sorted(k for k in self.scores if k.endswith("/init")):
+            task = key.removesuffix("/init")
+            if f"{task}/student" in self.scores:  # a loss reads as a loss: negative
+                delta = 100 * (self.scores[f"{task}/student"] - self.scores[key])
+                table.add_row(f"{task}: student − init", f"{delta:+.2f}")
         if self.alignment_after is not None:
             table.add_row("held-out alignment", f"{self.alignment_before:.4f} → {self.alignment_after:.4f}")
         if self.n_parameters:
