@@ -135,7 +135,7 @@ def evaluate(
         list[str] | None, typer.Option("--tasks", help="SciFact, NFCorpus, STSBenchmark (repeat or comma-separate).")
     ] = None,
     modes: Annotated[
-        list[str] | None, typer.Option("--modes", help="student, teacher, asymmetric (repeat or comma-separate).")
+        list[str] | None, typer.Option("--modes", help="student, teacher, asymmetric, init (repeat or comma-separate).")
     ] = None,
     corpus_limit: Annotated[
         int | None, typer.Option("--corpus-limit", min=0, help="Sub-sample retrieval corpora to N docs; 0: full.")
