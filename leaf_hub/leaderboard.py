@@ -74,6 +74,7 @@ __all__ = [
     "Submission",
     "build_model_meta",
     "build_submission",
+    "card_training_data",
     "model_meta_source",
     "check_run_settings",
     "validate_submission",
@@ -435,6 +436,30 @@ def model_meta_source(meta: ModelMeta, variable: str | None = None) -> str:
     )
 
 
+def card_training_data(model_dir: str | Path) -> list[str]:
+    """The training datasets a model's own card declares (the ``datasets:`` list of its README front matter).
+
+    These are Hub dataset ids (``ms_marco``, ``natural_questions``); a recipe's
+    ``teacher.training_datasets`` lists the mteb tasks built from them.
+
+    Returns:
+        The ids in card order (``[]`` when the folder has no README or the card declares none).
+    """
+    path = Path(model_dir) / "README.md"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    if not text.startswith("---"):
+        return []
+    try:
+        front = yaml.safe_load(text.split("---", 2)[1]) or {}
+    except (yaml.YAMLError, IndexError):
+        return []
+    datasets = front.get("datasets") if isinstance(front, dict) else None
+    return [str(d) for d in datasets] if isinstance(datasets, list) else []
+
+
 # ---------------------------------------------------------------------------
 # run settings
 # ---------------------------------------------------------------------------
@@ -725,6 +750,11 @@ def build_submission(
             "a leaderboard submission needs full-corpus results: evaluate with evaluation.corpus_limit: null"
         )
 
+    if not recipe.teacher.training_datasets:
+        logger.warning(
+            "recipe teacher.training_datasets is empty: the ModelMeta lists only what mteb's registry knows of %s",
+            recipe.teacher.id,
+        )
     meta = build_model_meta(
         model_dir,
         repo_id=release["repo_id"],

@@ -456,6 +456,7 @@ def evaluate_run(
         query_limit=query_limit or None,
     )
     root = resolve_data_root(data_root if data_root is not None else recipe.data.root)
+    _check_tasks(settings, root)
     teacher = None
     if any(m in _TEACHER_MODES for m in settings.modes) or sweep or speed_texts:
         teacher, why_not = evaluation_teacher(recipe.teacher)
@@ -499,6 +500,13 @@ def load_init(recipe: Recipe, batch_size: int = 32) -> Teacher:
     if not Path(source).is_dir():
         raise ModelFolderError(f"init mode needs a local copy of {recipe.student.id}; got {source!r}")
     return _load_student(Path(source), None, recipe.student.max_seq_length, batch_size)
+
+
+def _check_tasks(settings: EvalSpec, root: Path) -> None:
+    """Refuse unknown, misplaced or unreachable tasks before any model loads (builds them; loads no data)."""
+    from leaf_hub.evaluation.tasks import get_tasks
+
+    get_tasks(settings.tasks, local=settings.local, data_root=root, split=settings.split)
 
 
 def _teacher_from_arg(teacher: str) -> tuple[Teacher, str]:
@@ -562,7 +570,7 @@ def evaluate_model_folder(
         corpus_limit=corpus_limit or None,
         query_limit=query_limit or None,
     )
-    resolve_data_root(data_root)
+    _check_tasks(settings, resolve_data_root(data_root))
     teacher_obj, teacher_id = _teacher_from_arg(teacher) if teacher else (None, None)
     return evaluate_models(
         folder,
