@@ -18,11 +18,15 @@ rule: settings are chosen on dev/train data): SciFact ``train`` (it has no dev s
 ``dev`` (queries sub-sampled; every judged document kept, plus random ones up to
 ``--corpus-limit``) and STS-B ``dev``; plus the held-out alignment (mean cosine to the teacher on
 texts no configuration trained on) and the training time. ``--final`` adds the ``test`` splits
-for the final table. An option is proposed as a default only if it raises the mean of the three
-evaluation scores by more than the seed-to-seed range of plain LEAF, and does not cost asymmetric
-quality (LEAF's point): with ``--asymmetric``, the mean asymmetric score (student queries, teacher
-documents) on SciFact ``train`` and STS-B ``dev`` must not fall by more than its seed range
-(without it, the held-out alignment must not); the test-split asymmetric scores are reported only.
+for the final table.
+
+The decision rule is :data:`DECISION_RULE`, applied by :func:`decide` and nothing else: an option
+is proposed as a default only if it raises the mean of the three selection scores by more than the
+seed-to-seed range of plain LEAF, *and* does not lower the held-out alignment (the property LEAF
+sells: student vectors that stand in for the teacher's) by more than the plain seeds' alignment
+range. Asymmetric scores (``--asymmetric``) and test-split scores are reported, never used. The rule
+(its text and the sha256 of :func:`decide`'s source) is written to the report before any row
+runs, and is part of every cached row's key: a changed rule or changed code retrains every row.
 
 Usage::
 
@@ -72,6 +76,16 @@ TASKS = {
     "STSBenchmark": ("dev", "test", "Spearman"),
 }
 console = Console(width=150)
+
+#: The rule that turns the rows into defaults, fixed before any row runs (applied by :func:`decide`).
+DECISION_RULE = (
+    "An option becomes a default only if (1) it raises the mean of the three selection-split scores "
+    "(SciFact train, NFCorpus dev, STS-B dev) by more than the seed-to-seed range of that mean over the plain "
+    "LEAF seeds, and (2) it does not lower the held-out alignment (mean cosine to the teacher on texts no "
+    "configuration trained on) by more than the seed-to-seed range of the plain seeds' alignment. A trained "
+    "option is compared with plain LEAF of the same seed, a soup with the mean of the plain seeds. Asymmetric "
+    "and test-split scores are reported only; they decide nothing."
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,10 +149,61 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 _ROW_LIST_SETTINGS = ("focal_gamma", "score_weight", "soup_seeds", "asymmetric")
 
 
-def row_key(settings: dict[str, Any], options: dict[str, float], seed: int) -> str:
-    """What one trained row depends on: the shared settings, its own options and seed."""
+def row_key(settings: dict[str, Any], options: dict[str, float], seed: int, rule: dict[str, str]) -> str:
+    """What one trained row depends on: the shared settings, its own options and seed, and the decision rule.
+
+    The rule (:func:`decision_rule`: its text and the hash of the code that applies it) is part of
+    the key, so changing either invalidates every cached row.
+    """
     shared = {k: v for k, v in settings.items() if k not in _ROW_LIST_SETTINGS}
-    return _fingerprint({"settings": shared, "options": options, "seed": seed})
+    return _fingerprint(
+        {"settings": shared, "options": options, "seed": seed, "rule": [rule["text_sha256"], rule["code_sha256"]]}
+    )
+
+
+def decide(row: dict[str, Any], plain: list[dict[str, Any]]) -> dict[str, Any]:
+    """Apply :data:`DECISION_RULE` to one option row, against the plain LEAF rows (``plain[0]``: same seed).
+
+    Args:
+        row: An option row (``kind`` ``train`` or ``soup``) with ``select_mean`` and ``heldout_alignment``.
+        plain: The plain LEAF rows, the first one trained with the options' seed.
+
+    Returns:
+        The deltas, the two seed ranges, ``helps``, ``keeps_alignment`` and ``default`` (``on``/``off``).
+    """
+    means = [r["select_mean"] for r in plain]
+    alignments = [r["heldout_alignment"] for r in plain]
+    seed_range = max(means) - min(means)
+    alignment_range = max(alignments) - min(alignments)
+    same_seed = row["kind"] == "train"
+    delta = row["select_mean"] - (plain[0]["select_mean"] if same_seed else statistics.fmean(means))
+    versus = plain[0]["heldout_alignment"] if same_seed else statistics.fmean(alignments)
+    delta_alignment = row["heldout_alignment"] - versus
+    helps = delta > seed_range
+    keeps_alignment = delta_alignment >= -alignment_range
+    return {
+        "compared_with": "plain, same seed" if same_seed else "mean of the plain seeds",
+        "delta_select_mean": delta,
+        "seed_range": seed_range,
+        "delta_alignment": delta_alignment,
+        "alignment_range": alignment_range,
+        "helps": helps,
+        "keeps_alignment": keeps_alignment,
+        "default": "on" if helps and keeps_alignment else "off",
+    }
+
+
+def decision_rule() -> dict[str, str]:
+    """The rule as the report records it: its text, and sha256 of the text and of :func:`decide`'s source."""
+    import inspect
+
+    code = inspect.getsource(decide)
+    return {
+        "text": DECISION_RULE,
+        "function": f"scripts/ablation.py:{decide.__name__}",
+        "text_sha256": hashlib.sha256(DECISION_RULE.encode()).hexdigest(),
+        "code_sha256": hashlib.sha256(code.encode()).hexdigest(),
+    }
 
 
 def _fingerprint(data: Any) -> str:
@@ -392,43 +457,21 @@ def summarise(rows: list[dict], args: argparse.Namespace) -> dict[str, Any]:
     if len(asym_select) == len(plain):
         spread["asymmetric_select_mean"] = asym_select
         spread["asymmetric_select_range"] = max(asym_select) - min(asym_select)
-    plain_avg = statistics.fmean(means)
-    plain_alignment = statistics.fmean(r["heldout_alignment"] for r in plain)
     verdicts = []
     for row in rows:
         if row["name"].startswith("plain"):
             continue
         same_seed = row["kind"] == "train"
-        delta = row["select_mean"] - (ref["select_mean"] if same_seed else plain_avg)
-        delta_alignment = row["heldout_alignment"] - (ref["heldout_alignment"] if same_seed else plain_alignment)
-        helps = delta > spread["range"]
-        # LEAF's product is the alignment (student queries against teacher documents): an option that buys
-        # symmetric scores by losing asymmetric quality does not become a default. Judged on the asymmetric
-        # scores of the selection splits when measured (--asymmetric), else on the held-out alignment.
-        if "asymmetric_select_range" in spread:
+        verdict = {"option": row["name"], **decide(row, plain)}
+        # reported only (DECISION_RULE): asymmetric scores on the selection and test splits
+        if "asymmetric_select_range" in spread and row.get("asymmetric_select"):
             versus = statistics.fmean(ref["asymmetric_select"].values()) if same_seed else statistics.fmean(asym_select)
-            delta_asym_select = statistics.fmean(row["asymmetric_select"].values()) - versus
-            keeps_asymmetric = delta_asym_select >= -spread["asymmetric_select_range"]
-        else:
-            delta_asym_select = None
-            keeps_asymmetric = delta_alignment >= -spread["alignment_range"]
-        verdict = {
-            "option": row["name"],
-            "compared_with": "plain, same seed" if same_seed else "mean of the plain seeds",
-            "delta_select_mean": delta,
-            "seed_range": spread["range"],
-            "delta_alignment": delta_alignment,
-            "alignment_range": spread["alignment_range"],
-            "delta_asymmetric_select_mean": delta_asym_select,
-            "helps": helps,
-            "keeps_asymmetric": keeps_asymmetric,
-            "default": "on" if helps and keeps_asymmetric else "off",
-        }
+            verdict["delta_asymmetric_select_mean"] = statistics.fmean(row["asymmetric_select"].values()) - versus
         if row.get("asymmetric") and ref.get("asymmetric"):
             versus = statistics.fmean(ref["asymmetric"].values()) if same_seed else statistics.fmean(asym_means)
             verdict["delta_asymmetric_test_mean"] = statistics.fmean(row["asymmetric"].values()) - versus
         verdicts.append(verdict)
-        row["delta_select_mean"] = delta
+        row["delta_select_mean"] = verdict["delta_select_mean"]
     return {"seed_spread": spread, "verdicts": verdicts}
 
 
@@ -469,7 +512,7 @@ def print_table(rows: list[dict], summary: dict[str, Any]) -> None:
     )
     for v in summary["verdicts"]:
         asym = ""
-        if v.get("delta_asymmetric_select_mean") is not None:
+        if v.get("delta_asymmetric_select_mean") is not None:  # reported, not decided on
             asym += f", asymmetric Δ {100 * v['delta_asymmetric_select_mean']:+.2f}"
         if "delta_asymmetric_test_mean" in v:
             asym += f" (test {100 * v['delta_asymmetric_test_mean']:+.2f})"
@@ -559,9 +602,15 @@ def main(argv: list[str] | None = None) -> None:
     wall = time.perf_counter()
     hardware = _hardware()
     settings = _settings(args)
+    rule = decision_rule()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="leaf-ablation-"))
     work.mkdir(parents=True, exist_ok=True)
     console.print(f"[bold]ablation[/] {'(quick) ' if args.quick else ''}in {work}")
+    # the rule is on record before any row runs (the final report repeats it, unchanged)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    pending = {"status": "running: no rows yet", "decision_rule": rule, "settings": settings, "hardware": hardware}
+    args.output.write_text(json.dumps(pending, indent=2))
+    console.print(f"decision rule {rule['code_sha256'][:12]} recorded in {args.output}")
 
     data = load_data(args)
     console.print(
@@ -588,7 +637,7 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[dict] = []
     plain_models = []
     for name, options, seed in configs:
-        cache_key = row_key(settings, options, seed)
+        cache_key = row_key(settings, options, seed, rule)
         cached = work / f"{_slug(name)}.row.json"
         done = cached.is_file() and (work / _slug(name) / "modules.json").is_file()
         if done and json.loads(cached.read_text()).get("cache_key") == cache_key:
@@ -640,8 +689,12 @@ def main(argv: list[str] | None = None) -> None:
         )
 
     summary = summarise(rows, args)
+    if decision_rule() != rule:
+        raise SystemExit("ablation: the decision rule changed while the rows ran; rerun")
     report = {
         "description": "Training options beyond plain LEAF on identical data, steps and seed (scripts/ablation.py)",
+        "status": "complete",
+        "decision_rule": rule,
         "mode": "quick" if args.quick else "full",
         "settings": settings,
         "selection_splits": {t: s[0] for t, s in TASKS.items()},
