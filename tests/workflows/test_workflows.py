@@ -234,11 +234,14 @@ def test_release_command_options_exist_in_the_cli() -> None:
     step = workflow_command.workflow_step(RELEASE, "release")
     leaderboard = workflow_command.workflow_step(RELEASE, "leaderboard")
     to_check = [shlex.split(leaderboard["run"])]
+    warm = workflow_command.workflow_step(CACHE, "warm")["run"].splitlines()
+    assert [line.split()[:2] for line in warm] == [["leaf-hub", "distill"], ["leaf-hub", "evaluate"]]
+    to_check += [shlex.split(line) for line in warm]
     if "release" in commands:
         to_check.append(shlex.split(step["run"]))
     for argv in to_check:
         command = commands[argv[1]]
-        options = {opt for param in command.params for opt in param.opts}
+        options = {opt for param in command.params for opt in [*param.opts, *param.secondary_opts]}
         used = {a for a in argv[2:] if a.startswith("--")}
         assert used <= options, f"{argv[1]}: unknown options {used - options}"
 
@@ -408,3 +411,68 @@ def test_zizmor_flags_a_release_that_could_write_the_cache(tmp_path: Path) -> No
     (folder / "release.yml").write_text(text.replace("actions/cache/restore@", "actions/cache@"), encoding="utf-8")
     _, findings = zizmor_findings(folder / "release.yml")
     assert "cache-poisoning" in {f["ident"] for f in findings}
+
+
+def _tiny_recipe(tmp_path: Path) -> Path:
+    """leaf-ir-mini on 20 real texts, evaluated on 10 real STS-B pairs: the warm step end to end in a minute."""
+    data = yaml.safe_load((ROOT / "recipes" / "leaf-ir-mini.yaml").read_text(encoding="utf-8"))
+    data["data"]["sources"][0]["samples"] = 12
+    data["data"]["sources"][1]["samples"] = 8
+    data["data"]["heldout"] = 10
+    data["evaluation"].update({"tasks": ["STSBenchmark"], "query_limit": 10, "corpus_limit": None})
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def _home(path: Path) -> Path:
+    path.mkdir()
+    (path / "models").symlink_to(Path(os.environ["LEAF_HUB_HOME"]) / "models", target_is_directory=True)
+    return path
+
+
+@pytest.mark.slow
+def test_the_warm_step_fills_what_a_release_then_reads(tmp_path: Path, teacher_path: Path, student_path: Path) -> None:
+    # cache.yml's warm step, run as written, on a throwaway cache home
+    recipe = _tiny_recipe(tmp_path)
+    warm_home = _home(tmp_path / "warm-home")
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "RECIPE": str(recipe),
+        "RUNNER_TEMP": str(tmp_path / "runner-temp"),
+        "LEAF_HUB_HOME": str(warm_home),
+        "OMP_NUM_THREADS": "1",
+    }
+    step = workflow_command.workflow_step(CACHE, "warm")
+    subprocess.run(["bash", "-e", "-c", step["run"]], env=env, cwd=ROOT, check=True, capture_output=True)
+    warmed = json.loads((tmp_path / "runner-temp" / "warm" / "metrics.json").read_text())
+    assert warmed["teacher_texts_encoded"] == 20
+
+    # what actions/cache carries to the release: the cache dirs, without the views
+    release_home = _home(tmp_path / "release-home")
+    for name in cache_key.CACHE_DIRS:
+        if (warm_home / name).is_dir():
+            shutil.copytree(warm_home / name, release_home / name, ignore=shutil.ignore_patterns("views"))
+    assert (release_home / "teacher_cache").is_dir() and (release_home / "token_cache").is_dir()
+    chunks = sorted((release_home / "teacher_cache").rglob("chunks/*.npy"))
+    env["LEAF_HUB_HOME"] = str(release_home)
+    out = tmp_path / "release-run"
+    subprocess.run(
+        ["leaf-hub", "distill", str(recipe), "--max-steps", "1", "--output", str(out)],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    released = json.loads((out / "metrics.json").read_text())
+    assert released["teacher_texts_encoded"] == 0
+    assert released["teacher_cache_hits"] == 20
+    subprocess.run(
+        ["leaf-hub", "evaluate", str(out), "--modes", "teacher", "--no-sweep"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    assert sorted((release_home / "teacher_cache").rglob("chunks/*.npy")) == chunks  # the teacher encoded nothing
