@@ -362,6 +362,7 @@ def test_release_only_restores_the_cache_and_only_the_default_branch_saves_it() 
     assert "tags" not in triggers["push"]
     gate = workflow["jobs"]["params"]["if"]
     assert "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)" in gate
+    assert "(github.event_name == 'workflow_dispatch' || vars.LEAF_HUB_RELEASE_RUNNER != '')" in gate
     assert workflow["jobs"]["warm"]["needs"] == "params"  # skipped with it off the default branch
     for job in workflow["jobs"].values():
         assert job["permissions"] == {"contents": "read"}
