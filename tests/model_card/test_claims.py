@@ -94,21 +94,21 @@ BASE = {("SciFact", "student"): 0.70, ("SciFact", "teacher"): 0.75, ("STSBenchma
 def test_asymmetric_use_is_recommended_only_where_it_scores_at_least_the_student() -> None:
     good = render_card(_inputs({**BASE, ("SciFact", "asymmetric"): 0.72, ("STSBenchmark", "asymmetric"): 0.71}))
     highlights, limits = _section(good, "Highlights"), _section(good, "Limitations")
-    assert "**Asymmetric retrieval:** on SciFact (72.00 vs 70.00 alone)" in highlights
+    assert "**Asymmetric use:** on SciFact (72.00 vs 70.00 alone)" in highlights
     assert "STSBenchmark (71.00" not in highlights
     assert "Asymmetric use on STSBenchmark (teacher documents, this model's queries) scored -9.00" in limits
     assert "Asymmetric use on SciFact" not in limits
     assert "### Asymmetric use: teacher documents" in good and "document_model = SentenceTransformer" in good
-    assert "its query vectors searched against document vectors made by the teacher" in good
+    assert "its query vectors paired with the teacher's document vectors" in good
 
     bad = render_card(_inputs({**BASE, ("SciFact", "asymmetric"): 0.53, ("STSBenchmark", "asymmetric"): 0.71}))
-    assert "Asymmetric retrieval" not in _section(bad, "Highlights")
+    assert "Asymmetric use" not in _section(bad, "Highlights")
     limits = _section(bad, "Limitations")
     assert "Asymmetric use on SciFact (teacher documents, this model's queries) scored -17.00" in limits
     assert "(53.00 vs 70.00)" in limits
     assert "document_model = SentenceTransformer" not in bad
     assert "not recommended" in bad
-    assert "searched against document vectors made by the teacher" not in bad
+    assert "paired with the teacher's document vectors" not in bad
     asym = render_asym_card(dataclasses.replace(_inputs({**BASE, ("SciFact", "asymmetric"): 0.53}), asym_repo_id="o/a"))
     assert "it scored below leaf-ir-tiny alone" in asym and "at least as well" not in asym
 
