@@ -339,7 +339,7 @@ def evaluate_models(
 
     speed = None
     if speed_texts > 0 and teacher is not None and tasks:
-        texts, what = pick_speed_texts(tasks[0], settings.split, speed_texts)
+        texts, what = pick_speed_texts(tasks[0], task_split(tasks[0]), speed_texts)
         speed = time_models(
             {"student": student, "teacher": teacher},
             texts,

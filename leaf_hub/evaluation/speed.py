@@ -109,16 +109,22 @@ def time_models(
 
 
 def speed_texts(task: Any, split: str, limit: int) -> tuple[list[str], str]:
-    """Up to ``limit`` query texts of a loaded local task (retrieval queries, or STS first sentences).
+    """Up to ``limit`` query-like texts of a loaded task: retrieval queries, STS first sentences, or its texts.
 
     Returns:
         The texts and a description of them for the record.
+
+    Raises:
+        EvalError: If the task holds none of those.
     """
     meta = task.metadata
-    if meta.type == "Retrieval":
-        texts = list(task.dataset["default"][split]["queries"]["text"])
-        what = "queries"
-    else:
-        texts = list(task.dataset[split]["sentence1"])
-        what = "first sentences"
-    return texts[:limit], f"{meta.name} {split} {what}"
+    dataset = task.dataset if isinstance(task.dataset, dict) else {}
+    default = dataset.get("default")
+    if isinstance(default, dict) and isinstance(default.get(split), dict) and "queries" in default[split]:
+        return list(default[split]["queries"]["text"])[:limit], f"{meta.name} {split} queries"
+    data = dataset.get(split)
+    names = getattr(data, "column_names", None) or []
+    for column, what in (("sentence1", "first sentences"), ("text", "texts"), ("sentences", "texts")):
+        if column in names:
+            return [str(t) for t in data[column][:limit]], f"{meta.name} {split} {what}"
+    raise EvalError(f"{meta.name}: no texts to time speed on; put a retrieval or STS task first")
