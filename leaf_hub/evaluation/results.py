@@ -53,7 +53,8 @@ Fields:
   interleaved passes over ``texts`` texts, ``all_seconds`` every pass, and the 1-minute load
   average before and after. A card's speed claim comes from here only, never from ``seconds``
   of the scores (those include cache reads).
-* ``mteb/<mode>/<Task>.json`` next to this file holds mteb's own ``TaskResult`` for each score.
+* ``mteb/<mode>/<Task>.json`` next to this file holds mteb's own ``TaskResult`` for each score, and
+  ``mteb/<mode>/run_settings.jsonl`` the run settings mteb's cache would have written with it.
 """
 
 from __future__ import annotations

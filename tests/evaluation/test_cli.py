@@ -104,6 +104,7 @@ def test_run_folder_end_to_end(tmp_path: Path, student_path: Path) -> None:
     assert sorted(p.name for p in (run / "eval" / "mteb" / "asymmetric").iterdir()) == [
         "STSBenchmark.json",
         "SciFact.json",
+        "run_settings.jsonl",
     ]
     assert "SciFact" in proc.stdout and "asymmetric" in proc.stdout and "retention" in proc.stdout
     assert f"results: {run / 'eval' / 'results.json'}" in proc.stdout

@@ -155,6 +155,7 @@ def test_files_of_an_earlier_evaluation_are_replaced(
     results = evaluate_models(student_path, output_dir=out, settings=settings, data_root=shared_data, sweep=False)
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
         "mteb/student/STSBenchmark.json",
+        "mteb/student/run_settings.jsonl",
         "results.json",
     ]
     assert results.plot is None
