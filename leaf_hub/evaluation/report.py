@@ -4,23 +4,41 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from leaf_hub.errors import EvalError
+
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from leaf_hub.evaluation.results import EvalResults
+    from leaf_hub.evaluation.results import EvalResults, ScoreRecord
 
-__all__ = ["scores_table", "sweep_table"]
+__all__ = ["scores_table", "sweep_table", "task_type"]
 
-_METRIC_NAMES = {"ndcg_at_10": "nDCG@10", "cosine_spearman": "Spearman"}
+
+def task_type(row: ScoreRecord) -> str:
+    """The mteb type of the row's task: recorded with the score, else read from mteb's metadata."""
+    if row.task_type:
+        return row.task_type
+    from leaf_hub.evaluation.tasks import task_facts
+
+    try:
+        return task_facts(row.task).type
+    except EvalError:
+        return "?"
 
 
 def scores_table(results: EvalResults) -> Table:
-    """One row per task, one column per mode; scores ×100, sub-samples marked with ``*``."""
+    """One row per task, grouped by mteb task type, one column per mode; scores ×100, sub-samples marked ``*``.
+
+    The metric is the task's main score as mteb names it (``ndcg_at_10``, ``cosine_spearman``, ...).
+    """
     from rich.table import Table
 
     modes = list(dict.fromkeys(s.mode for s in results.scores))
-    tasks = list(dict.fromkeys(s.task for s in results.scores))
+    types = {s.task: task_type(s) for s in results.scores}
+    order = list(dict.fromkeys(types.values()))
+    tasks = sorted(dict.fromkeys(s.task for s in results.scores), key=lambda t: order.index(types[t]))
     table = Table(title=f"mteb {results.mteb_version}, split {results.split} (×100; * = sub-sampled)")
+    table.add_column("type")
     table.add_column("task")
     table.add_column("metric")
     table.add_column("queries / docs", justify="right")
@@ -35,7 +53,7 @@ def scores_table(results: EvalResults) -> Table:
         ]
         seconds = sum(r.seconds for r in rows.values())
         size = f"{first.n_queries} / {first.n_docs}"
-        table.add_row(task, _METRIC_NAMES.get(first.main_metric, first.main_metric), size, *cells, f"{seconds:.1f}")
+        table.add_row(types[task], task, first.main_metric, size, *cells, f"{seconds:.1f}")
     table.caption = (
         f"wall {results.wall_seconds:.1f} s; teacher corpus vectors from cache: {results.teacher_corpus_cache_hits}"
     )
