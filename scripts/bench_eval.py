@@ -1,17 +1,26 @@
 """Benchmark: how much faster the student encodes than the teacher on CPU (the point of a leaf model).
 
 Encodes real SciFact documents (``title + " " + text``, the evaluation's document text) and real
-SciFact claims (queries) with the student and with the teacher, each model in its own fresh
-process so that its peak resident memory is its own, and reports documents/s, queries/s, the
-student/teacher ratios and the peak RSS of each process. No cache is involved: these are raw
-forward passes with the evaluation's settings (batch size, max sequence length, prompts).
+SciFact claims (queries) with the student and with the teacher, with the evaluation's settings
+(batch size, max sequence length, each model's saved prompts) and no cache: raw forward passes.
+
+Both models are loaded in this process and timed by :func:`leaf_hub.evaluation.speed.time_models`:
+the same texts, interleaved repeats (student, teacher, teacher, student, ...), each model's
+fastest of at least 5 repeats kept, so a change of machine load hits both models. The 1-minute
+load average is recorded before and after each timing. Peak resident memory is measured
+separately, each model in its own fresh process (one batch of documents and queries), so that it
+is the model's own.
+
+The student must be a leaf student folder: a missing folder is refused (one line, exit 1), never
+replaced by the student initialisation.
 
 Usage:
-    python scripts/bench_eval.py --quick                 # 200 docs, 200 queries
+    python scripts/bench_eval.py --student runs/leaf-ir-mini/model --quick    # 64 docs, 64 queries
     python scripts/bench_eval.py --student runs/leaf-ir-mini/model --docs 1000 --queries 1000
 
-Writes ``reports/bench_eval.json`` and prints a table. On a shared machine the absolute rates
-move with the load; the ratio, measured in one run, is the figure to quote.
+Writes ``reports/bench_eval.json`` (``--output``) and prints a table. On a shared machine the
+absolute rates move with the load; the ratio, measured interleaved in one run, is the figure to
+quote, together with the load it was measured at.
 """
 
 from __future__ import annotations
@@ -50,71 +59,57 @@ def _texts(n_docs: int, n_queries: int) -> tuple[list[str], list[str]]:
     return docs, queries
 
 
-def _worker(args: argparse.Namespace) -> None:
-    """Measure one model in this (fresh) process and print one JSON line."""
-    import torch
-
+def _load(path: str, args: argparse.Namespace, prompts: tuple[str, str]):
     from leaf_hub.teacher import SentenceTransformerTeacher
 
-    torch.set_num_threads(args.threads)
-    docs, queries = _texts(args.docs, args.queries)
-    tick = time.perf_counter()
-    model = SentenceTransformerTeacher(
-        args.model,
+    return SentenceTransformerTeacher(
+        path,
         batch_size=args.batch_size,
         max_seq_length=args.max_seq_length,
-        query_prompt=args.query_prompt,
-        document_prompt=args.document_prompt,
+        query_prompt=prompts[0],
+        document_prompt=prompts[1],
         device="cpu",
     )
-    load_seconds = time.perf_counter() - tick
-    model.encode(docs[:8], kind="document")  # warm-up: first-call allocations, thread pools
-    rates: dict[str, float] = {}
-    seconds: dict[str, float] = {}
-    for kind, texts in (("document", docs), ("query", queries)):
-        best = 0.0
-        for _ in range(args.repeats):
-            tick = time.perf_counter()
-            model.encode(texts, kind=kind)
-            elapsed = time.perf_counter() - tick
-            best = max(best, len(texts) / elapsed)
-        rates[kind] = best
-        seconds[kind] = len(texts) / best
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(
-        json.dumps(
-            {
-                "path": str(args.model),
-                "dim": model.dim,
-                "max_seq_length": model.model.max_seq_length,
-                "load_seconds": round(load_seconds, 2),
-                "docs_per_s": round(rates["document"], 2),
-                "queries_per_s": round(rates["query"], 2),
-                "docs_seconds": round(seconds["document"], 2),
-                "queries_seconds": round(seconds["query"], 2),
-                "peak_rss_mb": round(peak_kb / 1024, 1),
-            }
-        )
-    )
 
 
-def _measure(role: str, model: str, args: argparse.Namespace, prompts: tuple[str, str]) -> dict[str, object]:
+def _worker(args: argparse.Namespace) -> None:
+    """Peak memory of one model in this (fresh) process: load, one batch of each kind; one JSON line."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    docs, queries = _texts(args.batch_size, args.batch_size)
+    model = _load(args.model, args, (args.query_prompt, args.document_prompt))
+    model.encode(docs, kind="document")
+    model.encode(queries, kind="query")
+    print(json.dumps({"peak_rss_mb": round(_peak_kb() / 1024, 1)}))
+
+
+def _peak_kb() -> int:
+    """This process's peak resident memory in kB.
+
+    ``VmHWM`` of ``/proc/self/status`` where there is one: unlike ``ru_maxrss``, it starts afresh at
+    ``exec``, so the parent's loaded models (inherited by the forked child) do not count.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _peak_rss(role: str, model: str, args: argparse.Namespace, prompts: tuple[str, str]) -> float:
     cmd = [
         sys.executable,
         __file__,
         "--worker",
         "--model",
         model,
-        "--docs",
-        str(args.docs),
-        "--queries",
-        str(args.queries),
         "--batch-size",
         str(args.batch_size),
         "--threads",
         str(args.threads),
-        "--repeats",
-        str(args.repeats),
         "--query-prompt",
         prompts[0],
         "--document-prompt",
@@ -124,30 +119,49 @@ def _measure(role: str, model: str, args: argparse.Namespace, prompts: tuple[str
         cmd += ["--max-seq-length", str(args.max_seq_length)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        sys.exit(f"bench_eval: {role} worker failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        sys.exit(f"bench_eval: {role} memory worker failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+    return float(json.loads(proc.stdout.strip().splitlines()[-1])["peak_rss_mb"])
 
 
-def _resolve(spec: str | None, fallback_id: str) -> str:
+def _student_folder(spec: str | None) -> Path:
+    """The student folder, refused (one line, exit 1) when it is not a sentence-transformers folder."""
+    folder = Path(spec).expanduser() if spec else DEFAULT_STUDENT_RUN
+    if not (folder / "modules.json").is_file():
+        why = "not found" if not folder.exists() else "not a sentence-transformers folder (no modules.json)"
+        sys.exit(f"bench_eval: student {folder} {why}; distil it first or pass --student DIR")
+    return folder
+
+
+def _resolve_teacher(spec: str | None) -> str:
     from leaf_hub.assets import resolve_model
+    from leaf_hub.errors import LeafHubError
     from leaf_hub.recipe import ModelSpec
 
-    if spec and Path(spec).is_dir():
-        return spec
-    return resolve_model(ModelSpec(id=spec or fallback_id))
+    if spec and Path(spec).expanduser().is_dir():
+        return str(Path(spec).expanduser())
+    try:
+        return resolve_model(ModelSpec(id=spec or "sentence-transformers/all-mpnet-base-v2"))
+    except (LeafHubError, ValueError) as e:
+        sys.exit(f"bench_eval: teacher {spec}: {str(e).splitlines()[0]}")
+
+
+def _loadavg() -> float:
+    return round(os.getloadavg()[0], 2)
 
 
 def main() -> None:
+    """Parse arguments, time both models interleaved, write the report and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--student", help="Student folder (default: runs/leaf-ir-mini/model, else all-MiniLM-L6-v2).")
+    parser.add_argument("--student", help="Student folder (default: runs/leaf-ir-mini/model; must exist).")
     parser.add_argument("--teacher", help="Teacher folder or id (default: all-mpnet-base-v2).")
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--quick", action="store_true", help="200 documents and 200 queries, one repeat.")
+    parser.add_argument("--quick", action="store_true", help="64 documents and 64 queries (still >= 5 repeats).")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-seq-length", type=int, default=256, help="Token limit for both (leaf-ir recipes: 256).")
     parser.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
-    parser.add_argument("--repeats", type=int, default=2, help="Timed passes per measurement (best kept).")
+    parser.add_argument("--repeats", type=int, default=5, help="Interleaved timed passes per model (>= 5; min kept).")
+    parser.add_argument("--no-memory", action="store_true", help="Skip the peak-memory processes.")
     parser.add_argument("--output", type=Path, default=ROOT / "reports" / "bench_eval.json")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -157,40 +171,92 @@ def main() -> None:
     if args.worker:
         _worker(args)
         return
+    from leaf_hub.evaluation.speed import MIN_REPEATS
+
+    if args.repeats < MIN_REPEATS:
+        sys.exit(f"bench_eval: --repeats must be at least {MIN_REPEATS} (the minimum of the repeats is reported)")
     if args.quick:
-        args.docs, args.queries, args.repeats = 200, 200, 1
+        args.docs, args.queries = 64, 64
 
-    student = args.student or (str(DEFAULT_STUDENT_RUN) if DEFAULT_STUDENT_RUN.is_dir() else None)
-    student_path = _resolve(student, "sentence-transformers/all-MiniLM-L6-v2")
-    teacher_path = _resolve(args.teacher, "sentence-transformers/all-mpnet-base-v2")
+    student_path = _student_folder(args.student)
+    teacher_path = _resolve_teacher(args.teacher)
+    load_start = _loadavg()
+
+    import torch
+
     from leaf_hub.evaluation.run import saved_prompts
+    from leaf_hub.evaluation.speed import time_models
 
+    torch.set_num_threads(args.threads)
+    docs, queries = _texts(args.docs, args.queries)
+    prompts = {"student": saved_prompts(student_path), "teacher": saved_prompts(Path(teacher_path))}
+    models = {}
+    load_seconds = {}
+    for role, path in (("student", str(student_path)), ("teacher", teacher_path)):
+        tick = time.perf_counter()
+        models[role] = _load(path, args, prompts[role])
+        load_seconds[role] = round(time.perf_counter() - tick, 2)
+    timings = {
+        kind: time_models(
+            models,
+            texts,
+            kind=kind,
+            repeats=args.repeats,
+            source="SciFact " + ("documents" if kind == "document" else "queries"),
+            batch_size=args.batch_size,
+        )
+        for kind, texts in (("document", docs), ("query", queries))
+    }
+    rates = {
+        role: {
+            kind: len(texts) / timings[kind].seconds[role] for kind, texts in (("document", docs), ("query", queries))
+        }
+        for role in models
+    }
+    rss = (
+        {}
+        if args.no_memory
+        else {role: _peak_rss(role, str(models[role].source), args, prompts[role]) for role in models}
+    )
     results = {
-        "student": _measure("student", student_path, args, saved_prompts(Path(student_path))),
-        "teacher": _measure("teacher", teacher_path, args, ("", "")),
+        role: {
+            "path": models[role].source,
+            "dim": models[role].dim,
+            "max_seq_length": models[role].model.max_seq_length,
+            "load_seconds": load_seconds[role],
+            "docs_per_s": round(rates[role]["document"], 2),
+            "queries_per_s": round(rates[role]["query"], 2),
+            "docs_seconds": timings["document"].seconds[role],
+            "queries_seconds": timings["query"].seconds[role],
+            "peak_rss_mb": rss.get(role),
+        }
+        for role in models
     }
     s, t = results["student"], results["teacher"]
     report = {
         "benchmark": "bench_eval",
         "quick": args.quick,
-        "texts": {"docs": args.docs, "queries": args.queries, "source": "SciFact corpus (title + text) and claims"},
+        "texts": {"docs": len(docs), "queries": len(queries), "source": "SciFact corpus (title + text) and claims"},
         "settings": {
             "batch_size": args.batch_size,
             "max_seq_length": args.max_seq_length,
             "threads": args.threads,
             "repeats": args.repeats,
+            "timing": "interleaved repeats in one process, fastest kept (leaf_hub.evaluation.speed.time_models)",
         },
         "machine": {
             "cpu_count": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),
             "python": platform.python_version(),
-            "load_average_1m": round(os.getloadavg()[0], 2),
+            "load_average_1m_start": load_start,
+            "load_average_1m_end": _loadavg(),
         },
         "models": results,
+        "timings": {kind: record.model_dump(mode="json") for kind, record in timings.items()},
         "student_over_teacher": {
             "docs_per_s": round(float(s["docs_per_s"]) / float(t["docs_per_s"]), 2),
             "queries_per_s": round(float(s["queries_per_s"]) / float(t["queries_per_s"]), 2),
-            "peak_rss": round(float(s["peak_rss_mb"]) / float(t["peak_rss_mb"]), 2),
+            "peak_rss": round(rss["student"] / rss["teacher"], 2) if rss else None,
         },
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -200,7 +266,8 @@ def main() -> None:
     from rich.table import Table
 
     table = Table(
-        title=f"CPU encoding throughput ({args.docs} SciFact docs, {args.queries} queries, {args.threads} threads)"
+        title=f"CPU encoding throughput ({len(docs)} SciFact docs, {len(queries)} queries, {args.threads} threads, "
+        f"min of {args.repeats} interleaved repeats)"
     )
     for col in ("model", "dim", "docs/s", "queries/s", "peak RSS MB", "load s"):
         table.add_column(col, justify="left" if col == "model" else "right")
@@ -210,7 +277,7 @@ def main() -> None:
             str(row["dim"]),
             f"{row['docs_per_s']:.1f}",
             f"{row['queries_per_s']:.1f}",
-            f"{row['peak_rss_mb']:.0f}",
+            f"{row['peak_rss_mb']:.0f}" if row["peak_rss_mb"] is not None else "–",
             f"{row['load_seconds']:.1f}",
         )
     ratio = report["student_over_teacher"]
@@ -219,10 +286,14 @@ def main() -> None:
         "",
         f"{ratio['docs_per_s']:.2f}×",
         f"{ratio['queries_per_s']:.2f}×",
-        f"{ratio['peak_rss']:.2f}×",
+        f"{ratio['peak_rss']:.2f}×" if ratio["peak_rss"] is not None else "–",
         "",
     )
-    table.caption = f"load average {report['machine']['load_average_1m']} at the end; written to {args.output}"
+    machine = report["machine"]
+    table.caption = (
+        f"load average {machine['load_average_1m_start']} at the start, {machine['load_average_1m_end']} at the end; "
+        f"written to {args.output}"
+    )
     Console().print(table)
 
 
