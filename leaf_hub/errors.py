@@ -132,6 +132,13 @@ class ReleaseError(LeafHubError, RuntimeError):
     """
 
 
+class ExportError(ReleaseError):
+    """A student could not be exported to ONNX/OpenVINO, or an export fails its check against torch.
+
+    Example message: ``onnx/model.onnx embeds probe texts differently from the torch model: min cosine 0.91 < 0.99``.
+    """
+
+
 class LeaderboardError(LeafHubError, ValueError):
     """A leaderboard submission cannot be built honestly.
 

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.publish._run import build_real_run
+
+
+@pytest.fixture(scope="session")
+def leaf_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real tiny distilled + evaluated run of tests/publish (built once per session, shared)."""
+    return build_real_run(tmp_path_factory.getbasetemp() / "leaf-run")
+
+
+@pytest.fixture(scope="module")
+def minilm_exports(student_path: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
+    """all-MiniLM-L6-v2 (real weights) with its ONNX fp32 + int8 exports written into a copy of its folder."""
+    from leaf_hub.export import export_student
+
+    folder = tmp_path_factory.mktemp("minilm") / "model"
+    shutil.copytree(student_path, folder)
+    return folder, export_student(folder, folder, openvino=False)
