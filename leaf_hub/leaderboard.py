@@ -77,6 +77,7 @@ __all__ = [
     "card_training_data",
     "model_meta_source",
     "check_run_settings",
+    "validate_pull_request",
     "validate_submission",
     "write_pull_request",
     "write_run_settings",
@@ -640,6 +641,8 @@ def _instructions(sub: Submission, output: Path) -> str:
         f'   gh pr create --title "Add {sub.model_name}" --body "Evaluated with mteb on revision {sub.revision}"',
         "   ```",
         "",
+        f"   or apply {output.resolve()}/pull_request.patch (scripts/submit_leaderboard.py writes it) with `git am`.",
+        "",
         f"2. Model: open a pull request to {MTEB_REPO} that adds the `ModelMeta` entry in `{sub.model_meta_py.name}`",
         "   to `mteb/models/model_implementations/` (e.g. a new `leaf_hub_models.py`).",
         "",
@@ -1002,3 +1005,58 @@ def _open_pull_request(pr: PullRequest, title: str, body: str, *, branch: str) -
         except subprocess.CalledProcessError as e:
             raise LeaderboardError(f"gh failed: {(e.stderr or e.stdout).strip().splitlines()[-1]}") from e
     return done.stdout.strip().splitlines()[-1]
+
+
+def validate_pull_request(pr: PullRequest) -> dict[str, Any]:
+    """Load a pull request's folder back with mteb's own loaders and result classes, as the results repository does.
+
+    ``model_meta.json`` through ``ModelMeta``, each ``<Task>.json`` through ``TaskResult.from_disk`` and
+    ``validate_and_filter_scores``, ``run_settings.jsonl`` through :func:`check_run_settings`, and the
+    whole tree through ``ResultCache.load_results`` (model metadata required, nothing remote).
+
+    Returns:
+        What was checked and found: model, revision, main score per task, run-settings scopes, the
+        tasks ``ResultCache`` loads, and ``passed: true``.
+
+    Raises:
+        LeaderboardError: On the first file mteb does not accept.
+    """
+    from mteb.cache import ResultCache
+    from mteb.models.model_meta import ModelMeta
+    from mteb.results import TaskResult
+
+    metas = list(pr.folder.glob("results/*/*/model_meta.json"))
+    if len(metas) != 1:
+        raise LeaderboardError(
+            f"{pr.folder}: expected one results/<model>/<revision>/model_meta.json, found {len(metas)}"
+        )
+    revision_dir = metas[0].parent
+    try:
+        meta = ModelMeta.model_validate_json_resolved(metas[0].read_text(encoding="utf-8"))
+    except Exception as e:  # noqa: BLE001 - any mteb failure here means an invalid file
+        raise LeaderboardError(f"{metas[0]} does not load as mteb's ModelMeta: {str(e).splitlines()[0]}") from e
+    scores: dict[str, float] = {}
+    for path in sorted(revision_dir.glob("*.json")):
+        if path.name == "model_meta.json":
+            continue
+        try:
+            result = TaskResult.from_disk(path).validate_and_filter_scores()
+        except Exception as e:  # noqa: BLE001
+            raise LeaderboardError(f"{path} does not load with mteb's TaskResult: {str(e).splitlines()[0]}") from e
+        scores[result.task_name] = float(result.get_score())
+    scopes = check_run_settings(revision_dir, sorted(scores))
+    bench = ResultCache(pr.folder).load_results(
+        models=[meta], tasks=sorted(scores), require_model_meta=True, include_remote=False, validate_and_filter=True
+    )
+    loaded = sorted(r.task_name for m in bench.model_results for r in m.task_results)
+    if loaded != sorted(scores):
+        raise LeaderboardError(f"mteb's ResultCache loads {loaded} from {pr.folder}, expected {sorted(scores)}")
+    return {
+        "model": meta.name,
+        "revision": meta.revision,
+        "tasks": scores,
+        "run_settings": sorted("/".join(scope) + f" (mteb {version})" for scope, version in scopes.items()),
+        "result_cache_tasks": loaded,
+        "training_datasets": sorted(meta.training_datasets or []),
+        "passed": True,
+    }

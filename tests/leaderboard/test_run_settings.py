@@ -8,7 +8,9 @@ the submission, which must not be sub-sampled (slow: ~30 s on 2 cores).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from leaf_hub.leaderboard import (
     build_model_meta,
     build_submission,
     check_run_settings,
+    validate_pull_request,
     write_pull_request,
     write_run_settings,
     write_submission,
@@ -92,6 +95,9 @@ def test_pull_request_folder_and_patch_apply_to_a_results_repository(
     prefix = f"results/leaf-hub__leaf-ir-mini/{'c' * 40}"
     assert sorted(pr.files) == [f"{prefix}/{n}" for n in ("STSBenchmark.json", "model_meta.json", "run_settings.jsonl")]
     assert all(size == (pr.folder / path).stat().st_size > 0 for path, size in pr.files.items())
+    checked = validate_pull_request(pr)
+    assert checked["passed"] and checked["result_cache_tasks"] == ["STSBenchmark"]
+    assert checked["run_settings"] == [f"STSBenchmark/test/default (mteb {__import__('mteb').__version__})"]
     # the patch applies with git am on a results-repository clone (here: a fresh repository)
     repo = tmp_path / "results-clone"
     repo.mkdir()
@@ -155,3 +161,28 @@ def test_full_split_submission_lists_the_teachers_training_data(
     assert [(e["task"], e["splits"], e["subsets"]) for e in entries] == [("STSBenchmark", ["test"], ["default"])]
     pr = write_pull_request(sub)
     assert len(pr.files) == 3 and pr.patch.stat().st_size > sum(pr.files.values())
+
+    # the script: same tree, the patch, and a report of what mteb's loaders accepted
+    report = tmp_path / "leaderboard_submission.json"
+    script = ROOT / "scripts" / "submit_leaderboard.py"
+    out = tmp_path / "by-script"
+    proc = subprocess.run(
+        [sys.executable, str(script), str(run), "-o", str(out), "--report", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads(report.read_text())
+    assert record["validation"]["passed"] and record["validation"]["result_cache_tasks"] == ["STSBenchmark"]
+    assert record["files"] == pr.files and record["patch"]["bytes"] == (out / "pull_request.patch").stat().st_size
+    # offline, --open-pr is refused in one line (no gh here, or no network)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(run), "-o", str(out), "--open-pr"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PATH": "/usr/bin:/bin"},
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode != 0 and len(lines) == 1 and lines[0].startswith("submit_leaderboard: error: "), proc.stderr
