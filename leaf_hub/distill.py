@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import platform
 import random
@@ -98,6 +99,9 @@ class DistillReport:
     hardware: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     resumed_from: str | None = None
+    text_passes: int = 0
+    train_tokens_per_s: float = 0.0
+    parameters: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """Serialise as pretty JSON."""
@@ -118,10 +122,13 @@ class DistillReport:
         rows = [
             ("train texts / held-out", f"{self.n_train_texts:,} / {self.n_heldout:,}"),
             ("held-out alignment before → after", f"{self.alignment_before:.4f} → {self.alignment_after:.4f}"),
-            ("steps", f"{self.steps:,}"),
+            ("steps / text-passes", f"{self.steps:,} / {self.text_passes:,}"),
             ("teacher: texts encoded / cache hits", f"{self.teacher_texts_encoded:,} / {self.teacher_cache_hits:,}"),
             ("teacher time", f"{self.teacher_seconds:.1f} s"),
-            ("training time (texts/s)", f"{self.train_seconds:.1f} s ({self.train_texts_per_s:.1f}/s)"),
+            (
+                "training time (texts/s, real tokens/s)",
+                f"{self.train_seconds:.1f} s ({self.train_texts_per_s:.1f}/s, {self.train_tokens_per_s:,.0f}/s)",
+            ),
             ("wall time", f"{self.wall_seconds:.1f} s"),
         ]
         for name, value in rows:
@@ -323,6 +330,7 @@ def distill_models(
     checkpoint_dir: Path,
     *,
     resume: bool = False,
+    token_cache_root: Path | None = None,
 ) -> dict[str, Any]:
     """Train an already-built student to reproduce ``targets`` on ``texts``.
 
@@ -333,47 +341,56 @@ def distill_models(
         training: Optimisation settings.
         checkpoint_dir: Where periodic checkpoints go.
         resume: Continue from the last complete checkpoint in ``checkpoint_dir``.
+        token_cache_root: Folder of the token-id cache (default: under ``$LEAF_HUB_HOME``).
 
     Returns:
-        ``{"steps", "train_seconds", "loss_history", "resumed_from"}``.
+        ``{"steps", "train_seconds", "loss_history", "resumed_from", "text_passes", "mean_tokens",
+        "parameters"}``.
 
     Raises:
         DistillError: On a non-finite loss or when ``resume`` finds no checkpoint.
     """
     import torch
     from datasets import Dataset
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers import SentenceTransformerTrainingArguments
     from transformers import TrainerCallback
 
     from leaf_hub.losses import build_loss
+    from leaf_hub.training import LeafTrainer, PretokenizedCollator, TokenCache, freeze_lower_layers
 
     if len(texts) != len(targets):
         raise DistillError(f"{len(texts)} texts but {len(targets)} teacher vectors")
-    dataset = Dataset.from_dict({"text": list(texts), "label": list(range(len(texts)))})
+    tokens = TokenCache(student, token_cache_root).tokenize(texts)  # once, cached beside the teacher vectors
+    dataset = Dataset.from_dict({"label": list(range(len(texts)))})
     loss = build_loss(student, targets, training)  # LEAF, or with focal / score-distillation options
+    params = freeze_lower_layers(student, training.trainable_layers)
     use_cpu = training.device == "cpu" or (training.device == "auto" and not torch.cuda.is_available())
-    n_steps_epoch = max(1, -(-len(texts) // training.batch_size))
-    total = training.max_steps or max(1, int(round(n_steps_epoch * training.epochs)))
     args = SentenceTransformerTrainingArguments(
         output_dir=str(checkpoint_dir),
         num_train_epochs=training.epochs,
         max_steps=training.max_steps or -1,
         per_device_train_batch_size=training.batch_size,
         learning_rate=training.learning_rate,
-        warmup_steps=int(training.warmup_ratio * total),
         weight_decay=training.weight_decay,
-        lr_scheduler_type="linear",
         seed=training.seed,
         data_seed=training.seed,
         save_strategy="steps",
         save_steps=training.checkpoint_steps,
         save_total_limit=2,
-        logging_steps=max(1, min(10, total // 20)),
+        logging_steps=max(1, min(25, _total_steps(len(texts), training) // 20)),
         report_to="none",
         bf16=training.bf16 and not use_cpu,
         use_cpu=use_cpu,
         dataloader_drop_last=False,
+        dataloader_num_workers=training.dataloader_workers,
+        remove_unused_columns=False,
         disable_tqdm=False,
+    )
+    collator = PretokenizedCollator(
+        preprocess_fn=student.preprocess,
+        tokens=tokens,
+        pad_to_multiple_of=1 if use_cpu else 8,
+        token_type_ids="token_type_ids" in student.tokenizer.model_input_names,
     )
 
     class _StepTracker(TrainerCallback):
@@ -388,27 +405,21 @@ def distill_models(
             if state.is_world_process_zero and folder.is_dir():
                 write_checkpoint_checksums(folder)
 
-    multiplier = training.projection_lr_multiplier
-
-    class _LeafTrainer(SentenceTransformerTrainer):
-        """Gives the projection its own learning rate (``projection_lr_multiplier``)."""
-
-        def create_optimizer(self, model: Any = None) -> Any:
-            if self.optimizer is None and multiplier != 1.0:
-                dense_ids = {id(p) for m in student if type(m).__name__ == "Dense" for p in m.parameters()}
-                params = [p for p in student.parameters() if p.requires_grad]
-                groups = [
-                    {"params": [p for p in params if id(p) not in dense_ids], "lr": self.args.learning_rate},
-                    {"params": [p for p in params if id(p) in dense_ids], "lr": self.args.learning_rate * multiplier},
-                ]
-                self.optimizer = torch.optim.AdamW(
-                    groups, lr=self.args.learning_rate, weight_decay=self.args.weight_decay
-                )
-                return self.optimizer
-            return super().create_optimizer()
-
-    callbacks = [_StepTracker(), _Checksums()]
-    trainer = _LeafTrainer(model=student, args=args, train_dataset=dataset, loss=loss, callbacks=callbacks)
+    trainer = LeafTrainer(
+        model=student,
+        args=args,
+        train_dataset=dataset,
+        loss=loss,
+        data_collator=collator,
+        callbacks=[_StepTracker(), _Checksums()],
+        lengths=tokens.lengths,
+        group=training.length_group,
+        projection_lr_multiplier=training.projection_lr_multiplier,
+        schedule=training.schedule,
+        warmup_ratio=training.warmup_ratio,
+        cycles=training.cycles,
+        cooldown_ratio=training.cooldown_ratio,
+    )
     checkpoint = None
     if resume:
         checkpoint = _last_checkpoint(checkpoint_dir)
@@ -421,12 +432,23 @@ def distill_models(
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     seconds = time.perf_counter() - start
     history = [[float(e["step"]), float(e["loss"])] for e in trainer.state.log_history if "loss" in e]
+    steps = int(trainer.state.global_step)
+    lengths = tokens.lengths
     return {
-        "steps": int(trainer.state.global_step),
+        "steps": steps,
         "train_seconds": seconds,
         "loss_history": history,
         "resumed_from": str(checkpoint) if checkpoint else None,
+        "text_passes": int(min(steps * training.batch_size, _total_steps(len(texts), training) * training.batch_size)),
+        "mean_tokens": float(lengths.mean()) if len(lengths) else 0.0,
+        "parameters": params,
     }
+
+
+def _total_steps(n_texts: int, training: TrainingSpec) -> int:
+    """Optimizer steps of a run: ``max_steps``, or ``epochs`` passes at ``batch_size``."""
+    per_epoch = max(1, -(-n_texts // training.batch_size))
+    return training.max_steps or max(1, int(math.ceil(per_epoch * training.epochs)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -567,6 +589,9 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
         hardware=_hardware(),
         versions=_versions(),
         resumed_from=trained["resumed_from"],
+        text_passes=trained["text_passes"],
+        train_tokens_per_s=trained["text_passes"] * trained["mean_tokens"] / max(trained["train_seconds"], 1e-9),
+        parameters=trained["parameters"],
     )
     _atomic_write(run_dir / "metrics.json", report.to_json())
     shutil.rmtree(work, ignore_errors=True)

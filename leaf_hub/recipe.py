@@ -356,6 +356,17 @@ class TrainingSpec(_Strict):
         score_distill_weight: Weight of soft-label score distillation (LG-ANNA): KL between the
             teacher's and the student's in-batch similarity distributions; ``0``: off.
         score_distill_temperature: Softmax temperature of that score distillation.
+        schedule: Learning-rate schedule: ``linear`` (warm-up, linear decay), ``constant_cooldown``
+            (warm-up, constant, linear cool-down over the last ``cooldown_ratio`` of the steps) or
+            ``cycles`` (``cycles`` back-to-back linear schedules, as LEAF trains).
+        cycles: Number of linear cycles of ``schedule: cycles``.
+        cooldown_ratio: Share of steps of the cool-down of ``schedule: constant_cooldown``.
+        trainable_layers: Train only the top N transformer layers and the projection (embeddings
+            and lower layers frozen: cheaper steps); ``None``: every parameter trains.
+        length_group: Batches per length-sorted mega-batch: texts of similar length share a batch
+            (less padding); ``1``: the stock random batches.
+        dataloader_workers: DataLoader worker processes (collation is cheap once texts are
+            pre-tokenised; workers pay on a GPU machine with many cores).
 
     The last three options are off by default, so a custom recipe trains plain LEAF; the shipped
     recipes switch score distillation on (weight 0.1, chosen in ``reports/ablation.json``). While
@@ -378,6 +389,12 @@ class TrainingSpec(_Strict):
     focal_gamma: float = Field(default=0.0, ge=0, le=10)
     score_distill_weight: float = Field(default=0.0, ge=0, le=100)
     score_distill_temperature: float = Field(default=0.05, gt=0, le=10)
+    schedule: Literal["linear", "constant_cooldown", "cycles"] = "linear"
+    cycles: int = Field(default=1, ge=1, le=100)
+    cooldown_ratio: float = Field(default=0.2, gt=0, le=1)
+    trainable_layers: int | None = Field(default=None, ge=0, le=128)
+    length_group: int = Field(default=64, ge=1, le=100_000)
+    dataloader_workers: int = Field(default=0, ge=0, le=64)
 
     @model_serializer(mode="wrap")
     def _drop_default_options(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -389,7 +406,17 @@ class TrainingSpec(_Strict):
 
 
 #: Training options added after the first recipes; omitted from dumps while at their defaults.
-_TRAINING_OPTIONS = ("focal_gamma", "score_distill_weight", "score_distill_temperature")
+_TRAINING_OPTIONS = (
+    "focal_gamma",
+    "score_distill_weight",
+    "score_distill_temperature",
+    "schedule",
+    "cycles",
+    "cooldown_ratio",
+    "trainable_layers",
+    "length_group",
+    "dataloader_workers",
+)
 
 
 class EvalSpec(_Strict):

@@ -1,0 +1,18 @@
+"""Training machinery of the leaf student: token cache, length-grouped batches, the leaf trainer."""
+
+from leaf_hub.training.batching import LengthGroupedBatchSampler, PretokenizedCollator, padding_share
+from leaf_hub.training.tokens import TokenCache, TokenIds, tokenizer_fingerprint
+from leaf_hub.training.trainer import SCHEDULES, LeafTrainer, freeze_lower_layers, lr_lambda
+
+__all__ = [
+    "SCHEDULES",
+    "LeafTrainer",
+    "LengthGroupedBatchSampler",
+    "PretokenizedCollator",
+    "TokenCache",
+    "TokenIds",
+    "freeze_lower_layers",
+    "lr_lambda",
+    "padding_share",
+    "tokenizer_fingerprint",
+]

@@ -1,0 +1,194 @@
+"""The leaf trainer: stock ``SentenceTransformerTrainer`` spending the machine on the model.
+
+What it changes, each through an override the trainer offers rather than a fork:
+
+* ``get_batch_sampler`` → :class:`~leaf_hub.training.batching.LengthGroupedBatchSampler` (texts of
+  similar length share a batch);
+* the data collator → :class:`~leaf_hub.training.batching.PretokenizedCollator` (ids tokenised once,
+  cached by :class:`~leaf_hub.training.tokens.TokenCache`; no tokenizer call in the step);
+* ``create_optimizer`` → fused AdamW with the projection in its own parameter group (its own
+  learning rate) and frozen parameters left out;
+* ``create_scheduler`` → the schedules of :data:`SCHEDULES`, LEAF's repeated linear cycles among them.
+
+Everything else (loss interface, checkpoints, ``--resume``, bf16 autocast, accelerate/torchrun) is
+the stock trainer's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+
+from leaf_hub.training.batching import LengthGroupedBatchSampler
+
+__all__ = ["SCHEDULES", "LeafTrainer", "freeze_lower_layers", "lr_lambda"]
+
+Schedule = Literal["linear", "constant_cooldown", "cycles"]
+#: ``linear``: warm-up then linear decay to 0 (the transformers default); ``constant_cooldown``:
+#: warm-up, constant, then a linear cool-down over the last ``cooldown_ratio`` of the steps;
+#: ``cycles``: ``cycles`` back-to-back linear schedules (LEAF trains 3 cycles of 10 epochs).
+SCHEDULES: tuple[Schedule, ...] = ("linear", "constant_cooldown", "cycles")
+
+
+def lr_lambda(
+    schedule: Schedule, total: int, *, warmup_ratio: float, cycles: int = 1, cooldown_ratio: float = 0.2
+) -> Callable[[int], float]:
+    """The learning-rate multiplier at each step, for ``torch.optim.lr_scheduler.LambdaLR``.
+
+    Args:
+        schedule: One of :data:`SCHEDULES`.
+        total: Number of optimizer steps.
+        warmup_ratio: Share of steps (of each cycle, for ``cycles``) with linear warm-up.
+        cycles: Number of linear cycles (``cycles`` only).
+        cooldown_ratio: Share of steps of the final cool-down (``constant_cooldown`` only).
+
+    Returns:
+        ``step -> multiplier`` in ``[0, 1]``.
+    """
+    total = max(1, int(total))
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {schedule!r}; known: {', '.join(SCHEDULES)}")
+    n_cycles = max(1, int(cycles)) if schedule == "cycles" else 1
+    length = total / n_cycles
+
+    def linear(step: float, span: float) -> float:
+        warm = max(1.0, warmup_ratio * span) if warmup_ratio > 0 else 0.0
+        if step < warm:
+            return (step + 1) / (warm + 1)
+        return max(0.0, (span - step) / max(1.0, span - warm))
+
+    def multiplier(step: int) -> float:
+        if schedule == "constant_cooldown":
+            warm = max(1.0, warmup_ratio * total) if warmup_ratio > 0 else 0.0
+            cool = max(1.0, cooldown_ratio * total)
+            if step < warm:
+                return (step + 1) / (warm + 1)
+            if step >= total - cool:
+                return max(0.0, (total - step) / cool)
+            return 1.0
+        position = step - math.floor(step / length) * length if n_cycles > 1 else step
+        return linear(position, length)
+
+    return multiplier
+
+
+def freeze_lower_layers(student: SentenceTransformer, trainable_layers: int | None) -> dict[str, int]:
+    """Freeze the embeddings and all but the top ``trainable_layers`` transformer layers.
+
+    Args:
+        student: The student (modified in place).
+        trainable_layers: Transformer layers left trainable, counted from the top; ``None``: all
+            parameters train (embeddings included).
+
+    Returns:
+        ``{"trainable": n, "frozen": n}`` parameter counts.
+    """
+    if trainable_layers is not None:
+        backbone = student[0].model
+        layers = _encoder_layers(backbone)
+        cut = max(0, len(layers) - int(trainable_layers))
+        frozen_modules = [getattr(backbone, "embeddings", None), *layers[:cut]]
+        for module in frozen_modules:
+            if module is not None:
+                for p in module.parameters():
+                    p.requires_grad_(False)
+    trainable = sum(p.numel() for p in student.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in student.parameters() if not p.requires_grad)
+    return {"trainable": int(trainable), "frozen": int(frozen)}
+
+
+def _encoder_layers(backbone: torch.nn.Module) -> list[torch.nn.Module]:
+    encoder = getattr(backbone, "encoder", None)
+    layers = getattr(encoder, "layer", None) if encoder is not None else None
+    if layers is None:
+        raise ValueError(f"cannot find the transformer layers of {type(backbone).__name__} to freeze")
+    return list(layers)
+
+
+class LeafTrainer(SentenceTransformerTrainer):
+    """``SentenceTransformerTrainer`` with length-grouped batches, per-group learning rates and LEAF schedules.
+
+    Args:
+        *args: Passed to ``SentenceTransformerTrainer``.
+        lengths: Token count of each training row (for the length-grouped sampler).
+        group: Batches per length-sorted mega-batch (1: stock random batches).
+        projection_lr_multiplier: The projection's learning rate relative to the encoder's.
+        schedule: One of :data:`SCHEDULES`.
+        warmup_ratio: Share of steps (of each cycle) with linear warm-up.
+        cycles: Linear cycles for ``schedule="cycles"``.
+        cooldown_ratio: Share of steps of the cool-down for ``schedule="constant_cooldown"``.
+        **kwargs: Passed to ``SentenceTransformerTrainer``.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        lengths: np.ndarray,
+        group: int = 64,
+        projection_lr_multiplier: float = 1.0,
+        schedule: Schedule = "linear",
+        warmup_ratio: float = 0.05,
+        cycles: int = 1,
+        cooldown_ratio: float = 0.2,
+        **kwargs: Any,
+    ) -> None:
+        self.lengths = np.asarray(lengths)
+        self.group = group
+        self.projection_lr_multiplier = projection_lr_multiplier
+        self.schedule = schedule
+        self.warmup_ratio = warmup_ratio
+        self.cycles = cycles
+        self.cooldown_ratio = cooldown_ratio
+        super().__init__(*args, **kwargs)
+
+    def get_batch_sampler(
+        self,
+        dataset: Any,
+        batch_size: int,
+        drop_last: bool,
+        valid_label_columns: list[str] | None = None,
+        generator: torch.Generator | None = None,
+        seed: int = 0,
+    ) -> LengthGroupedBatchSampler:
+        """Length-grouped batches (see :class:`~leaf_hub.training.batching.LengthGroupedBatchSampler`)."""
+        return LengthGroupedBatchSampler(
+            dataset, batch_size, drop_last, valid_label_columns, generator, seed, lengths=self.lengths, group=self.group
+        )
+
+    def create_optimizer(self, model: Any = None) -> torch.optim.Optimizer:
+        """Fused AdamW over the trainable parameters; the ``Dense`` projection gets its own learning rate."""
+        if self.optimizer is None:
+            from sentence_transformers import models
+
+            dense_ids = {id(p) for m in self.model if isinstance(m, models.Dense) for p in m.parameters()}
+            params = [p for p in self.model.parameters() if p.requires_grad]
+            lr = self.args.learning_rate
+            groups = [
+                {"params": [p for p in params if id(p) not in dense_ids], "lr": lr},
+                {"params": [p for p in params if id(p) in dense_ids], "lr": lr * self.projection_lr_multiplier},
+            ]
+            groups = [g for g in groups if g["params"]]
+            try:  # the fused kernel: ~5x faster steps on CPU than the per-parameter loop (23M parameters)
+                self.optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=self.args.weight_decay, fused=True)
+            except (RuntimeError, TypeError):
+                self.optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=self.args.weight_decay)
+        return self.optimizer
+
+    def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None) -> Any:
+        """One of :data:`SCHEDULES` as a ``LambdaLR`` (it multiplies each group's own rate)."""
+        if self.lr_scheduler is None:
+            multiplier = lr_lambda(
+                self.schedule,
+                num_training_steps,
+                warmup_ratio=self.warmup_ratio,
+                cycles=self.cycles,
+                cooldown_ratio=self.cooldown_ratio,
+            )
+            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer, multiplier)
+            self._created_lr_scheduler = True
+        return self.lr_scheduler

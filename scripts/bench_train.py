@@ -1,0 +1,249 @@
+"""Benchmark the leaf trainer against the stock sentence-transformers distillation loop.
+
+Measured in one run, on the same mixed-length distillation texts (leaf-ir-mini's queries and
+sentences), the same ridge-initialised student, the same teacher vectors, steps, batch size,
+learning rate and seed:
+
+* (a) the stock ``SentenceTransformerTrainer`` with ``losses.MSELoss`` (teacher vectors in the
+  dataset's ``label`` column, random batches, the tokenizer called inside every step);
+* (b) leaf-hub's trainer (:func:`leaf_hub.distill.distill_models`: ids tokenised once and cached,
+  length-grouped batches, no tokenisation in the step), plain LEAF loss;
+* (c) a dense fp32 matrix-multiply benchmark (``torch.mm``) on the same cores and threads: the
+  FLOP rate the machine reaches on the operation transformer layers are made of.
+
+For (a) and (b): real (unpadded) training tokens/s, the share of computed positions that were
+padding, the achieved FLOP rate (useful FLOPs of the real tokens, forward + backward ≈ 3 × forward)
+as a fraction of (c), and the held-out alignment (mean cosine student↔teacher) reached. (a) and
+(b) alternate ``--repeats`` times; the fastest repeat of each is reported (all are kept).
+
+Usage: ``python scripts/bench_train.py [--steps 120] [--repeats 2] [--quick]``; writes
+``reports/bench_train.json`` (``--quick``: ``reports/bench_train_quick.json``) and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+console = Console(width=140)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", default="leaf-ir-mini", help="recipe whose texts and models are used")
+    parser.add_argument("--steps", type=int, default=120, help="training steps of each loop")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--repeats", type=int, default=2, help="alternating repeats of (a) and (b)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the script works")
+    parser.add_argument("--output", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.steps, args.repeats = 6, 1
+    args.output = args.output or Path("reports") / ("bench_train_quick.json" if args.quick else "bench_train.json")
+    return args
+
+
+def useful_flops_per_token(student: Any, mean_len: float) -> float:
+    """Forward + backward FLOPs of one real token through the student's transformer (≈ 3 × forward).
+
+    Per layer and token the forward pass does ``2 × (4 d² + 2 d f)`` FLOPs in its projections and
+    feed-forward block and ``4 × len × d`` in attention (scores and weighted sum).
+    """
+    config = student[0].model.config
+    d, f, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    forward = layers * (2 * (4 * d * d + 2 * d * f) + 4 * mean_len * d)
+    return 3.0 * forward
+
+
+def matmul_gflops(seconds: float = 8.0, n: int = 2048) -> float:
+    """Sustained fp32 ``torch.mm`` rate (GFLOP/s) of ``n × n`` matrices on this process's threads."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        torch.mm(a, b)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        torch.mm(a, b)
+        count += 1
+    return 2 * n**3 * count / (time.perf_counter() - start) / 1e9
+
+
+def stock_run(student: Any, texts: list[str], targets: np.ndarray, args: argparse.Namespace, out: Path) -> dict:
+    """(a): the sentence-transformers distillation example's loop."""
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments, losses
+
+    n = args.steps * args.batch_size
+    dataset = Dataset.from_dict({"text": texts[:n], "label": [row.tolist() for row in targets[:n]]})
+    training = SentenceTransformerTrainingArguments(
+        output_dir=str(out),
+        max_steps=args.steps,
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        warmup_steps=int(0.05 * args.steps),
+        seed=42,
+        data_seed=42,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=True,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=student, args=training, train_dataset=dataset, loss=losses.MSELoss(student)
+    )
+    batches: list[list[int]] = [list(b) for b in trainer.get_train_dataloader().batch_sampler]
+    start = time.perf_counter()
+    trainer.train()
+    return {"seconds": time.perf_counter() - start, "batches": batches[: args.steps]}
+
+
+def leaf_run(student: Any, texts: list[str], targets: np.ndarray, args: argparse.Namespace, out: Path) -> dict:
+    """(b): leaf-hub's trainer on the same texts."""
+    from leaf_hub.distill import distill_models
+    from leaf_hub.recipe import TrainingSpec
+    from leaf_hub.training import LengthGroupedBatchSampler, TokenCache
+
+    n = args.steps * args.batch_size
+    training = TrainingSpec(
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_steps=args.steps,
+        checkpoint_steps=10**6,
+        seed=42,
+        device="cpu",
+    )
+    lengths = TokenCache(student, out / "tokens").tokenize(texts[:n]).lengths
+    sampler = LengthGroupedBatchSampler(list(range(n)), args.batch_size, False, seed=42, lengths=lengths)
+    trained = distill_models(
+        student, texts[:n], targets[:n], training, out / "checkpoints", token_cache_root=out / "tokens"
+    )
+    return {"seconds": trained["train_seconds"], "batches": [b.tolist() for b in sampler.batches(0)][: args.steps]}
+
+
+def _token_counts(student: Any, texts: list[str]) -> np.ndarray:
+    tokenizer = student.tokenizer
+    ids = tokenizer(texts, truncation=True, max_length=int(student.max_seq_length))["input_ids"]
+    return np.asarray([len(i) for i in ids])
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    import torch
+
+    from leaf_hub.assets import resolve_model
+    from leaf_hub.distill import load_texts, mean_alignment, teacher_vectors
+    from leaf_hub.models.student import build_student, init_projection
+    from leaf_hub.recipe import load_recipe
+    from leaf_hub.teacher import SentenceTransformerTeacher
+    from leaf_hub.training.batching import padding_share
+
+    load_before = os.getloadavg()
+    recipe = load_recipe(args.recipe)
+    data = load_texts(recipe.data, recipe.training.seed)
+    n = args.steps * args.batch_size
+    if n > len(data.train):
+        raise SystemExit(f"bench_train: {args.steps} steps x {args.batch_size} needs {n} texts, have {len(data.train)}")
+    work = Path(tempfile.mkdtemp(prefix="bench-train-"))
+    teacher = SentenceTransformerTeacher.from_spec(recipe.teacher)
+    train_targets, _ = teacher_vectors(teacher, data.train, work / "train.npy")
+    held_targets, _ = teacher_vectors(teacher, data.heldout, work / "held.npy")
+    del teacher
+    prompts = {"query": recipe.student.query_prompt, "document": recipe.student.document_prompt}
+    texts = [prompts[k] + t for t, k in data.train]
+    held = [prompts[k] + t for t, k in data.heldout]
+    base = build_student(
+        resolve_model(recipe.student),
+        projection_dim=recipe.student.projection_dim,
+        max_seq_length=recipe.student.max_seq_length,
+        device="cpu",
+    )
+    init_projection(base, texts[:2048], np.asarray(train_targets[:2048]), lam=recipe.student.ridge_lambda)
+    alignment_init = mean_alignment(base, held, held_targets)
+    lengths = _token_counts(base, texts[:n])
+    flops_token = useful_flops_per_token(base, float(lengths.mean()))
+
+    runs: dict[str, list[dict]] = {"stock": [], "leaf": []}
+    for repeat in range(args.repeats):
+        for name, fn in (("stock", stock_run), ("leaf", leaf_run)):
+            student = copy.deepcopy(base)
+            console.print(f"[bold]{name}[/] repeat {repeat + 1}/{args.repeats}: {args.steps} steps")
+            result = fn(student, texts, np.asarray(train_targets), args, work / f"{name}-{repeat}")
+            real = int(sum(lengths[b].sum() for b in result["batches"]))
+            result |= {
+                "real_tokens": real,
+                "padding_share": padding_share(lengths, [np.asarray(b) for b in result["batches"]]),
+                "real_tokens_per_s": real / result["seconds"],
+                "texts_per_s": n / result["seconds"],
+                "alignment": mean_alignment(student, held, held_targets),
+            }
+            del result["batches"]
+            runs[name].append(result)
+    matmul = matmul_gflops(4.0 if args.quick else 10.0)
+    best = {name: max(rs, key=lambda r: r["real_tokens_per_s"]) for name, rs in runs.items()}
+    for row in best.values():
+        row["gflops"] = row["real_tokens_per_s"] * flops_token / 1e9
+        row["share_of_matmul"] = row["gflops"] / matmul
+    ratio = best["leaf"]["real_tokens_per_s"] / best["stock"]["real_tokens_per_s"]
+    report = {
+        "what": "training throughput: stock SentenceTransformerTrainer+MSELoss (a) vs leaf-hub trainer (b) vs "
+        "dense fp32 matmul (c), same texts/steps/seed; fastest of the alternating repeats",
+        "settings": vars(args) | {"output": str(args.output), "texts": n, "mean_tokens": float(lengths.mean())},
+        "alignment_init": alignment_init,
+        "useful_flops_per_token": flops_token,
+        "matmul_gflops": matmul,
+        "stock": best["stock"],
+        "leaf": best["leaf"],
+        "all_repeats": runs,
+        "speedup_leaf_over_stock": ratio,
+        "targets": {
+            "leaf_over_stock>=3": ratio >= 3,
+            "leaf_share_of_matmul>=0.5": best["leaf"]["share_of_matmul"] >= 0.5,
+        },
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2))
+
+    table = Table(title=f"training throughput, {n} texts ({lengths.mean():.1f} tokens mean), {args.steps} steps")
+    for col in ("loop", "s", "texts/s", "real tokens/s", "padding", "GFLOP/s", "of matmul", "alignment"):
+        table.add_column(col, justify="right" if col != "loop" else "left")
+    for name, label in (("stock", "(a) stock ST trainer + MSELoss"), ("leaf", "(b) leaf-hub trainer")):
+        r = best[name]
+        table.add_row(
+            label,
+            f"{r['seconds']:.1f}",
+            f"{r['texts_per_s']:.1f}",
+            f"{r['real_tokens_per_s']:.0f}",
+            f"{r['padding_share']:.0%}",
+            f"{r['gflops']:.1f}",
+            f"{r['share_of_matmul']:.0%}",
+            f"{r['alignment']:.4f}",
+        )
+    table.add_row("(c) fp32 matmul 2048²", "", "", "", "", f"{matmul:.1f}", "100%", "")
+    console.print(table)
+    console.print(f"(b)/(a) real tokens/s: {ratio:.2f}x; alignment at init {alignment_init:.4f}; → {args.output}")
+
+
+if __name__ == "__main__":
+    main()
