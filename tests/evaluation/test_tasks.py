@@ -99,3 +99,27 @@ def test_split_is_selectable(shared_data: Path) -> None:
     assert list(task.eval_splits) == ["dev"]
     task.load_data()
     assert task.sample_info["dev"].n_queries == 324
+
+
+def test_tasks_without_a_local_copy_are_mteb_own_when_the_hub_is_reachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built only (mteb downloads on load_data, which needs the network this test does not have)."""
+    import mteb
+
+    import leaf_hub.evaluation.tasks as tasks_module
+    from leaf_hub.evaluation.sweep import calibration_vectors
+    from leaf_hub.evaluation.tasks import has_two_sides, task_split
+
+    monkeypatch.setattr(tasks_module, "hub_unreachable_reason", lambda: None)
+    names = ["MSMARCO", "Banking77Classification", "TwitterSemEval2015", "StackExchangeClustering", "STS12"]
+    built = get_tasks(names, corpus_limit=10)
+    for name, task in zip(names, built, strict=True):
+        official = mteb.get_task(name)
+        assert isinstance(task, type(official)) and task.metadata == official.metadata
+    # MSMARCO has no test split in mteb: its own (dev) is evaluated; others keep the requested one
+    assert [task_split(t) for t in built] == ["dev", "test", "test", "test", "test"]
+    # the asymmetric mode needs two sides: queries/documents or the two texts of a pair
+    assert [has_two_sides(t) for t in built] == [True, False, True, False, True]
+    # no corpus or sentence pairs to calibrate int8 on: ranges come from each encoding call
+    assert calibration_vectors(built[1], None, "test") is None  # type: ignore[arg-type]
+    with pytest.raises(EvalError, match=r"^ArguAna has no split 'dev' in mteb \(it has test\)$"):
+        get_tasks(["ArguAna"], split="dev")
