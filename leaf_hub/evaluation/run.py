@@ -536,6 +536,7 @@ def evaluate_model_folder(
     data_root: str | Path | None = None,
     sweep: bool = True,
     progress: bool = True,
+    local: dict[str, str] | None = None,
 ) -> EvalResults:
     """Evaluate a bare sentence-transformers folder: student-only unless ``teacher`` is given.
 
@@ -543,7 +544,7 @@ def evaluate_model_folder(
         model_dir: The model folder.
         teacher: Teacher folder or Hub id (an offline copy is used for known ids).
         output_dir: Where results go (default ``./eval/<folder name>``).
-        tasks: Tasks (default: all local tasks).
+        tasks: mteb task or benchmark names (default: SciFact, NFCorpus, STSBenchmark, shipped locally).
         modes: Modes (default: all three with a teacher, else ``student``).
         split: Split (default ``test``).
         corpus_limit: Retrieval corpus sub-sample size (``None`` or ``0``: full corpus).
@@ -551,6 +552,7 @@ def evaluate_model_folder(
         data_root: Data folder.
         sweep: Run the sweep.
         progress: Show progress bars.
+        local: Task name -> BEIR- or STS-layout folder standing for that task (``evaluation.local``).
 
     Returns:
         The results (also written to disk).
@@ -569,6 +571,7 @@ def evaluate_model_folder(
         split=split,
         corpus_limit=corpus_limit or None,
         query_limit=query_limit or None,
+        local=dict(local) if local else None,
     )
     _check_tasks(settings, resolve_data_root(data_root))
     teacher_obj, teacher_id = _teacher_from_arg(teacher) if teacher else (None, None)

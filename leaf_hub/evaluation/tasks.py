@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import os
@@ -30,7 +31,7 @@ import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlparse
 
 from leaf_hub.assets import data_root as resolve_data_root
@@ -47,10 +48,14 @@ from leaf_hub.evaluation.data import (
     subsample_sts,
 )
 
+if TYPE_CHECKING:
+    from leaf_hub.evaluation.results import EvalResults
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_TASKS",
+    "benchmark_average",
     "SHIPPED_DATA",
     "TaskFacts",
     "get_tasks",
@@ -157,6 +162,37 @@ def resolve_task_names(names: Sequence[str]) -> list[str]:
             ) from None
         out += [t.metadata.name for t in benchmark.tasks]
     return list(dict.fromkeys(out))
+
+
+def benchmark_average(benchmark: str, results: EvalResults, mode: str = "student") -> float | None:
+    """Mean main score over a benchmark's tasks (mteb's "Mean (Task)"), only when every task ran on full splits.
+
+    Args:
+        benchmark: mteb benchmark name (``BEIR``, ``MTEB(eng, v2)``).
+        results: An evaluation's results.
+        mode: Which rows (``student``, ``teacher``, ...).
+
+    Returns:
+        The mean (a fraction), or ``None`` when a task of the benchmark is missing, sub-sampled or
+        scored on a split the benchmark does not select.
+
+    Raises:
+        EvalError: If mteb has no benchmark of that name.
+    """
+    import mteb
+
+    rows = {r.task: r for r in results.scores if r.mode == mode}
+    try:
+        selected = mteb.get_benchmark(benchmark).tasks
+    except (KeyError, ValueError):
+        raise EvalError(f"unknown mteb benchmark {benchmark!r}") from None
+    scores = []
+    for task in selected:
+        row = rows.get(task.metadata.name)
+        if row is None or row.subsampled or row.split not in task.eval_splits:
+            return None
+        scores.append(row.main_score)
+    return sum(scores) / len(scores) if scores else None
 
 
 @functools.lru_cache(maxsize=8)
@@ -379,16 +415,35 @@ def _count(task: Any, split: str) -> SampleInfo:
     return SampleInfo(n_queries=n_q, n_docs=n_d, n_queries_total=n_q, n_docs_total=n_d, subsampled=False)
 
 
-def _online_task(name: str, split: str, seed: int) -> Any:
-    official = _mteb_task(name)
-    splits = list(official.metadata.eval_splits)
+def _online_task(name: str, split: str, seed: int, template: Any | None = None) -> Any:
+    """The mteb task, as a benchmark selects it (``template``: its splits and subsets) or whole."""
+    official = template if template is not None else _mteb_task(name)
+    splits = list(official.eval_splits)
     chosen = split if split in splits else (splits[0] if split == "test" else None)
     if chosen is None:
         raise EvalError(f"{name} has no split {split!r} in mteb (it has {', '.join(splits)})")
-    task = _online_class(type(official))(seed=seed)
+    cls = _online_class(type(official))
+    task = cls.__new__(cls)
+    task.__dict__.update(copy.deepcopy(official.__dict__))
     task.filter_eval_splits([chosen])
     task.sample_info = {}
     return task
+
+
+def _benchmark_selections(names: Sequence[str]) -> dict[str, Any]:
+    """Task name -> the task object a named benchmark selects (its splits and language subsets)."""
+    import mteb
+
+    out: dict[str, Any] = {}
+    for name in names:
+        try:
+            mteb.get_task(name)
+            continue
+        except (KeyError, ValueError):
+            pass
+        for task in mteb.get_benchmark(name).tasks:
+            out.setdefault(task.metadata.name, task)
+    return out
 
 
 @functools.lru_cache(maxsize=256)
@@ -441,6 +496,7 @@ def get_tasks(
         modalities = list(_mteb_task(name).metadata.modalities)
         if modalities != ["text"]:
             raise EvalError(f"{name} is an mteb task on {'+'.join(modalities)}; leaf_hub evaluates text embeddings")
+    selections = _benchmark_selections(names)
     remote = [n for n in expanded if n not in folders]
     if remote:
         reason = hub_unreachable_reason()
@@ -461,5 +517,5 @@ def get_tasks(
         else:
             if corpus_limit or query_limit:
                 logger.info("%s is downloaded by mteb and evaluated in full (limits apply to local copies)", name)
-            tasks.append(_online_task(name, split, seed))
+            tasks.append(_online_task(name, split, seed, selections.get(name)))
     return tasks

@@ -123,3 +123,45 @@ def test_tasks_without_a_local_copy_are_mteb_own_when_the_hub_is_reachable(monke
     assert calibration_vectors(built[1], None, "test") is None  # type: ignore[arg-type]
     with pytest.raises(EvalError, match=r"^ArguAna has no split 'dev' in mteb \(it has test\)$"):
         get_tasks(["ArguAna"], split="dev")
+
+
+def test_a_benchmark_keeps_its_own_selection_of_subsets(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mteb
+
+    import leaf_hub.evaluation.tasks as tasks_module
+
+    monkeypatch.setattr(tasks_module, "hub_unreachable_reason", lambda: None)
+    (alone,) = get_tasks(["MassiveIntentClassification"])
+    selected = {t.metadata.name: t for t in get_tasks(["MTEB(eng, v2)"])}
+    assert len(alone.hf_subsets) > 1 and selected["MassiveIntentClassification"].hf_subsets == ["en"]
+    assert len(selected) == len(mteb.get_benchmark("MTEB(eng, v2)").tasks)
+
+
+def test_benchmark_average_needs_every_task_on_full_splits() -> None:
+    import mteb
+
+    from leaf_hub.evaluation.results import EvalResults, ScoreRecord
+    from leaf_hub.evaluation.tasks import benchmark_average
+
+    def rows(subsampled: str | None = None, missing: str | None = None) -> EvalResults:
+        scores = [
+            ScoreRecord(
+                task=t.metadata.name,
+                mode="student",
+                split=t.eval_splits[0],
+                main_metric=t.metadata.main_score,
+                main_score=(i + 1) / 100,
+                subsampled=t.metadata.name == subsampled,
+                n_queries=1,
+                n_docs=1,
+                seconds=0.0,
+            )
+            for i, t in enumerate(mteb.get_benchmark("BEIR").tasks)
+            if t.metadata.name != missing
+        ]
+        return EvalResults(model_path="m", mteb_version=mteb.__version__, split="test", scores=scores, wall_seconds=0)
+
+    assert benchmark_average("BEIR", rows()) == pytest.approx(sum(range(1, 16)) / 15 / 100)
+    assert benchmark_average("BEIR", rows(subsampled="SciFact")) is None
+    assert benchmark_average("BEIR", rows(missing="ArguAna")) is None
+    assert benchmark_average("BEIR", rows(), mode="teacher") is None
