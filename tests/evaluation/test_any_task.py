@@ -3,7 +3,8 @@
 The local folders are tiny real subsets of the shipped data, copied line for line: 8 judged SciFact
 test queries with their judged abstracts plus 32 other abstracts (BEIR layout), and the first 30
 STS-B test pairs (STS layout). The model is the real all-MiniLM-L6-v2; the "teacher" is the same
-model at a 128-token limit (a real model with the student's dimension, so every mode runs).
+model at a 128-token limit and the "initialisation" at 64 tokens (real models with the student's
+dimension, so every mode runs).
 """
 
 from __future__ import annotations
@@ -69,8 +70,10 @@ def _evaluate(student_path: Path, out: Path, name: str, folder: Path, modes: lis
         sweep_precisions=["float32", "int8"],
     )
     teacher = SentenceTransformerTeacher(student_path, max_seq_length=128)
+    # "init" stands for the student's initialisation: the same weights at a 64-token limit
+    init = SentenceTransformerTeacher(student_path, max_seq_length=64) if "init" in modes else None
     return evaluate_models(
-        student_path, output_dir=out, settings=settings, teacher=teacher, sweep=sweep, progress=False
+        student_path, output_dir=out, settings=settings, teacher=teacher, init=init, sweep=sweep, progress=False
     )
 
 
@@ -94,7 +97,7 @@ def test_local_beir_folder_is_scored_under_another_retrieval_tasks_metadata(
     queries = {json.loads(x)["_id"] for x in (folder / "queries.jsonl").read_text().splitlines()}
     docs = {json.loads(x)["_id"] for x in (folder / "corpus.jsonl").read_text().splitlines()}
     assert len(queries) == N_QUERIES and not queries & docs  # ArguAna ignores identical query/document ids
-    modes = ["student", "teacher", "asymmetric"]
+    modes = ["student", "teacher", "asymmetric", "init"]
     res = _evaluate(student_path, offline_home / "as-arguana", "ArguAna", folder, modes, sweep=True)
 
     official = mteb.get_task("ArguAna").metadata
