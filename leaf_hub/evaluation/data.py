@@ -8,7 +8,10 @@ The files follow the layouts described in ``../shared/data/README.md``:
 * STS Benchmark (``stsb/``): ``<split>.tsv`` with the header ``sentence1  sentence2  score``,
   tab-separated, no quoting.
 
-Nothing here imports mteb; :mod:`leaf_hub.evaluation.tasks` turns these records into mteb datasets.
+Any folder in one of these layouts can stand for an mteb task of the matching type
+(``evaluation.local``); :func:`detect_layout` tells which it is and :func:`data_checksum` fingerprints
+the files read. Nothing here imports mteb; :mod:`leaf_hub.evaluation.tasks` turns these records into
+mteb datasets.
 """
 
 from __future__ import annotations
