@@ -475,6 +475,7 @@ class CardInputs:
         plot: Path of the sweep plot inside the published repo (``None`` when there is none).
         versions: sentence-transformers / transformers / torch versions the model was saved with.
         teacher_card: Text of the teacher's own model card (``README.md`` of its folder), when at hand.
+        exports: The checked CPU exports staged beside the weights (:func:`leaf_hub.export.card_rows`).
     """
 
     recipe: Recipe
@@ -488,6 +489,7 @@ class CardInputs:
     plot: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
     teacher_card: str | None = None
+    exports: dict[str, Any] | None = None
 
     @property
     def model_name(self) -> str:
@@ -959,6 +961,9 @@ def _context(inputs: CardInputs) -> dict[str, Any]:
         "description": recipe.description,
         "teacher_id": recipe.teacher.id,
         "teacher_revision": recipe.teacher.revision,
+        "teacher_kind": recipe.teacher.kind,
+        "teacher_black_box": recipe.teacher.black_box,
+        "exports": inputs.exports,
         "student_id": recipe.student.id,
         "student_revision": recipe.student.revision,
         "n_parameters": f"{inputs.model.n_parameters / 1e6:.1f}M",

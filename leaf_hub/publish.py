@@ -4,7 +4,10 @@ Order of work (nothing reaches the Hub before the local checks pass, and no tag 
 before the upload reloads to the same model):
 
 1. Check the run (recipe, model, ``eval/results.json``), the repo id and the tag (``v{version}``).
-2. Portability check of the model folder, licence gate (:mod:`leaf_hub.licenses`).
+2. Portability check of the model folder, licence gate (:mod:`leaf_hub.licenses`), and the CPU
+   exports (:mod:`leaf_hub.export`: ONNX fp32, ONNX int8, OpenVINO int8 where it installs), made
+   once into ``run/exports`` and checked against the torch model (fp32: cosine >= 0.99; every
+   export's STS-B score change and speed measured and recorded in ``release.json`` and the card).
 3. Stage one folder per repo: model files, ``README.md`` card, ``LICENSE``, ``eval/results.json``,
    the plot, ``recipe.yaml``, ``metrics.json`` and a deterministic ``release.json`` manifest
    (file sha256s, leaf-hub version, teacher fingerprint, scores, sentence-transformers versions,
@@ -13,15 +16,20 @@ before the upload reloads to the same model):
 5. Create the repo if absent and upload the staged folder in **one** commit.
 6. Verify: download that exact commit into a fresh cache, compare every file's sha256 with the
    manifest, load it with ``SentenceTransformer`` in a fresh process and compare probe-text
-   embeddings with the local model (cosine >= 0.9999).
+   embeddings with the local model (cosine >= 0.9999); run each published export from the
+   downloaded files and compare it with the local export (cosine >= 0.9999) and, for fp32, with
+   the torch model (cosine >= 0.99).
 7. Only then create the tag(s).
 
 With ``asym=True`` the companion ``ORG/NAME-asym`` (a stock ``Router``: queries -> student,
 documents -> teacher) goes through the same steps; both tags are created after both verify.
+A black-box teacher (``teacher.kind`` ``precomputed`` or ``callable``) has no weights to route
+documents to, so ``asym`` is refused unless the recipe names a ``teacher.document_encoder``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -114,7 +122,7 @@ class PublishResult:
         endpoint: The Hub endpoint.
         dry_run: Whether nothing was sent.
         repos: One entry per repo (the model first, then ``-asym``).
-        seconds: Wall time per phase (``stage``, ``upload``, ``verify``, ``tag``, ``total``).
+        seconds: Wall time per phase (``export``, ``stage``, ``upload``, ``verify``, ``tag``, ``total``).
     """
 
     endpoint: str
@@ -181,6 +189,28 @@ def _teacher_folder(recipe: Recipe) -> Path | None:
         if (folder / "modules.json").is_file():
             return folder
     return None
+
+
+def _document_encoder_folder(recipe: Recipe) -> Path | None:
+    """The local folder of the model that encodes documents for ``-asym``.
+
+    That is the teacher, or for a black-box teacher the ``teacher.document_encoder`` the recipe names.
+
+    Raises:
+        ReleaseError: If the teacher is a black box and the recipe names no document encoder.
+    """
+    teacher = recipe.teacher
+    if not teacher.black_box:
+        return _teacher_folder(recipe)
+    if teacher.document_encoder is None:
+        raise ReleaseError(
+            f"--asym needs a document encoder: the teacher {teacher.id} is a black box (kind: {teacher.kind}); "
+            "name a sentence-transformers model in teacher.document_encoder, or publish without --asym"
+        )
+    from leaf_hub.assets import resolve_model
+
+    folder = Path(resolve_model(teacher.document_encoder)).expanduser()
+    return folder if (folder / "modules.json").is_file() else None
 
 
 def _student_init_folder(recipe: Recipe) -> Path | None:
@@ -272,6 +302,7 @@ def stage_release(
     licenses: LicenseReport,
     asym: bool = False,
     teacher_folder: Path | None = None,
+    exports: dict[str, Any] | None = None,
 ) -> list[StagedRepo]:
     """Stage the release folder(s) of a run.
 
@@ -282,6 +313,8 @@ def stage_release(
         licenses: The licence gate's report (recorded in each manifest, used by the card).
         asym: Also stage the ``-asym`` Router release.
         teacher_folder: Local teacher folder (required for ``asym``; used for the card's sizes).
+        exports: The record of ``run/exports`` (:func:`leaf_hub.export.prepare_exports`): its files
+            are staged beside the weights, its figures go into the card and the manifest.
 
     Returns:
         The staged repos, model first.
@@ -305,6 +338,12 @@ def stage_release(
     folder = staging / "model"
     folder.mkdir(parents=True)
     _copy_model(run / "model", folder)
+    if exports:
+        from leaf_hub.export import card_rows, copy_exports
+
+        copy_exports(exports, run / "exports", folder)
+        manifest["exports"] = {k: v for k, v in exports.items() if k != "model_fingerprint"}
+        inputs = dataclasses.replace(inputs, exports=card_rows(exports))
     (folder / "README.md").write_text(render_card(inputs), encoding="utf-8")
     shutil.copy2(license_text_path(), folder / "LICENSE")
     (folder / "eval").mkdir()
@@ -410,6 +449,8 @@ def _verify(
                 revision=commit,
             )
         remote_vectors = reload_in_subprocess(client, repo.repo_id, commit, _reload_calls(repo, run), hf_home=hf_home)
+        if repo.kind == "model" and repo.manifest.get("exports"):
+            _verify_exports(repo, commit, snapshot, run)
     local = _reference_vectors(repo, run, recipe, teacher_folder)
     worst = min(_min_cosine(local[name], remote_vectors[name]) for name in local)
     if worst < MIN_COSINE:
@@ -421,6 +462,42 @@ def _verify(
         )
     logger.info("verified %s@%s: min cosine %.6f", repo.repo_id, commit[:12], worst)
     return worst
+
+
+def _verify_exports(repo: StagedRepo, commit: str, snapshot: Path, run: Path) -> None:
+    """Run each downloaded export: same vectors as the local export, and (fp32) as the torch model."""
+    from leaf_hub.export import MIN_EXPORT_COSINE, ExportedStudent
+    from leaf_hub.hub import PROBE_TEXTS
+    from leaf_hub.teacher import SentenceTransformerTeacher
+
+    texts = list(PROBE_TEXTS)
+    torch_vectors: np.ndarray | None = None
+    for entry in repo.manifest["exports"]["exports"]:
+        remote = ExportedStudent(snapshot, snapshot / entry["path"]).encode(texts, kind="query")
+        local = ExportedStudent(run / "model", run / "exports" / entry["path"]).encode(texts, kind="query")
+        same = _min_cosine(remote, local)
+        if same < MIN_COSINE:
+            raise VerificationError(
+                f"published {entry['path']} in {repo.repo_id}@{commit[:12]} embeds probe texts differently from "
+                f"the local export: min cosine {same:.6f} < {MIN_COSINE}; the commit stays untagged",
+                repo_id=repo.repo_id,
+                revision=commit,
+            )
+        if entry["precision"] == "fp32":
+            if torch_vectors is None:
+                prompt = ExportedStudent(snapshot, snapshot / entry["path"]).query_prompt
+                torch_vectors = SentenceTransformerTeacher(run / "model", query_prompt=prompt).encode(texts, "query")
+            close = _min_cosine(remote, torch_vectors)
+            if close < MIN_EXPORT_COSINE:
+                raise VerificationError(
+                    f"published {entry['path']} in {repo.repo_id}@{commit[:12]} is not the torch model: "
+                    f"min cosine {close:.4f} < {MIN_EXPORT_COSINE}; the commit stays untagged",
+                    repo_id=repo.repo_id,
+                    revision=commit,
+                )
+        logger.info(
+            "verified %s in %s@%s: min cosine %.6f to the local export", entry["path"], repo.repo_id, commit[:12], same
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -439,6 +516,7 @@ def publish(
     dry_run: bool = False,
     asym: bool = False,
     allow_license_override: bool = False,
+    exports: bool = True,
 ) -> PublishResult:
     """Publish a run as a verified, tagged release (see the module docstring for the steps).
 
@@ -452,13 +530,16 @@ def publish(
         dry_run: Stage and list the files, send nothing.
         asym: Also publish ``ORG/NAME-asym`` (Router: queries -> student, documents -> teacher).
         allow_license_override: Publish even if the licence gate refuses (recorded in ``release.json``).
+        exports: Publish the ONNX / OpenVINO exports beside the weights (made once into ``run/exports``).
 
     Returns:
         What was (or, with ``dry_run``, would be) released.
 
     Raises:
         CardError: If the run has no evaluation results or they cannot be rendered.
-        ReleaseError: On a bad repo id, tag or run folder.
+        ReleaseError: On a bad repo id, tag or run folder, or ``asym`` with a black-box teacher and
+            no ``teacher.document_encoder``.
+        ExportError: If an export cannot be made or an fp32 export differs from the torch model.
         LicenseError: If a redistributed component is not permissively licensed.
         NotPortableError: If the model would not load on every supported sentence-transformers.
         TagExistsError: If the tag exists with different content.
@@ -482,7 +563,7 @@ def publish(
     recipe = read_recipe(run / "recipe.yaml")
     check_tag(tag, recipe)
     _check_portable(run / "model")
-    teacher_folder = _teacher_folder(recipe)
+    teacher_folder = _document_encoder_folder(recipe) if asym else _teacher_folder(recipe)
     licenses = check_licenses(
         recipe,
         student_folder=_student_init_folder(recipe),
@@ -491,9 +572,23 @@ def publish(
         data_root=_data_root(recipe),
         allow_override=allow_license_override,
     )
+    export_record = None
+    if exports:
+        from leaf_hub.export import prepare_exports
+
+        with _timed(seconds, "export"):
+            export_record = prepare_exports(run, data_root=_data_root(recipe))
     with tempfile.TemporaryDirectory(prefix="leaf-hub-publish-") as tmp:
         with _timed(seconds, "stage"):
-            staged = stage_release(run, repo_id, Path(tmp), licenses=licenses, asym=asym, teacher_folder=teacher_folder)
+            staged = stage_release(
+                run,
+                repo_id,
+                Path(tmp),
+                licenses=licenses,
+                asym=asym,
+                teacher_folder=teacher_folder,
+                exports=export_record,
+            )
         if dry_run:
             seconds["total"] = time.perf_counter() - start
             repos = [RepoRelease(s.repo_id, tag, None, False, None, s.files) for s in staged]
