@@ -16,7 +16,8 @@ Stages, in order (each row's settings are the baseline's with the named changes)
    learning rate, schedule (linear / constant with cool-down / LEAF's cycles), trainable layers
    (all, or top k + projection with embeddings frozen), batch size, ridge fit (samples, λ), score
    distillation on.
-3. ``scale``: the baseline and the best screened settings (:func:`decide`) at the larger budgets.
+3. ``scale``: the baseline and the carried screened changes, combined (:func:`carried`), at the
+   larger budgets.
 
 The decision rule is fixed here, before any row runs, and recorded in the report with a sha256 of
 the code that applies it (:data:`RULE`, :func:`decide`); rows are cached in ``--workdir`` under a
@@ -356,8 +357,12 @@ def main(argv: list[str] | None = None) -> None:
     combo: dict[str, Any] = {}
     for r in reversed(keep):
         combo |= r["changes"]
-    scale_settings = {"baseline": {}} | {r["name"]: r["changes"] for r in keep}
-    if len(keep) > 1:
+    # The larger budgets cost 3-6x the smallest: they run the baseline and the carried changes
+    # combined (the one carried change when only one passes), not each carried change alone.
+    scale_settings: dict[str, dict[str, Any]] = {"baseline": {}}
+    if len(keep) == 1:
+        scale_settings[keep[0]["name"]] = keep[0]["changes"]
+    elif len(keep) > 1:
         scale_settings["combined: " + " + ".join(r["name"] for r in keep)] = combo
     decisions = {str(smallest): decide([base_row, *screen_rows], step0, spread)}
     if len(keep) > 1:
