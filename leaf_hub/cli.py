@@ -116,7 +116,10 @@ def distill(
     if max_steps is not None:
         overrides["training.max_steps"] = max_steps
     report = run_distill(load_recipe(recipe, overrides), resume=resume)
-    console.print(report.summary_table())
+    from leaf_hub.parallel import is_main_process
+
+    if is_main_process():  # torchrun: one table, not one per rank
+        console.print(report.summary_table())
 
 
 def _split_list(values: list[str] | None) -> list[str] | None:

@@ -11,9 +11,12 @@ Reads top to bottom like the method:
 5. save a portable model folder and ``metrics.json``.
 
 :func:`distill` works from a recipe; :func:`distill_models` from already-loaded objects.
-Multi-GPU: the trainer is the stock transformers/sentence-transformers one, so
-``torchrun --nproc_per_node N -m leaf_hub.cli distill RECIPE`` (or ``accelerate launch``) runs
-data-parallel unchanged; the teacher cache is filled by the main process first.
+Data-parallel (``torchrun --nproc_per_node N -m leaf_hub.cli distill RECIPE`` or ``accelerate
+launch``, see :mod:`leaf_hub.parallel`): every rank encodes a disjoint shard of the missing teacher
+vectors into the shared cache, rank 0 fills the token cache and ridge-fits the projection (broadcast
+to all), the trainer splits each global batch of ``training.batch_size`` texts across the ranks
+(:mod:`leaf_hub.training.sharding`: same steps and learning rates as one process), and rank 0 alone
+measures alignment and writes the run folder; every rank returns the report rank 0 wrote.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from leaf_hub import parallel
 from leaf_hub.errors import AssetError, DistillError
 from leaf_hub.hashing import sha256_file
 from leaf_hub.recipe import DataSpec, Recipe, TrainingSpec
@@ -102,6 +106,8 @@ class DistillReport:
     text_passes: int = 0
     train_tokens_per_s: float = 0.0
     parameters: dict[str, int] = field(default_factory=dict)
+    world_size: int = 1
+    teacher_encoded_per_rank: list[int] = field(default_factory=list)
 
     def to_json(self) -> str:
         """Serialise as pretty JSON."""
@@ -201,12 +207,25 @@ def teacher_vectors(
 ) -> tuple[np.ndarray, dict[str, int]]:
     """Teacher vectors of ``pairs`` in order, via the cache, gathered into a memory-mapped file.
 
+    In a data-parallel run every rank calls this: each encodes its shard of the missing texts
+    (:meth:`~leaf_hub.teacher.TeacherCache.encode_shard`), then after a barrier reloads the index.
+
     Returns:
-        The ``(n, dim)`` array and the cache counters (``encoded``, ``hits``).
+        The ``(n, dim)`` array and this rank's cache counters (``encoded``, ``hits``).
     """
     from leaf_hub.teacher import TeacherCache
 
     cache = TeacherCache(teacher, cache_root)
+    here = parallel.ranks()
+    if here.distributed:
+        parallel.barrier()  # every rank indexed the same chunks: the shards are disjoint and complete
+        for kind in ("query", "document"):
+            cache.encode_shard(
+                [t for t, k in pairs if k == kind], kind, rank=here.rank, world=here.world, progress=here.is_main
+            )
+        parallel.barrier()
+        cache.reload()
+    hits = cache.stats.hits  # texts cached before this call (the gather below finds them all)
     result = np.lib.format.open_memmap(out, mode="w+", dtype=np.float32, shape=(len(pairs), teacher.dim))
     for kind in ("query", "document"):
         positions = [i for i, (_, k) in enumerate(pairs) if k == kind]
@@ -215,7 +234,9 @@ def teacher_vectors(
             result[np.asarray(positions)] = vectors
     result.flush()
     del result
-    return np.load(out, mmap_mode="r"), {"encoded": cache.stats.encoded, "hits": cache.stats.hits}
+    if not here.distributed:
+        hits = cache.stats.hits
+    return np.load(out, mmap_mode="r"), {"encoded": cache.stats.encoded, "hits": hits}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -360,7 +381,8 @@ def distill_models(
 
     if len(texts) != len(targets):
         raise DistillError(f"{len(texts)} texts but {len(targets)} teacher vectors")
-    tokens = TokenCache(student, token_cache_root).tokenize(texts)  # once, cached beside the teacher vectors
+    with parallel.main_first():  # rank 0 tokenises and writes the chunks; the others then read them
+        tokens = TokenCache(student, token_cache_root).tokenize(texts)  # once, cached beside the teacher vectors
     dataset = Dataset.from_dict({"label": list(range(len(texts)))})
     loss = build_loss(student, targets, training)  # LEAF, or with focal / score-distillation options
     params = freeze_lower_layers(student, training.trainable_layers)
@@ -381,11 +403,15 @@ def distill_models(
         report_to="none",
         bf16=training.bf16 and not use_cpu,
         use_cpu=use_cpu,
-        dataloader_drop_last=False,
+        # sentence-transformers forces (and warns about) drop_last under DDP; passing it avoids the
+        # warning, and it is turned off again below: RankSlicedBatchSampler already gives every rank
+        # the same number of batches, and dropping one would train on fewer texts than one process.
+        dataloader_drop_last=parallel.ranks().distributed,
         dataloader_num_workers=training.dataloader_workers,
         remove_unused_columns=False,
-        disable_tqdm=False,
+        disable_tqdm=not parallel.is_main_process(),
     )
+    args.dataloader_drop_last = False
     collator = PretokenizedCollator(
         preprocess_fn=student.preprocess,
         tokens=tokens,
@@ -402,6 +428,7 @@ def distill_models(
 
         def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            parallel.barrier()  # every rank has written its own files (rng_state_<rank>.pth) first
             if state.is_world_process_zero and folder.is_dir():
                 write_checkpoint_checksums(folder)
 
@@ -422,12 +449,15 @@ def distill_models(
     )
     checkpoint = None
     if resume:
-        checkpoint = _last_checkpoint(checkpoint_dir)
+        with parallel.main_first():  # rank 0 moves damaged checkpoints aside; the others then agree
+            checkpoint = _last_checkpoint(checkpoint_dir)
         if checkpoint is None:
             raise DistillError(f"--resume: no checkpoint in {checkpoint_dir}")
         logger.info("resuming from %s", checkpoint)
-    elif checkpoint_dir.exists():
-        shutil.rmtree(checkpoint_dir)  # checkpoints of another run must not mix with this one
+    else:
+        with parallel.main_first():
+            if parallel.is_main_process() and checkpoint_dir.exists():
+                shutil.rmtree(checkpoint_dir)  # checkpoints of another run must not mix with this one
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     seconds = time.perf_counter() - start
@@ -513,10 +543,14 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
     from leaf_hub.teacher import build_teacher
 
     wall = time.perf_counter()
+    here = parallel.init_distributed()  # torchrun / accelerate launch: one process per device
     run_dir = recipe.run_dir
     _check_writable(run_dir)
-    if resume and _last_checkpoint(run_dir / "checkpoints") is None:  # refuse before the slow teacher work
-        raise DistillError(f"--resume: no checkpoint in {run_dir / 'checkpoints'}")
+    if resume:  # refuse before the slow teacher work
+        with parallel.main_first():
+            last = _last_checkpoint(run_dir / "checkpoints")
+        if last is None:
+            raise DistillError(f"--resume: no checkpoint in {run_dir / 'checkpoints'}")
     texts = load_texts(recipe.data, recipe.training.seed)  # fail on bad data before loading models
     logger.info("texts: %d training, %d held-out", len(texts.train), len(texts.heldout))
 
@@ -529,9 +563,11 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
     t0 = time.perf_counter()
     work = run_dir / "work"
     work.mkdir(exist_ok=True)
-    train_targets, train_stats = teacher_vectors(teacher, texts.train, work / "train_targets.npy")
-    held_targets, held_stats = teacher_vectors(teacher, texts.heldout, work / "heldout_targets.npy")
+    suffix = f".rank{here.rank}" if here.distributed else ""
+    train_targets, train_stats = teacher_vectors(teacher, texts.train, work / f"train_targets{suffix}.npy")
+    held_targets, held_stats = teacher_vectors(teacher, texts.heldout, work / f"heldout_targets{suffix}.npy")
     teacher_seconds = time.perf_counter() - t0
+    encoded_per_rank = parallel.all_gather_ints(train_stats["encoded"] + held_stats["encoded"])
     teacher_fingerprint = teacher.fingerprint
     del teacher  # free the big model before training
 
@@ -549,18 +585,25 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
     train_texts = _with_prompt(texts.train, prompts)
     held_texts = _with_prompt(texts.heldout, prompts)
     sample = min(len(train_texts), recipe.student.ridge_samples)
-    fit = init_projection(
-        student,
-        train_texts[:sample],
-        train_targets[:sample],
-        method=recipe.student.projection_init,
-        lam=recipe.student.ridge_lambda,
-    )
-    before = mean_alignment(student, held_texts, held_targets)
-    logger.info("held-out alignment before training: %.4f", before)
+    fit: dict[str, float] = {}
+    if here.is_main:  # fitted once; every rank starts from rank 0's weights
+        fit = init_projection(
+            student,
+            train_texts[:sample],
+            train_targets[:sample],
+            method=recipe.student.projection_init,
+            lam=recipe.student.ridge_lambda,
+        )
+    parallel.broadcast_parameters(student)
+    before = mean_alignment(student, held_texts, held_targets) if here.is_main else float("nan")
+    if here.is_main:
+        logger.info("held-out alignment before training: %.4f", before)
     trained = distill_models(
         student, train_texts, train_targets, recipe.training, run_dir / "checkpoints", resume=resume
     )
+    if not here.is_main:  # rank 0 alone measures and writes the run folder; return what it wrote
+        parallel.barrier()
+        return DistillReport.load(run_dir / "metrics.json")
     after = mean_alignment(student, held_texts, held_targets)
     logger.info("held-out alignment after training: %.4f", after)
 
@@ -581,7 +624,7 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
         train_seconds=trained["train_seconds"],
         train_texts_per_s=trained["steps"] * recipe.training.batch_size / max(trained["train_seconds"], 1e-9),
         teacher_seconds=teacher_seconds,
-        teacher_texts_encoded=train_stats["encoded"] + held_stats["encoded"],
+        teacher_texts_encoded=sum(encoded_per_rank),
         teacher_cache_hits=train_stats["hits"] + held_stats["hits"],
         wall_seconds=time.perf_counter() - wall,
         projection_init=fit,
@@ -592,9 +635,12 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
         text_passes=trained["text_passes"],
         train_tokens_per_s=trained["text_passes"] * trained["mean_tokens"] / max(trained["train_seconds"], 1e-9),
         parameters=trained["parameters"],
+        world_size=here.world,
+        teacher_encoded_per_rank=encoded_per_rank,
     )
     _atomic_write(run_dir / "metrics.json", report.to_json())
     shutil.rmtree(work, ignore_errors=True)
+    parallel.barrier()  # the other ranks wait for metrics.json
     return report
 
 

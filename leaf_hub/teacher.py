@@ -732,6 +732,47 @@ class TeacherCache:
                 rate = done / max(time.perf_counter() - start, 1e-9)
                 bar.update(task, advance=len(chunk_keys), rate=f"{rate:.1f}")
 
+    def encode_shard(
+        self, texts: Sequence[str], kind: TextKind = "document", *, rank: int, world: int, progress: bool = True
+    ) -> int:
+        """Encode this rank's share of the ``texts`` not cached yet (data-parallel filling).
+
+        The missing texts are ordered the same way on every rank (longest first, then by key) and
+        dealt round-robin, so ``world`` ranks that share this cache folder and saw the same index
+        encode disjoint shards that together cover every missing text once. Each rank writes its
+        own chunks (unique names, atomic); after a barrier, :meth:`reload` makes every shard visible.
+        ``stats.hits`` counts the texts already cached, ``stats.encoded`` this rank's shard.
+
+        Args:
+            texts: Texts to have cached.
+            kind: ``query`` or ``document``.
+            rank: This process's rank, ``0 <= rank < world``.
+            world: Number of ranks sharing the work.
+            progress: Show a progress bar.
+
+        Returns:
+            Number of texts this rank encoded.
+        """
+        if not 0 <= rank < world:
+            raise ValueError(f"rank {rank} outside a world of {world}")
+        texts = list(texts)
+        keys = [text_key(t, kind) for t in texts]
+        self.stats.hits += sum(key in self._index for key in keys)
+        todo: dict[str, str] = {}
+        for text, key in zip(texts, keys, strict=True):
+            if key not in self._index:
+                todo.setdefault(key, text)
+        order = sorted(todo, key=lambda k: (-len(todo[k]), k))[rank::world]
+        before = self.stats.encoded
+        self._encode_missing([todo[k] for k in order], order, kind, progress)
+        return self.stats.encoded - before
+
+    def reload(self) -> int:
+        """Re-read the chunk index from disk (chunks other processes wrote); returns the keys added."""
+        known = len(self._index)
+        self._load_index()
+        return len(self._index) - known
+
     def embed(self, texts: Sequence[str], kind: TextKind = "document", *, progress: bool = True) -> np.ndarray:
         """Return the teacher vectors of ``texts``, encoding only those not cached yet.
 

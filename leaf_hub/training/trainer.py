@@ -23,8 +23,10 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+from transformers import TrainerCallback
 
 from leaf_hub.training.batching import LengthGroupedBatchSampler
+from leaf_hub.training.sharding import RankSlicedBatchSampler
 
 __all__ = ["SCHEDULES", "LeafTrainer", "freeze_lower_layers", "lr_lambda"]
 
@@ -110,6 +112,21 @@ def _encoder_layers(backbone: torch.nn.Module) -> list[torch.nn.Module]:
     return list(layers)
 
 
+class _SamplerEpoch(TrainerCallback):
+    """Set the sampler's epoch at each epoch start, also for a resumed epoch.
+
+    On ``--resume`` accelerate's ``skip_first_batches`` wraps the sharded sampler once more and the
+    trainer's ``set_epoch`` no longer reaches it; the epoch index is ``global_step // steps_per_epoch``.
+    """
+
+    def __init__(self, sampler: RankSlicedBatchSampler) -> None:
+        self.sampler = sampler
+
+    def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        per_epoch = max(1, len(self.sampler) // self.sampler.world)
+        self.sampler.set_epoch(int(state.global_step) // per_epoch)
+
+
 class LeafTrainer(SentenceTransformerTrainer):
     """``SentenceTransformerTrainer`` with length-grouped batches, per-group learning rates and LEAF schedules.
 
@@ -154,11 +171,24 @@ class LeafTrainer(SentenceTransformerTrainer):
         valid_label_columns: list[str] | None = None,
         generator: torch.Generator | None = None,
         seed: int = 0,
-    ) -> LengthGroupedBatchSampler:
-        """Length-grouped batches (see :class:`~leaf_hub.training.batching.LengthGroupedBatchSampler`)."""
-        return LengthGroupedBatchSampler(
+    ) -> LengthGroupedBatchSampler | RankSlicedBatchSampler:
+        """Length-grouped batches (see :class:`~leaf_hub.training.batching.LengthGroupedBatchSampler`).
+
+        With more than one process each global batch is split across the ranks
+        (:class:`~leaf_hub.training.sharding.RankSlicedBatchSampler`): same batches and steps as one process.
+        """
+        sampler: Any = LengthGroupedBatchSampler(
             dataset, batch_size, drop_last, valid_label_columns, generator, seed, lengths=self.lengths, group=self.group
         )
+        if self.args.world_size > 1:
+            sampler = RankSlicedBatchSampler(sampler, self.args.world_size)
+            epoch_setter = getattr(self, "_sampler_epoch", None)
+            if epoch_setter is None:
+                self._sampler_epoch = _SamplerEpoch(sampler)
+                self.add_callback(self._sampler_epoch)
+            else:
+                epoch_setter.sampler = sampler
+        return sampler
 
     def create_optimizer(self, model: Any = None) -> torch.optim.Optimizer:
         """Fused AdamW over the trainable parameters; the ``Dense`` projection gets its own learning rate."""
