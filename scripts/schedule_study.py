@@ -336,8 +336,14 @@ def main(argv: list[str] | None = None) -> None:
     args.output.write_text(json.dumps(report, indent=2))  # the rule is on disk before any row runs
 
     study = Study(args, work)
-    step0_student, fit = study.student(BASELINE)
-    step0 = {"name": "step 0 (init + ridge)", "budget": 0, "ridge": fit, **study.score(step0_student, "step0")}
+    step0_key = row_key("step0", BASELINE, 0, 0, args)
+    if step0_key not in cache:
+        step0_student, fit = study.student(BASELINE)
+        scores = study.score(step0_student, "step0")
+        cache[step0_key] = {"name": "step 0 (init + ridge)", "budget": 0, "ridge": fit, **scores}
+        with (work / "rows.jsonl").open("a") as fh:
+            fh.write(json.dumps({"key": step0_key, "row": cache[step0_key]}) + "\n")
+    step0 = cache[step0_key]
     console.print(f"step 0: alignment {step0['alignment']:.4f}, dev mean {step0['dev_mean'] * 100:.2f}")
     smallest, larger = args.budgets[0], args.budgets[1:]
 
