@@ -105,6 +105,7 @@ class DistillReport:
     resumed_from: str | None = None
     text_passes: int = 0
     train_tokens_per_s: float = 0.0
+    alignment_gain_se: float = float("nan")
     parameters: dict[str, int] = field(default_factory=dict)
     world_size: int = 1
     teacher_encoded_per_rank: list[int] = field(default_factory=list)
@@ -127,7 +128,11 @@ class DistillReport:
         table.add_column("value", justify="right")
         rows = [
             ("train texts / held-out", f"{self.n_train_texts:,} / {self.n_heldout:,}"),
-            ("held-out alignment before → after", f"{self.alignment_before:.4f} → {self.alignment_after:.4f}"),
+            (
+                "held-out alignment before → after (gain ± s.e.)",
+                f"{self.alignment_before:.4f} → {self.alignment_after:.4f} "
+                f"({self.alignment_after - self.alignment_before:+.4f} ± {self.alignment_gain_se:.4f})",
+            ),
             ("steps / text-passes", f"{self.steps:,} / {self.text_passes:,}"),
             ("teacher: texts encoded / cache hits", f"{self.teacher_texts_encoded:,} / {self.teacher_cache_hits:,}"),
             ("teacher time", f"{self.teacher_seconds:.1f} s"),
@@ -244,15 +249,28 @@ def teacher_vectors(
 # ---------------------------------------------------------------------------------------------
 
 
-def mean_alignment(
+def alignment_cosines(
     student: SentenceTransformer, texts: Sequence[str], targets: np.ndarray, batch_size: int = 64
-) -> float:
-    """Mean cosine between the student's and the teacher's vectors of the same texts."""
+) -> np.ndarray:
+    """Cosine between the student's and the teacher's vector of each text, ``(len(texts),)``."""
     vectors = student.encode(list(texts), batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
     a = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     t = np.asarray(targets)
     b = t / np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-12)
-    return float((a * b).sum(axis=1).mean())
+    return (a * b).sum(axis=1)
+
+
+def mean_alignment(
+    student: SentenceTransformer, texts: Sequence[str], targets: np.ndarray, batch_size: int = 64
+) -> float:
+    """Mean cosine between the student's and the teacher's vectors of the same texts."""
+    return float(alignment_cosines(student, texts, targets, batch_size).mean())
+
+
+def gain_standard_error(before: np.ndarray, after: np.ndarray) -> float:
+    """Standard error of the mean per-text alignment gain (paired: the same held-out texts)."""
+    diff = np.asarray(after, dtype=np.float64) - np.asarray(before, dtype=np.float64)
+    return float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
 
 
 #: Written into each checkpoint once it is completely saved: size and sha256 of every file.
@@ -595,7 +613,8 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
             lam=recipe.student.ridge_lambda,
         )
     parallel.broadcast_parameters(student)
-    before = mean_alignment(student, held_texts, held_targets) if here.is_main else float("nan")
+    before_cos = alignment_cosines(student, held_texts, held_targets) if here.is_main else np.zeros(0)
+    before = float(before_cos.mean()) if here.is_main else float("nan")
     if here.is_main:
         logger.info("held-out alignment before training: %.4f", before)
     trained = distill_models(
@@ -604,8 +623,10 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
     if not here.is_main:  # rank 0 alone measures and writes the run folder; return what it wrote
         parallel.barrier()
         return DistillReport.load(run_dir / "metrics.json")
-    after = mean_alignment(student, held_texts, held_targets)
-    logger.info("held-out alignment after training: %.4f", after)
+    after_cos = alignment_cosines(student, held_texts, held_targets)
+    after = float(after_cos.mean())
+    gain_se = gain_standard_error(before_cos, after_cos)
+    logger.info("held-out alignment after training: %.4f (gain %+.4f ± %.4f)", after, after - before, gain_se)
 
     _save_model(student, run_dir / "model")
     (run_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False))
@@ -620,6 +641,7 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
         n_heldout=len(held_texts),
         alignment_before=before,
         alignment_after=after,
+        alignment_gain_se=gain_se,
         steps=trained["steps"],
         train_seconds=trained["train_seconds"],
         train_texts_per_s=trained["steps"] * recipe.training.batch_size / max(trained["train_seconds"], 1e-9),
