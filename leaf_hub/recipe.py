@@ -441,6 +441,9 @@ class EvalSpec(_Strict):
             model's dimension are skipped).
         sweep_precisions: Precisions of the sweep.
         batch_size: Encoding batch size.
+        speed_texts: When > 0, time student and teacher uncached on this many query texts of the
+            first task (interleaved repeats, :mod:`leaf_hub.evaluation.speed`): the only source of
+            a card's speed claim; ``0``: no timing, no speed claim.
     """
 
     tasks: list[str] = Field(default_factory=lambda: list(DEFAULT_TASKS))
@@ -454,6 +457,7 @@ class EvalSpec(_Strict):
         default_factory=lambda: ["float32", "int8", "binary"]
     )
     batch_size: int = Field(default=32, gt=0)
+    speed_texts: int = Field(default=0, ge=0, le=100_000)
 
     @field_validator("tasks")
     @classmethod

@@ -429,7 +429,8 @@ def evaluate_run(
         output_dir: Where results go (default ``run_dir/eval``).
         sweep: Run the sweep.
         progress: Show progress bars.
-        speed_texts: Time student and teacher uncached on this many query texts (``0``: no timing).
+        speed_texts: Time student and teacher uncached on this many query texts (``0``: the
+            recipe's ``evaluation.speed_texts``).
 
     Returns:
         The results (also written to disk).
@@ -455,6 +456,7 @@ def evaluate_run(
         corpus_limit=corpus_limit or None,
         query_limit=query_limit or None,
     )
+    speed_texts = speed_texts or settings.speed_texts
     root = resolve_data_root(data_root if data_root is not None else recipe.data.root)
     _check_tasks(settings, root)
     teacher = None
