@@ -4,14 +4,19 @@ Measured in one run, on the same texts, steps, seed and machine:
 
 * teacher embedding throughput (texts/s) through ``TeacherCache`` (cold);
 * training throughput (texts/s) of ``leaf_hub.distill.distill_models``;
-* cache reuse: the second, warm run (teacher vectors from disk) vs the first, end to end;
+* cache reuse: the second, warm run (teacher vectors and token ids from disk) vs the first, end to end;
 * baseline: sentence-transformers' ``examples/.../distillation/model_distillation.py`` way —
   teacher labels computed with ``dataset.map(teacher.encode, batched=True)`` on every run,
   ``losses.MSELoss``, ``SentenceTransformerTrainer`` — with the same student and projection
   initialisation, so quality (held-out alignment) is comparable;
 * end-to-end speed ratios baseline / leaf-hub, cold and warm, and the alignment of each.
 
-Usage: ``python scripts/bench_distill.py [--texts 1200] [--quick]``; writes ``reports/bench_distill.json``.
+Both train the same mixed-length texts (leaf-ir-mini's queries and sentences) for ``--epochs``
+passes (LEAF trains many epochs over cached teacher vectors) with the same batch size, learning
+rate, warm-up and seed, so their held-out alignment is comparable.
+
+Usage: ``python scripts/bench_distill.py [--texts 1200] [--epochs 3] [--quick]``; writes
+``reports/bench_distill.json``.
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ def _leaf_run(texts, heldout, cache_root: Path, workdir: Path, training) -> dict
     student = _student(teacher.dim)
     init_projection(student, texts[:512], targets[:512])
     t1 = time.perf_counter()
-    out = distill_models(student, texts, targets, training, workdir / "ckpt")
+    out = distill_models(student, texts, targets, training, workdir / "ckpt", token_cache_root=cache_root / "tokens")
     train_s = time.perf_counter() - t1
     return {
         "seconds": time.perf_counter() - start,
@@ -135,7 +140,8 @@ def _baseline_run(texts, heldout, workdir: Path, training) -> dict:
 def main() -> None:
     """Run the benchmark and write ``reports/bench_distill.json``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--texts", type=int, default=1200, help="training texts (real distillation queries)")
+    parser.add_argument("--texts", type=int, default=1200, help="training texts (leaf-ir-mini's queries + sentences)")
+    parser.add_argument("--epochs", type=float, default=3.0, help="passes over the training texts")
     parser.add_argument("--heldout", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the script works")
     parser.add_argument("--out", default="reports/bench_distill.json")
@@ -143,14 +149,13 @@ def main() -> None:
     if args.quick:
         args.texts, args.heldout = 96, 24
 
-    from leaf_hub.assets import data_root
-    from leaf_hub.recipe import TrainingSpec
+    from leaf_hub.distill import load_texts
+    from leaf_hub.recipe import TrainingSpec, load_recipe
 
-    lines = (data_root() / "distill" / "queries_en.txt").read_text(encoding="utf-8").splitlines()
-    rng = np.random.default_rng(0)
-    picked = [lines[i].strip() for i in rng.choice(len(lines), args.texts + args.heldout, replace=False)]
-    texts, heldout = picked[: args.texts], picked[args.texts :]
-    steps = max(1, args.texts // 32)
+    data = load_texts(load_recipe("leaf-ir-mini").data, 42)  # mixed queries and sentences, shuffled
+    texts = [t for t, _ in data.train[: args.texts]]
+    heldout = [t for t, _ in data.heldout[: args.heldout]]
+    steps = max(1, int(round(args.epochs * -(-len(texts) // 32))))
     training = TrainingSpec(batch_size=32, max_steps=steps, learning_rate=1e-4, checkpoint_steps=10**6, seed=0)
 
     console = Console()
@@ -171,8 +176,9 @@ def main() -> None:
 
     cold, warm, base = results["leaf_cold"], results["leaf_warm"], results["baseline"]
     summary = {
-        "texts": args.texts,
-        "heldout": args.heldout,
+        "texts": len(texts),
+        "heldout": len(heldout),
+        "epochs": args.epochs,
         "steps": steps,
         "batch_size": 32,
         "teacher_texts_per_s": args.texts / cold["teacher_seconds"] if cold["teacher_encoded"] else None,
@@ -187,7 +193,7 @@ def main() -> None:
     report = {
         "summary": summary,
         "runs": results,
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load_average_after": os.getloadavg()},
         "quick": args.quick,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
