@@ -57,6 +57,9 @@ class ReleaseSummary:
         scores: ``"<task>/<mode>"`` -> main score (fraction); modes include ``init`` when evaluated.
         alignment_before: Held-out alignment before training.
         alignment_after: Held-out alignment after training.
+        alignment_gain_se: Standard error of the alignment gain (paired, per held-out text).
+        text_passes: Texts trained on, counting each epoch's pass (steps × batch size).
+        train_seconds: Training time of the distill stage.
         model_mb: Size of the model's weights in MB.
         n_parameters: Parameters of the student.
         reload_min_cosine: Worst cosine between the local model and the tag reloaded from the Hub.
@@ -76,6 +79,9 @@ class ReleaseSummary:
     subsampled: dict[str, bool] = field(default_factory=dict)
     alignment_before: float | None = None
     alignment_after: float | None = None
+    alignment_gain_se: float | None = None
+    text_passes: int | None = None
+    train_seconds: float | None = None
     model_mb: float | None = None
     n_parameters: int | None = None
     reload_min_cosine: float | None = None
@@ -103,7 +109,14 @@ class ReleaseSummary:
                 delta = 100 * (self.scores[f"{task}/student"] - self.scores[key])
                 table.add_row(f"{task}: student − init", f"{delta:+.2f}")
         if self.alignment_after is not None:
-            table.add_row("held-out alignment", f"{self.alignment_before:.4f} → {self.alignment_after:.4f}")
+            gain = self.alignment_after - self.alignment_before
+            se = f" ± {self.alignment_gain_se:.4f}" if self.alignment_gain_se is not None else ""
+            table.add_row(
+                "held-out alignment (gain)",
+                f"{self.alignment_before:.4f} → {self.alignment_after:.4f} ({gain:+.4f}{se})",
+            )
+        if self.text_passes:
+            table.add_row("training: text-passes / seconds", f"{self.text_passes:,} / {self.train_seconds:.0f} s")
         if self.n_parameters:
             table.add_row("parameters / weights", f"{self.n_parameters / 1e6:.1f} M / {self.model_mb:.1f} MB")
         table.add_row("repo", self.url or self.repo_id)
@@ -273,6 +286,8 @@ def _run_stages(
         _write_stages(run_dir, done)
     summary.stages["distill"] = {"status": "skipped" if fresh else "ran", "seconds": time.perf_counter() - start}
     summary.alignment_before, summary.alignment_after = report.alignment_before, report.alignment_after
+    summary.alignment_gain_se, summary.text_passes = report.alignment_gain_se, report.text_passes
+    summary.train_seconds = report.train_seconds
 
     # evaluate
     prints = stage_fingerprints(recipe, run_dir)
