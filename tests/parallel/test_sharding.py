@@ -97,3 +97,18 @@ def test_teacher_cache_shards_are_disjoint_and_complete(student_path, real_queri
     assert [c.stats.encoded for c in ranks] == encoded  # the gather after reload encodes nothing
     with pytest.raises(ValueError, match="outside a world"):
         ranks[0].encode_shard(texts, "query", rank=2, world=2)
+
+
+def test_a_resumed_epoch_gets_its_own_order(real_lengths):
+    """On --resume the trainer's set_epoch does not reach the sharded sampler; the callback sets it from the step."""
+    from types import SimpleNamespace
+
+    from leaf_hub.training.trainer import _SamplerEpoch
+
+    inner = LengthGroupedBatchSampler(list(range(100)), 8, False, seed=5, lengths=real_lengths[:100], group=2)
+    sliced = RankSlicedBatchSampler(inner, 2)  # 13 global batches per epoch
+    callback = _SamplerEpoch(sliced)
+    for step, epoch in [(0, 0), (12, 0), (13, 1), (30, 2)]:
+        callback.on_epoch_begin(None, SimpleNamespace(global_step=step), None)
+        assert sliced.epoch == epoch
+    assert list(sliced) == [b[r::2].tolist() for b in sliced.global_batches(2) for r in range(2)]
