@@ -487,10 +487,19 @@ def distill_models(
         "train_seconds": seconds,
         "loss_history": history,
         "resumed_from": str(checkpoint) if checkpoint else None,
-        "text_passes": int(min(steps * training.batch_size, _total_steps(len(texts), training) * training.batch_size)),
+        "text_passes": _text_passes(len(texts), steps, training),
         "mean_tokens": float(lengths.mean()) if len(lengths) else 0.0,
         "parameters": params,
     }
+
+
+def _text_passes(n_texts: int, steps: int, training: TrainingSpec) -> int:
+    """Texts trained on, each epoch's pass counted: ``epochs × texts`` (a step-capped run: ``steps × batch``)."""
+    if training.max_steps is None and steps >= _total_steps(n_texts, training):
+        return int(round(training.epochs * n_texts))
+    per_epoch = max(1, -(-n_texts // training.batch_size))
+    full, rest = divmod(steps, per_epoch)
+    return int(full * n_texts + min(rest * training.batch_size, n_texts))
 
 
 def _total_steps(n_texts: int, training: TrainingSpec) -> int:
