@@ -1,0 +1,323 @@
+"""Benchmark: the student as torch, ONNX fp32, ONNX int8 and OpenVINO int8 against the teacher on CPU.
+
+For one distilled student folder this script
+
+1. exports it (:func:`leaf_hub.export.export_student`: ONNX fp32, ONNX int8, and OpenVINO int8
+   when ``openvino`` and ``nncf`` are installed) into a fresh folder;
+2. times uncached query and document encoding of every variant and of the teacher (torch) on the
+   same real SciFact texts with :func:`leaf_hub.evaluation.speed.time_models` (interleaved
+   repeats, fastest of >= 5 kept, load average before/after), all at one token limit and thread count;
+3. scores every variant and the teacher on SciFact and STS-B (test split) through leaf_hub's own
+   evaluation (:func:`leaf_hub.evaluation.run.evaluate_models`, local data, the student folder's
+   prompts for every student variant).
+
+The target, fixed here before any run: the fastest CPU variant of the student reaches at least
+``TARGET_SPEEDUP`` x the teacher's torch query throughput while losing at most
+``MAX_SCORE_LOSS`` points (x100) against the torch student on each task. The report says
+whether a variant meets it; nothing is asserted.
+
+Usage:
+    python scripts/bench_exports.py --student runs/leaf-ir-mini/model --quick   # small check
+    python scripts/bench_exports.py --student runs/leaf-ir-mini/model           # figure of record
+
+``--quick``: 64 documents and 64 queries timed, SciFact on a 300-document sub-corpus with 50
+queries and 100 STS-B pairs (sub-sampled scores are labelled as such). Writes
+``reports/bench_exports.json`` (``--output``) and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_STUDENT = ROOT / "runs" / "leaf-ir-mini" / "model"
+#: Query throughput of the fastest student variant over the teacher's torch figure that the target asks for.
+TARGET_SPEEDUP = 10.0
+#: Largest score loss (points, x100) against the torch student on each task that the target allows.
+MAX_SCORE_LOSS = 0.5
+TASKS = ("SciFact", "STSBenchmark")
+
+
+def _texts(n_docs: int, n_queries: int) -> tuple[list[str], list[str]]:
+    from leaf_hub.assets import resolve_data_file
+    from leaf_hub.evaluation.data import document_text
+
+    docs: list[str] = []
+    with resolve_data_file("scifact/corpus.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            if len(docs) >= n_docs:
+                break
+            row = json.loads(line)
+            docs.append(document_text(row.get("title") or "", row.get("text") or ""))
+    queries: list[str] = []
+    with resolve_data_file("scifact/queries.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            if len(queries) >= n_queries:
+                break
+            queries.append(json.loads(line)["text"])
+    return docs, queries
+
+
+def _student_folder(spec: str | None) -> Path:
+    folder = Path(spec).expanduser() if spec else DEFAULT_STUDENT
+    if not (folder / "modules.json").is_file():
+        why = "not found" if not folder.exists() else "not a sentence-transformers folder (no modules.json)"
+        sys.exit(f"bench_exports: student {folder} {why}; distil it first or pass --student DIR")
+    return folder
+
+
+def _resolve_teacher(spec: str | None) -> str:
+    from leaf_hub.assets import resolve_model
+    from leaf_hub.errors import LeafHubError
+    from leaf_hub.recipe import ModelSpec
+
+    if spec and Path(spec).expanduser().is_dir():
+        return str(Path(spec).expanduser())
+    try:
+        return resolve_model(ModelSpec(id=spec or "sentence-transformers/all-mpnet-base-v2"))
+    except (LeafHubError, ValueError) as e:
+        sys.exit(f"bench_exports: teacher {spec}: {str(e).splitlines()[0]}")
+
+
+def _loadavg() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def _scores(student: Path, name: str, model: Any, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """SciFact and STS-B scores of one variant, through leaf_hub's evaluation (the variant in the teacher slot)."""
+    from leaf_hub.evaluation.run import evaluate_models
+    from leaf_hub.recipe import EvalSpec
+
+    mode = "student" if model is None else "teacher"
+    settings = EvalSpec(
+        tasks=list(TASKS),
+        modes=[mode],
+        split="test",
+        corpus_limit=args.corpus_limit,
+        query_limit=args.query_limit,
+        batch_size=args.batch_size,
+    )
+    results = evaluate_models(
+        student,
+        output_dir=work / name.replace("/", "_"),
+        teacher=model,
+        teacher_id=name,
+        settings=settings,
+        data_root=args.data_root,
+        student_max_seq_length=args.max_seq_length,
+        sweep=False,
+        progress=False,
+    )
+    out: dict[str, Any] = {}
+    for row in results.scores:
+        if row.mode == mode:
+            out[row.task] = {
+                "main_metric": row.main_metric,
+                "main_score": row.main_score,
+                "subsampled": row.subsampled,
+                "n_docs": row.n_docs,
+                "n_queries": row.n_queries,
+            }
+    return out
+
+
+def main() -> None:
+    """Parse arguments, export, time, score, write the report and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--student", help="Student folder (default: runs/leaf-ir-mini/model; must exist).")
+    parser.add_argument("--teacher", help="Teacher folder or id (default: all-mpnet-base-v2).")
+    parser.add_argument("--docs", type=int, default=1000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--quick", action="store_true", help="64 docs / 64 queries timed; small score subsets.")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--max-seq-length", type=int, default=256, help="Token limit of every model (leaf-ir: 256).")
+    parser.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
+    parser.add_argument("--repeats", type=int, default=5, help="Interleaved timed passes per model (>= 5; min kept).")
+    parser.add_argument("--corpus-limit", type=int, default=None, help="SciFact sub-corpus size (default: full).")
+    parser.add_argument("--query-limit", type=int, default=None, help="Queries / STS pairs scored (default: all).")
+    parser.add_argument("--data-root", type=Path, default=None)
+    parser.add_argument("--no-openvino", action="store_true", help="Leave OpenVINO out even if installed.")
+    parser.add_argument("--output", type=Path, default=ROOT / "reports" / "bench_exports.json")
+    args = parser.parse_args()
+
+    from leaf_hub.evaluation.speed import MIN_REPEATS
+
+    if args.repeats < MIN_REPEATS:
+        sys.exit(f"bench_exports: --repeats must be at least {MIN_REPEATS} (the minimum of the repeats is reported)")
+    if args.quick:
+        args.docs, args.queries = 64, 64
+        args.corpus_limit = args.corpus_limit or 300
+        args.query_limit = args.query_limit or 50
+    student = _student_folder(args.student)
+    teacher_path = _resolve_teacher(args.teacher)
+    load_start = _loadavg()
+
+    import torch
+
+    from leaf_hub.evaluation.run import saved_prompts
+    from leaf_hub.evaluation.speed import time_models
+    from leaf_hub.export import ExportedStudent, export_student, openvino_available
+    from leaf_hub.teacher import SentenceTransformerTeacher
+
+    torch.set_num_threads(args.threads)
+    docs, queries = _texts(args.docs, args.queries)
+    with tempfile.TemporaryDirectory(prefix="bench-exports-") as tmp:
+        work = Path(tmp)
+        tick = time.perf_counter()
+        exports = export_student(student, work / "exports", openvino=openvino_available() and not args.no_openvino)
+        export_seconds = round(time.perf_counter() - tick, 1)
+
+        query_prompt, document_prompt = saved_prompts(student)
+        models: dict[str, Any] = {
+            "student-torch": SentenceTransformerTeacher(
+                student,
+                query_prompt=query_prompt,
+                document_prompt=document_prompt,
+                batch_size=args.batch_size,
+                max_seq_length=args.max_seq_length,
+                device="cpu",
+            )
+        }
+        facts: dict[str, dict[str, Any]] = {
+            "student-torch": {"runtime": "torch", "precision": "fp32", "file": "model.safetensors"}
+        }
+        for export in exports:
+            name = f"student-{export.runtime}-{export.precision}"
+            variant = ExportedStudent(
+                student, export.path_in(work / "exports"), batch_size=args.batch_size, threads=args.threads
+            )
+            variant.model.max_seq_length = args.max_seq_length
+            models[name] = variant
+            size = sum((work / "exports" / rel).stat().st_size for rel in export.files)
+            facts[name] = {
+                "runtime": export.runtime,
+                "precision": export.precision,
+                "file": export.path,
+                "size_mb": round(size / 1e6, 1),
+            }
+        teacher_prompts = saved_prompts(Path(teacher_path))
+        models["teacher-torch"] = SentenceTransformerTeacher(
+            teacher_path,
+            query_prompt=teacher_prompts[0],
+            document_prompt=teacher_prompts[1],
+            batch_size=args.batch_size,
+            max_seq_length=args.max_seq_length,
+            device="cpu",
+        )
+        facts["teacher-torch"] = {"runtime": "torch", "precision": "fp32", "file": teacher_path}
+
+        timings = {
+            kind: time_models(
+                models,
+                texts,
+                kind=kind,
+                repeats=args.repeats,
+                source="SciFact " + ("documents" if kind == "document" else "queries"),
+                batch_size=args.batch_size,
+            )
+            for kind, texts in (("query", queries), ("document", docs))
+        }
+        scores = {}
+        for name, model in models.items():
+            if name == "student-torch":
+                scores[name] = _scores(student, name, None, args, work)
+            else:
+                scores[name] = _scores(student, name, model, args, work)
+
+    teacher_qps = len(queries) / timings["query"].seconds["teacher-torch"]
+    results: dict[str, dict[str, Any]] = {}
+    for name in models:
+        qps = len(queries) / timings["query"].seconds[name]
+        dps = len(docs) / timings["document"].seconds[name]
+        change = {
+            task: round(100 * (scores[name][task]["main_score"] - scores["student-torch"][task]["main_score"]), 2)
+            for task in TASKS
+            if task in scores[name] and task in scores["student-torch"]
+        }
+        results[name] = {
+            **facts[name],
+            "queries_per_s": round(qps, 2),
+            "docs_per_s": round(dps, 2),
+            "query_speedup_vs_teacher": round(qps / teacher_qps, 2),
+            "scores": scores[name],
+            "score_change_vs_student_torch": change if name.startswith("student-") else None,
+        }
+    candidates = [n for n in results if n.startswith("student-")]
+    fastest = max(candidates, key=lambda n: results[n]["queries_per_s"])
+    best = results[fastest]
+    meets = best["query_speedup_vs_teacher"] >= TARGET_SPEEDUP and all(
+        loss >= -MAX_SCORE_LOSS for loss in (best["score_change_vs_student_torch"] or {}).values()
+    )
+    report = {
+        "benchmark": "bench_exports",
+        "quick": args.quick,
+        "student": str(student),
+        "teacher": teacher_path,
+        "texts": {"docs": len(docs), "queries": len(queries), "source": "SciFact corpus (title + text) and claims"},
+        "settings": {
+            "batch_size": args.batch_size,
+            "max_seq_length": args.max_seq_length,
+            "threads": args.threads,
+            "repeats": args.repeats,
+            "score_split": "test",
+            "corpus_limit": args.corpus_limit,
+            "query_limit": args.query_limit,
+            "timing": "interleaved repeats in one process, fastest kept (leaf_hub.evaluation.speed.time_models)",
+            "export_seconds": export_seconds,
+        },
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+            "load_average_1m_start": load_start,
+            "load_average_1m_end": _loadavg(),
+            "versions": _versions(),
+        },
+        "models": results,
+        "timings": {kind: record.model_dump(mode="json") for kind, record in timings.items()},
+        "target": {
+            "rule": f"fastest student variant >= {TARGET_SPEEDUP}x the teacher's torch query throughput and "
+            f"<= {MAX_SCORE_LOSS} points below the torch student on each of {', '.join(TASKS)}",
+            "fastest": fastest,
+            "query_speedup_vs_teacher": best["query_speedup_vs_teacher"],
+            "score_change_vs_student_torch": best["score_change_vs_student_torch"],
+            "met": meets,
+        },
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    header = f"{'model':<28}{'queries/s':>11}{'docs/s':>9}{'x teacher':>11}" + "".join(f"{t:>14}" for t in TASKS)
+    print(header)
+    for name, row in results.items():
+        cells = "".join(
+            f"{100 * row['scores'][t]['main_score']:>14.2f}" if t in row["scores"] else f"{'-':>14}" for t in TASKS
+        )
+        print(
+            f"{name:<28}{row['queries_per_s']:>11.1f}{row['docs_per_s']:>9.1f}{row['query_speedup_vs_teacher']:>11.2f}{cells}"
+        )
+    print(f"target ({report['target']['rule']}): {'met' if meets else 'not met'} by {fastest}")
+    print(f"wrote {args.output}")
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {}
+    for name in ("torch", "onnxruntime", "openvino", "nncf", "sentence-transformers", "transformers"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            continue
+    return out
+
+
+if __name__ == "__main__":
+    main()
