@@ -61,6 +61,7 @@ __all__ = [
     "PublishResult",
     "RepoRelease",
     "StagedRepo",
+    "check_published_exports",
     "check_tag",
     "publish",
     "sha256_file",
@@ -464,16 +465,22 @@ def _verify(
     return worst
 
 
-def _verify_exports(repo: StagedRepo, commit: str, snapshot: Path, run: Path) -> None:
-    """Run each downloaded export: same vectors as the local export, and (fp32) as the torch model."""
+def _verify_exports(repo: StagedRepo, commit: str, snapshot: Path, run: Path) -> float:
+    """Run each downloaded export: same vectors as the local export, and (fp32) as the torch model.
+
+    Returns:
+        The smallest cosine between a downloaded export's and the local export's probe vectors.
+    """
     from leaf_hub.export import MIN_EXPORT_COSINE, ExportedStudent
     from leaf_hub.hub import PROBE_TEXTS
     from leaf_hub.teacher import SentenceTransformerTeacher
 
     texts = list(PROBE_TEXTS)
     torch_vectors: np.ndarray | None = None
+    worst = 1.0
     for entry in repo.manifest["exports"]["exports"]:
-        remote = ExportedStudent(snapshot, snapshot / entry["path"]).encode(texts, kind="query")
+        published = ExportedStudent(snapshot, snapshot / entry["path"])
+        remote = published.encode(texts, kind="query")
         local = ExportedStudent(run / "model", run / "exports" / entry["path"]).encode(texts, kind="query")
         same = _min_cosine(remote, local)
         if same < MIN_COSINE:
@@ -485,8 +492,8 @@ def _verify_exports(repo: StagedRepo, commit: str, snapshot: Path, run: Path) ->
             )
         if entry["precision"] == "fp32":
             if torch_vectors is None:
-                prompt = ExportedStudent(snapshot, snapshot / entry["path"]).query_prompt
-                torch_vectors = SentenceTransformerTeacher(run / "model", query_prompt=prompt).encode(texts, "query")
+                torch_model = SentenceTransformerTeacher(run / "model", query_prompt=published.query_prompt)
+                torch_vectors = torch_model.encode(texts, "query")
             close = _min_cosine(remote, torch_vectors)
             if close < MIN_EXPORT_COSINE:
                 raise VerificationError(
@@ -495,9 +502,29 @@ def _verify_exports(repo: StagedRepo, commit: str, snapshot: Path, run: Path) ->
                     repo_id=repo.repo_id,
                     revision=commit,
                 )
-        logger.info(
-            "verified %s in %s@%s: min cosine %.6f to the local export", entry["path"], repo.repo_id, commit[:12], same
-        )
+        worst = min(worst, same)
+        logger.info("verified %s in %s@%s: min cosine %.6f", entry["path"], repo.repo_id, commit[:12], same)
+    return worst
+
+
+def check_published_exports(client: HubClient, repo_id: str, revision: str, run_dir: str | Path) -> float | None:
+    """Download ``revision`` and run its exports against the run's local ones (the release's final check).
+
+    Returns:
+        The smallest probe cosine between a published and a local export, or ``None`` when the
+        release has no exports.
+
+    Raises:
+        VerificationError: If an export embeds the probe texts differently.
+    """
+    run = Path(run_dir)
+    with tempfile.TemporaryDirectory(prefix="leaf-hub-exports-") as tmp:
+        snapshot = client.download(repo_id, revision, Path(tmp) / "hub")
+        manifest = json.loads((snapshot / "release.json").read_text(encoding="utf-8"))
+        if not manifest.get("exports"):
+            return None
+        repo = StagedRepo(repo_id, snapshot, {}, manifest, "model")
+        return _verify_exports(repo, revision, snapshot, run)
 
 
 # ---------------------------------------------------------------------------

@@ -244,8 +244,8 @@ def _run_stages(
     from leaf_hub.distill import DistillReport, distill, has_intact_checkpoint
     from leaf_hub.evaluation.results import load_results
     from leaf_hub.evaluation.run import evaluate_run
-    from leaf_hub.hub import resolve_endpoint
-    from leaf_hub.publish import publish
+    from leaf_hub.hub import HubClient, resolve_endpoint
+    from leaf_hub.publish import check_published_exports, publish
 
     run_dir = recipe.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -323,6 +323,9 @@ def _run_stages(
     # final check: the tag, as users load it, in a fresh process
     start = time.perf_counter()
     summary.reload_min_cosine = _reload_tag(run_dir, repo, tag, endpoint, token)
+    exports_cosine = check_published_exports(HubClient(endpoint, token), repo, tag, run_dir)  # the tag's ONNX/OpenVINO
+    if exports_cosine is not None:
+        summary.reload_min_cosine = min(summary.reload_min_cosine, exports_cosine)
     summary.stages["reload"] = {"status": "ran", "seconds": time.perf_counter() - start}
     summary.n_parameters, summary.model_mb = _model_size(run_dir / "model")
     return summary

@@ -88,6 +88,12 @@ def test_publish_ships_verified_exports_and_the_card_snippet_runs(run, tmp_path)
         local = ExportedStudent(run / "model", run / "exports" / ONNX_INT8).encode(PROBES, kind="query")
         assert np.min(np.sum(remote * local, axis=1)) >= 0.9999
 
+        # the release's final check runs the tag's exports again
+        from leaf_hub.hub import HubClient
+        from leaf_hub.publish import check_published_exports
+
+        assert check_published_exports(HubClient(hub.url, TOKEN), "org/leaf-ir-exports", "v0.1.0", run) >= 0.9999
+
         # the exports are made once: publishing the same run again is a no-op
         again = publish_cli(*args, "--token-file", str(token_file))
         assert again.returncode == 0, again.stderr[-3000:]

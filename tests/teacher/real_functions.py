@@ -46,3 +46,19 @@ def flaky_encode(texts: list[str]) -> list[list[float]]:
         CALLS.append(0)
         raise ConnectionError("503 Service Unavailable")
     return encode(texts)
+
+
+@functools.cache
+def _teacher():
+    from sentence_transformers import SentenceTransformer
+
+    from leaf_hub.assets import resolve_model
+    from leaf_hub.recipe import ModelSpec
+
+    return SentenceTransformer(resolve_model(ModelSpec(id="sentence-transformers/all-mpnet-base-v2")), device="cpu")
+
+
+def encode_mpnet(texts: list[str]) -> np.ndarray:
+    """all-mpnet-base-v2 vectors (the shipped recipes' teacher) behind a plain function."""
+    CALLS.append(len(texts))
+    return _teacher().encode(texts, normalize_embeddings=True, convert_to_numpy=True)
