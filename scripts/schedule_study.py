@@ -380,7 +380,9 @@ def main(argv: list[str] | None = None) -> None:
         scale_rows.extend(rows)
         decisions[str(budget)] = decide(rows, step0, spread)
 
+    prediction = extrapolate(scale_rows, seeds, decisions, args.budgets)
     report |= {
+        "prediction": prediction,
         "step0": step0,
         "spread": spread,
         "seed_rows": seeds,
@@ -401,6 +403,38 @@ def main(argv: list[str] | None = None) -> None:
     args.output.write_text(json.dumps(report, indent=2))
     print_table(report)
     plot(report, args.output.with_suffix(".png"))
+
+
+#: leaf-ir's full schedule as LEAF trains it: all ~286k distillation texts, 30 epochs.
+FULL_RUN_TEXT_PASSES = 286_000 * 30
+
+
+def extrapolate(scale_rows: list[dict], seeds: list[dict], decisions: dict, budgets: list[int]) -> dict | None:
+    """Alignment of the largest budget's winner, extrapolated log-linearly in text-passes to the full run.
+
+    A straight line through (log10 text-passes, alignment) of that setting's rows (the smallest
+    budget's seeds averaged for the baseline); it is a forecast from CPU budgets, not a measurement.
+    """
+    if len(budgets) < 2:
+        return None
+    winner = decisions.get(str(budgets[-1]), {}).get("winner")
+    rows = [r for r in scale_rows if r["name"] == winner]
+    points = [(r["budget"], r["alignment"]) for r in rows]
+    if winner == "baseline":
+        points.append((seeds[0]["budget"], statistics.fmean(r["alignment"] for r in seeds)))
+    if len(points) < 2:
+        return None
+    x = np.log10([p[0] for p in points])
+    y = np.array([p[1] for p in points])
+    slope, intercept = np.polyfit(x, y, 1)
+    return {
+        "setting": winner,
+        "points": points,
+        "alignment_per_decade": float(slope),
+        "full_run_text_passes": FULL_RUN_TEXT_PASSES,
+        "predicted_alignment": float(min(1.0, intercept + slope * np.log10(FULL_RUN_TEXT_PASSES))),
+        "note": "log-linear extrapolation from CPU budgets of leaf-ir-mini texts (no passages); a forecast",
+    }
 
 
 def print_table(report: dict[str, Any]) -> None:
@@ -426,6 +460,12 @@ def print_table(report: dict[str, Any]) -> None:
                   f"{report['spread']['dev_mean'] * 100:.2f}; carried: {report['carried']}")
     for budget, decision in report["decisions"].items():
         console.print(f"budget {int(budget):,}: winner [bold]{decision['winner']}[/] (tied: {decision['tied']})")
+    if report.get("prediction"):
+        p = report["prediction"]
+        console.print(
+            f"forecast for the full run ({p['full_run_text_passes']:,} text-passes, {p['setting']}): "
+            f"alignment {p['predicted_alignment']:.3f} ({p['alignment_per_decade']:+.4f} per decade of text-passes)"
+        )
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
