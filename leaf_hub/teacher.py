@@ -387,6 +387,9 @@ class PrecomputedTeacher:
             if file is not None and not file.is_file():
                 raise TeacherFileError(f"teacher vectors: file not found: {file}")
         texts, kinds, rows = self._read()
+        for i, kind in enumerate(kinds):
+            if kind not in (None, "query", "document"):
+                raise self._fail(f"row {i} ({_short(str(texts[i]))}): kind is {kind!r}, not 'query' or 'document'")
         self._vectors = self._check(texts, rows)
         self._rows: dict[tuple[str | None, str], int] = {}
         for i, (text, kind) in enumerate(zip(texts, kinds, strict=True)):

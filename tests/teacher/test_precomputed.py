@@ -76,6 +76,12 @@ def test_bad_file_is_refused_on_load_naming_the_row(tmp_path, tiny_pairs, tiny_v
     assert needle in message
 
 
+def test_unknown_kind_is_refused(tmp_path, tiny_pairs, tiny_vectors):
+    path = write_vectors(tmp_path / "v.jsonl", [tiny_pairs[0][0]] * 2, ["query", "passage"], tiny_vectors[:2])
+    with pytest.raises(TeacherFileError, match=r"row 1 \(.*\): kind is 'passage', not 'query' or 'document'"):
+        build_teacher(_spec(path))
+
+
 def test_unnormalised_file_is_fine_when_not_declared(tmp_path, tiny_pairs, tiny_vectors):
     path = _bad_file(tmp_path, tiny_pairs, tiny_vectors, "norm")
     assert len(build_teacher(_spec(path, normalize=False))) == len(tiny_pairs)
