@@ -403,6 +403,14 @@ def distill_models(
         tokens = TokenCache(student, token_cache_root).tokenize(texts)  # once, cached beside the teacher vectors
     dataset = Dataset.from_dict({"label": list(range(len(texts)))})
     loss = build_loss(student, targets, training)  # LEAF, or with focal / score-distillation options
+    here = parallel.ranks()
+    if here.distributed and here.is_main and training.score_distill_weight > 0:
+        logger.warning(
+            "score distillation compares texts within each process's slice of the batch (%d of %d texts), "
+            "not the whole batch as one process does",
+            -(-training.batch_size // here.world),
+            training.batch_size,
+        )
     params = freeze_lower_layers(student, training.trainable_layers)
     use_cpu = training.device == "cpu" or (training.device == "auto" and not torch.cuda.is_available())
     args = SentenceTransformerTrainingArguments(
