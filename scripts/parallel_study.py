@@ -6,7 +6,10 @@ an empty cache (its own ``LEAF_HUB_HOME``, models linked in), so every row's tea
 its texts and the teacher times compare:
 
 * one process (``OMP_NUM_THREADS`` = all cores) for each of ``--seeds`` seeds: the seed spread;
-* ``torchrun --nproc_per_node 2`` (gloo, ``OMP_NUM_THREADS`` = cores / 2) for ``--parallel-seeds``.
+* ``torchrun --nproc_per_node 2`` (gloo, ``OMP_NUM_THREADS`` = cores / 2) for ``--parallel-seeds``;
+* ``--threads N`` sets every process's ``OMP_NUM_THREADS`` instead (a timing control row);
+* ``--score-distill-weight 0`` turns off the recipe's in-batch score-distillation term (under DDP
+  it sees each rank's slice of the batch, not the global batch).
 
 A seed sets the sampled texts and the training order (the recipe's ``training.seed``), so a 2-process
 row with a seed trains on exactly the batches of the 1-process row with that seed (each split across
@@ -67,6 +70,8 @@ def _recipe(workdir: Path, args: argparse.Namespace, seed: int, name: str) -> Pa
     data["student"]["max_seq_length"] = args.max_seq_length
     data["training"]["epochs"] = args.epochs
     data["training"]["seed"] = seed
+    if args.score_distill_weight is not None:
+        data["training"]["score_distill_weight"] = args.score_distill_weight
     path = workdir / name / "recipe.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -96,7 +101,7 @@ def run_row(workdir: Path, args: argparse.Namespace, world: int, seed: int) -> d
     env = {
         **os.environ,
         "LEAF_HUB_HOME": str(_home(workdir, name)),
-        "OMP_NUM_THREADS": str(max(1, cores // world)),
+        "OMP_NUM_THREADS": str(args.threads or max(1, cores // world)),
         "HF_HUB_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
     }
@@ -142,7 +147,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--parallel-seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--parallel-seeds", type=int, nargs="*", default=[1, 2])
+    parser.add_argument("--threads", type=int, default=None, help="OMP threads per process (default: cores / world)")
+    parser.add_argument(
+        "--score-distill-weight", type=float, default=None, help="Override the recipe's (0: no in-batch loss term)"
+    )
     parser.add_argument("--queries", type=int, default=600)
     parser.add_argument("--documents", type=int, default=200)
     parser.add_argument("--heldout", type=int, default=100)
@@ -179,7 +188,8 @@ def main() -> None:
         )
     one = [r["alignment_after"] for r in report["rows"] if r["world_size"] == 1]
     two = [r["alignment_after"] for r in report["rows"] if r["world_size"] == 2]
-    report["decision"] = decide(one, two)
+    if one and two:
+        report["decision"] = decide(one, two)
     by_seed = {r["seed"]: r["alignment_after"] for r in report["rows"] if r["world_size"] == 1}
     report["paired_difference"] = {
         str(r["seed"]): r["alignment_after"] - by_seed[r["seed"]]
@@ -187,7 +197,7 @@ def main() -> None:
         if r["world_size"] == 2 and r["seed"] in by_seed
     }
     write()
-    print(json.dumps({"decision": report["decision"], "paired_difference": report["paired_difference"]}, indent=2))
+    print(json.dumps({k: report.get(k) for k in ("decision", "paired_difference")}, indent=2))
 
 
 if __name__ == "__main__":
