@@ -381,7 +381,9 @@ def main(argv: list[str] | None = None) -> None:
         decisions[str(budget)] = decide(rows, step0, spread)
 
     prediction = extrapolate(scale_rows, seeds, decisions, args.budgets)
+    changes_of = {"baseline": {}} | {r["name"]: r["changes"] for r in screen_rows + scale_rows}
     report |= {
+        "chosen": choose(decisions, changes_of),
         "prediction": prediction,
         "step0": step0,
         "spread": spread,
@@ -403,6 +405,15 @@ def main(argv: list[str] | None = None) -> None:
     args.output.write_text(json.dumps(report, indent=2))
     print_table(report)
     plot(report, args.output.with_suffix(".png"))
+
+
+def choose(decisions: dict[str, dict], changes_of: dict[str, dict]) -> dict[str, Any] | None:
+    """What the recipes follow: the winner at the largest budget that has one (see :data:`RULE`)."""
+    for budget in sorted(decisions, key=int, reverse=True):
+        winner = decisions[budget]["winner"]
+        if winner is not None:
+            return {"budget": int(budget), "name": winner, "changes": changes_of[winner]}
+    return None
 
 
 #: leaf-ir's full schedule as LEAF trains it: all ~286k distillation texts, 30 epochs.
@@ -460,6 +471,8 @@ def print_table(report: dict[str, Any]) -> None:
                   f"{report['spread']['dev_mean'] * 100:.2f}; carried: {report['carried']}")
     for budget, decision in report["decisions"].items():
         console.print(f"budget {int(budget):,}: winner [bold]{decision['winner']}[/] (tied: {decision['tied']})")
+    if report.get("chosen"):
+        console.print(f"recipes follow: [bold]{report['chosen']['name']}[/] (winner at {report['chosen']['budget']:,})")
     if report.get("prediction"):
         p = report["prediction"]
         console.print(

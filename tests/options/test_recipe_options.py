@@ -13,21 +13,18 @@ def _shipped() -> dict:
     return yaml.safe_load(find_recipe("leaf-ir-mini").read_text())
 
 
-def test_options_are_off_by_default_and_shipped_recipes_use_what_the_ablation_chose():
+def test_options_are_off_by_default():
     spec = TrainingSpec()
     assert spec.focal_gamma == 0.0 and spec.score_distill_weight == 0.0
     assert spec.score_distill_temperature == 0.05
-    # reports/ablation.json: score distillation w=0.1 helped beyond the seed range, focal and soups did not
     for name in ("leaf-ir-mini", "leaf-ir", "leaf-mt", "leaf-mt-mini"):
-        training = load_recipe(name).training
-        assert training.focal_gamma == 0
-        assert (training.score_distill_weight, training.score_distill_temperature) == (0.1, 0.05)
+        assert load_recipe(name).training.focal_gamma == 0  # reports/ablation.json: inside the seed range
 
 
 def test_defaults_leave_dumps_and_fingerprints_unchanged():
     data = _shipped()
     for name in ("score_distill_weight", "score_distill_temperature"):
-        data["training"].pop(name)
+        data["training"].pop(name, None)
     plain = parse_recipe(data)
     assert "focal_gamma" not in plain.model_dump(mode="json")["training"]
     explicit = yaml.safe_load(yaml.safe_dump(data))
