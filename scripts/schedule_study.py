@@ -157,6 +157,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the script works")
     parser.add_argument("--workdir", type=Path, default=None, help="rows found here are reused")
     parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument(
+        "--score-folder", type=Path, default=None,
+        help="only score this saved model on the study's dev splits (e.g. the main job's runs/leaf-ir-mini/model)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.budgets, args.seeds, args.carry = [64, 128], 2, 1
@@ -215,32 +219,34 @@ class Study:
     def score(self, student: Any, name: str) -> dict[str, Any]:
         """Held-out alignment and dev scores of a student."""
         from leaf_hub.distill import _save_model, mean_alignment
-        from leaf_hub.evaluation import evaluate_models
-        from leaf_hub.recipe import EvalSpec
 
         alignment = mean_alignment(student, self.held, self.held_targets)
         folder = self.work / "models" / hashlib.sha256(name.encode()).hexdigest()[:12]
         folder.parent.mkdir(parents=True, exist_ok=True)
         _save_model(student, folder)
-        tasks = [("SciFact", "train", self.args.corpus_limit, self.args.scifact_queries or None)]
-        tasks.append(("STSBenchmark", "dev", None, self.args.sts_pairs or None))
-        if self.args.nfcorpus:
-            tasks.append(("NFCorpus", "dev", self.args.corpus_limit, 30))
-        dev: dict[str, float] = {}
-        for task, split, corpus_limit, query_limit in tasks:
-            settings = EvalSpec(
-                tasks=[task],
-                modes=["student"],
-                split=split,
-                corpus_limit=corpus_limit,
-                query_limit=query_limit,
-                sweep_precisions=[],
-            )
-            result = evaluate_models(
-                folder, output_dir=folder / "eval" / task, settings=settings, sweep=False, progress=False
-            )
-            dev[f"{task}-{split}"] = float(result.scores[0].main_score)
+        dev = dev_scores(folder, self.args)
         return {"alignment": alignment, "dev": dev, "dev_mean": statistics.fmean(dev.values())}
+
+
+def dev_scores(folder: Path, args: argparse.Namespace) -> dict[str, float]:
+    """The study's dev scores of a saved model folder (selection splits only)."""
+    from leaf_hub.evaluation import evaluate_models
+    from leaf_hub.recipe import EvalSpec
+
+    tasks = [("SciFact", "train", args.corpus_limit, args.scifact_queries or None)]
+    tasks.append(("STSBenchmark", "dev", None, args.sts_pairs or None))
+    if args.nfcorpus:
+        tasks.append(("NFCorpus", "dev", args.corpus_limit, 30))
+    dev: dict[str, float] = {}
+    for task, split, corpus_limit, query_limit in tasks:
+        settings = EvalSpec(
+            tasks=[task], modes=["student"], split=split, corpus_limit=corpus_limit, query_limit=query_limit,
+            sweep_precisions=[],
+        )
+        out = Path(tempfile.mkdtemp(prefix="study-dev-"))
+        result = evaluate_models(folder, output_dir=out / task, settings=settings, sweep=False, progress=False)
+        dev[f"{task}-{split}"] = float(result.scores[0].main_score)
+    return dev
 
 
 def row_key(name: str, settings: dict[str, Any], budget: int, seed: int, args: argparse.Namespace) -> str:
@@ -313,6 +319,14 @@ def run_row(study: Study, name: str, changes: dict[str, Any], budget: int, seed:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     import torch
+
+    if args.score_folder is not None:
+        dev = dev_scores(args.score_folder, args)
+        record = {"folder": str(args.score_folder), "dev": dev, "dev_mean": statistics.fmean(dev.values())}
+        out = args.output.with_name(args.output.stem + "_scored.json")
+        out.write_text(json.dumps(record, indent=2))
+        console.print(f"{args.score_folder}: dev {dev}, mean {record['dev_mean'] * 100:.2f} → {out}")
+        return
 
     start = time.perf_counter()
     load_before = os.getloadavg()
