@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,8 @@ def test_callable_teacher_is_evaluated_through_the_function(leaf_run, tmp_path):
             "id": "example-org/mpnet-api",
             "kind": "callable",
             "function": "tests.teacher.real_functions:encode_mpnet",
-            "function_version": f"test-{tmp_path.name}",  # a fresh fingerprint: nothing cached
+            # a fresh fingerprint, so nothing is cached: tmp_path's name repeats across pytest sessions
+            "function_version": f"test-{uuid.uuid4().hex}",
             "dim": 768,
         },
     )
