@@ -35,28 +35,9 @@ import sys
 import time
 from pathlib import Path
 
+from bench_common import loadavg, resolve_teacher, scifact_texts, student_folder
+
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_STUDENT_RUN = ROOT / "runs" / "leaf-ir-mini" / "model"
-
-
-def _texts(n_docs: int, n_queries: int) -> tuple[list[str], list[str]]:
-    from leaf_hub.assets import resolve_data_file
-    from leaf_hub.evaluation.data import document_text
-
-    docs: list[str] = []
-    with resolve_data_file("scifact/corpus.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            if len(docs) >= n_docs:
-                break
-            row = json.loads(line)
-            docs.append(document_text(row.get("title") or "", row.get("text") or ""))
-    queries: list[str] = []
-    with resolve_data_file("scifact/queries.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            if len(queries) >= n_queries:
-                break
-            queries.append(json.loads(line)["text"])
-    return docs, queries
 
 
 def _load(path: str, args: argparse.Namespace, prompts: tuple[str, str]):
@@ -77,7 +58,7 @@ def _worker(args: argparse.Namespace) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    docs, queries = _texts(args.batch_size, args.batch_size)
+    docs, queries = scifact_texts(args.batch_size, args.batch_size)
     model = _load(args.model, args, (args.query_prompt, args.document_prompt))
     model.encode(docs, kind="document")
     model.encode(queries, kind="query")
@@ -123,32 +104,6 @@ def _peak_rss(role: str, model: str, args: argparse.Namespace, prompts: tuple[st
     return float(json.loads(proc.stdout.strip().splitlines()[-1])["peak_rss_mb"])
 
 
-def _student_folder(spec: str | None) -> Path:
-    """The student folder, refused (one line, exit 1) when it is not a sentence-transformers folder."""
-    folder = Path(spec).expanduser() if spec else DEFAULT_STUDENT_RUN
-    if not (folder / "modules.json").is_file():
-        why = "not found" if not folder.exists() else "not a sentence-transformers folder (no modules.json)"
-        sys.exit(f"bench_eval: student {folder} {why}; distil it first or pass --student DIR")
-    return folder
-
-
-def _resolve_teacher(spec: str | None) -> str:
-    from leaf_hub.assets import resolve_model
-    from leaf_hub.errors import LeafHubError
-    from leaf_hub.recipe import ModelSpec
-
-    if spec and Path(spec).expanduser().is_dir():
-        return str(Path(spec).expanduser())
-    try:
-        return resolve_model(ModelSpec(id=spec or "sentence-transformers/all-mpnet-base-v2"))
-    except (LeafHubError, ValueError) as e:
-        sys.exit(f"bench_eval: teacher {spec}: {str(e).splitlines()[0]}")
-
-
-def _loadavg() -> float:
-    return round(os.getloadavg()[0], 2)
-
-
 def main() -> None:
     """Parse arguments, time both models interleaved, write the report and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -178,9 +133,9 @@ def main() -> None:
     if args.quick:
         args.docs, args.queries = 64, 64
 
-    student_path = _student_folder(args.student)
-    teacher_path = _resolve_teacher(args.teacher)
-    load_start = _loadavg()
+    student_path = student_folder(args.student, "bench_eval")
+    teacher_path = resolve_teacher(args.teacher, "bench_eval")
+    load_start = loadavg()
 
     import torch
 
@@ -188,7 +143,7 @@ def main() -> None:
     from leaf_hub.evaluation.speed import time_models
 
     torch.set_num_threads(args.threads)
-    docs, queries = _texts(args.docs, args.queries)
+    docs, queries = scifact_texts(args.docs, args.queries)
     prompts = {"student": saved_prompts(student_path), "teacher": saved_prompts(Path(teacher_path))}
     models = {}
     load_seconds = {}
@@ -249,7 +204,7 @@ def main() -> None:
             "processor": platform.processor() or platform.machine(),
             "python": platform.python_version(),
             "load_average_1m_start": load_start,
-            "load_average_1m_end": _loadavg(),
+            "load_average_1m_end": loadavg(),
         },
         "models": results,
         "timings": {kind: record.model_dump(mode="json") for kind, record in timings.items()},

@@ -37,58 +37,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_common import loadavg, resolve_teacher, scifact_texts, student_folder
+
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_STUDENT = ROOT / "runs" / "leaf-ir-mini" / "model"
 #: Query throughput of the fastest student variant over the teacher's torch figure that the target asks for.
 TARGET_SPEEDUP = 10.0
 #: Largest score loss (points, x100) against the torch student on each task that the target allows.
 MAX_SCORE_LOSS = 0.5
 TASKS = ("SciFact", "STSBenchmark")
-
-
-def _texts(n_docs: int, n_queries: int) -> tuple[list[str], list[str]]:
-    from leaf_hub.assets import resolve_data_file
-    from leaf_hub.evaluation.data import document_text
-
-    docs: list[str] = []
-    with resolve_data_file("scifact/corpus.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            if len(docs) >= n_docs:
-                break
-            row = json.loads(line)
-            docs.append(document_text(row.get("title") or "", row.get("text") or ""))
-    queries: list[str] = []
-    with resolve_data_file("scifact/queries.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            if len(queries) >= n_queries:
-                break
-            queries.append(json.loads(line)["text"])
-    return docs, queries
-
-
-def _student_folder(spec: str | None) -> Path:
-    folder = Path(spec).expanduser() if spec else DEFAULT_STUDENT
-    if not (folder / "modules.json").is_file():
-        why = "not found" if not folder.exists() else "not a sentence-transformers folder (no modules.json)"
-        sys.exit(f"bench_exports: student {folder} {why}; distil it first or pass --student DIR")
-    return folder
-
-
-def _resolve_teacher(spec: str | None) -> str:
-    from leaf_hub.assets import resolve_model
-    from leaf_hub.errors import LeafHubError
-    from leaf_hub.recipe import ModelSpec
-
-    if spec and Path(spec).expanduser().is_dir():
-        return str(Path(spec).expanduser())
-    try:
-        return resolve_model(ModelSpec(id=spec or "sentence-transformers/all-mpnet-base-v2"))
-    except (LeafHubError, ValueError) as e:
-        sys.exit(f"bench_exports: teacher {spec}: {str(e).splitlines()[0]}")
-
-
-def _loadavg() -> float:
-    return round(os.getloadavg()[0], 2)
 
 
 def _scores(student: Path, name: str, model: Any, args: argparse.Namespace, work: Path) -> dict[str, Any]:
@@ -156,9 +112,9 @@ def main() -> None:
         args.docs, args.queries = 64, 64
         args.corpus_limit = args.corpus_limit or 300
         args.query_limit = args.query_limit or 50
-    student = _student_folder(args.student)
-    teacher_path = _resolve_teacher(args.teacher)
-    load_start = _loadavg()
+    student = student_folder(args.student, "bench_exports")
+    teacher_path = resolve_teacher(args.teacher, "bench_exports")
+    load_start = loadavg()
 
     import torch
 
@@ -168,7 +124,7 @@ def main() -> None:
     from leaf_hub.teacher import SentenceTransformerTeacher
 
     torch.set_num_threads(args.threads)
-    docs, queries = _texts(args.docs, args.queries)
+    docs, queries = scifact_texts(args.docs, args.queries)
     with tempfile.TemporaryDirectory(prefix="bench-exports-") as tmp:
         work = Path(tmp)
         tick = time.perf_counter()
@@ -278,7 +234,7 @@ def main() -> None:
             "processor": platform.processor() or platform.machine(),
             "python": platform.python_version(),
             "load_average_1m_start": load_start,
-            "load_average_1m_end": _loadavg(),
+            "load_average_1m_end": loadavg(),
             "versions": _versions(),
         },
         "models": results,
