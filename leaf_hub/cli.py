@@ -160,12 +160,13 @@ def evaluate(
     """Evaluate with mteb: student / teacher / asymmetric scores, the sweep, results.json and a plot."""
     from leaf_hub.evaluation.report import scores_table, sweep_table
     from leaf_hub.evaluation.run import evaluate_model_folder, evaluate_run
+    from leaf_hub.run_folder import RunFolder
 
     task_list, mode_list = _split_list(tasks), _split_list(modes)
-    if (target / "recipe.yaml").is_file():
+    if RunFolder(target).is_run():
         if teacher is not None:
             raise errors.EvalError("--teacher is for a bare model folder; a run folder uses its recipe's teacher")
-        out = output or target / "eval"
+        out = output or RunFolder(target).eval_dir
         results = evaluate_run(
             target,
             tasks=task_list,

@@ -30,7 +30,7 @@ import random
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +40,9 @@ from leaf_hub import parallel
 from leaf_hub.errors import AssetError, DistillError
 from leaf_hub.hashing import sha256_file
 from leaf_hub.recipe import DataSpec, Recipe, TrainingSpec
+from leaf_hub.run_folder import DistillReport, RunFolder
 
 if TYPE_CHECKING:
-    from rich.table import Table
     from sentence_transformers import SentenceTransformer
 
     from leaf_hub.teacher import Teacher, TextKind
@@ -71,80 +71,6 @@ class TrainingTexts:
 
     train: list[tuple[str, TextKind]]
     heldout: list[tuple[str, TextKind]]
-
-
-@dataclass
-class DistillReport:
-    """What a distillation run did; written to ``metrics.json``.
-
-    Attributes mirror the keys of ``metrics.json`` (see the module docstring of
-    :mod:`leaf_hub.distill`).
-    """
-
-    recipe_name: str
-    recipe_fingerprint: str
-    teacher_id: str
-    teacher_fingerprint: str
-    student_init_id: str
-    run_dir: str
-    n_train_texts: int
-    n_heldout: int
-    alignment_before: float
-    alignment_after: float
-    steps: int
-    train_seconds: float
-    train_texts_per_s: float
-    teacher_seconds: float
-    teacher_texts_encoded: int
-    teacher_cache_hits: int
-    wall_seconds: float
-    projection_init: dict[str, float] = field(default_factory=dict)
-    loss_history: list[list[float]] = field(default_factory=list)
-    hardware: dict[str, Any] = field(default_factory=dict)
-    versions: dict[str, str] = field(default_factory=dict)
-    resumed_from: str | None = None
-    text_passes: int = 0
-    train_tokens_per_s: float = 0.0
-    alignment_gain_se: float = float("nan")
-    parameters: dict[str, int] = field(default_factory=dict)
-    world_size: int = 1
-    teacher_encoded_per_rank: list[int] = field(default_factory=list)
-
-    def to_json(self) -> str:
-        """Serialise as pretty JSON."""
-        return json.dumps(asdict(self), indent=2)
-
-    @classmethod
-    def load(cls, path: str | Path) -> DistillReport:
-        """Read a ``metrics.json``."""
-        return cls(**json.loads(Path(path).read_text()))
-
-    def summary_table(self) -> Table:
-        """A rich table of the headline figures."""
-        from rich.table import Table
-
-        table = Table(title=f"distilled {self.recipe_name} → {self.run_dir}/model", show_header=True)
-        table.add_column("figure")
-        table.add_column("value", justify="right")
-        rows = [
-            ("train texts / held-out", f"{self.n_train_texts:,} / {self.n_heldout:,}"),
-            (
-                "held-out alignment before → after (gain ± s.e.)",
-                f"{self.alignment_before:.4f} → {self.alignment_after:.4f} "
-                f"({self.alignment_after - self.alignment_before:+.4f} ± {self.alignment_gain_se:.4f})",
-            ),
-            ("steps / text-passes", f"{self.steps:,} / {self.text_passes:,}"),
-            ("teacher: texts encoded / cache hits", f"{self.teacher_texts_encoded:,} / {self.teacher_cache_hits:,}"),
-            ("teacher time", f"{self.teacher_seconds:.1f} s"),
-            (
-                "training time (texts/s, real tokens/s)",
-                f"{self.train_seconds:.1f} s ({self.train_texts_per_s:.1f}/s, {self.train_tokens_per_s:,.0f}/s)",
-            ),
-            ("wall time", f"{self.wall_seconds:.1f} s"),
-        ]
-        for name, value in rows:
-            table.add_row(name, value)
-        return table
 
 
 # ---------------------------------------------------------------------------------------------
@@ -571,8 +497,6 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
         AssetError: A model or data file is missing.
         DistillError: Dimension mismatch, unwritable output, non-finite loss.
     """
-    import yaml
-
     from leaf_hub.assets import resolve_model
     from leaf_hub.models.student import build_student, init_projection
     from leaf_hub.teacher import build_teacher
@@ -580,12 +504,13 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
     wall = time.perf_counter()
     here = parallel.init_distributed()  # torchrun / accelerate launch: one process per device
     run_dir = recipe.run_dir
+    folder = RunFolder(run_dir)
     _check_writable(run_dir)
     if resume:  # refuse before the slow teacher work
         with parallel.main_first():
-            last = _last_checkpoint(run_dir / "checkpoints")
+            last = _last_checkpoint(folder.checkpoints_dir)
         if last is None:
-            raise DistillError(f"--resume: no checkpoint in {run_dir / 'checkpoints'}")
+            raise DistillError(f"--resume: no checkpoint in {folder.checkpoints_dir}")
     texts = load_texts(recipe.data, recipe.training.seed)  # fail on bad data before loading models
     logger.info("texts: %d training, %d held-out", len(texts.train), len(texts.heldout))
 
@@ -596,7 +521,7 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
             f"{teacher.dim} dimensions; set student.projection_dim: {teacher.dim}"
         )
     t0 = time.perf_counter()
-    work = run_dir / "work"
+    work = folder.work_dir
     work.mkdir(exist_ok=True)
     suffix = f".rank{here.rank}" if here.distributed else ""
     train_targets, train_stats = teacher_vectors(teacher, texts.train, work / f"train_targets{suffix}.npy")
@@ -635,18 +560,18 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
     if here.is_main:
         logger.info("held-out alignment before training: %.4f", before)
     trained = distill_models(
-        student, train_texts, train_targets, recipe.training, run_dir / "checkpoints", resume=resume
+        student, train_texts, train_targets, recipe.training, folder.checkpoints_dir, resume=resume
     )
     if not here.is_main:  # rank 0 alone measures and writes the run folder; return what it wrote
         parallel.barrier()
-        return DistillReport.load(run_dir / "metrics.json")
+        return folder.load_report()
     after_cos = alignment_cosines(student, held_texts, held_targets)
     after = float(after_cos.mean())
     gain_se = gain_standard_error(before_cos, after_cos)
     logger.info("held-out alignment after training: %.4f (gain %+.4f ± %.4f)", after, after - before, gain_se)
 
-    _save_model(student, run_dir / "model")
-    (run_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False))
+    _save_model(student, folder.model_dir)
+    folder.save_recipe(recipe)
     report = DistillReport(
         recipe_name=recipe.name,
         recipe_fingerprint=recipe.fingerprint(),
@@ -677,7 +602,7 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
         world_size=here.world,
         teacher_encoded_per_rank=encoded_per_rank,
     )
-    _atomic_write(run_dir / "metrics.json", report.to_json())
+    folder.save_report(report)
     shutil.rmtree(work, ignore_errors=True)
     parallel.barrier()  # the other ranks wait for metrics.json
     return report

@@ -104,6 +104,13 @@ class DistillError(LeafHubError, RuntimeError):
     """
 
 
+class RunFolderError(LeafHubError, ValueError):
+    """A run folder lacks a record a stage needs, or holds a malformed one.
+
+    Example message: ``run runs/x has no eval/results.json; run `leaf-hub evaluate runs/x` first``.
+    """
+
+
 class EvalError(LeafHubError, RuntimeError):
     """Evaluation failed or was asked for something that does not exist.
 

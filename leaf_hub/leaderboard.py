@@ -61,11 +61,14 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from leaf_hub.errors import LeaderboardError
+from leaf_hub.errors import LeaderboardError, RecipeError, RunFolderError
 from leaf_hub.hashing import sha256_file
+from leaf_hub.run_folder import ReleaseManifest, RunFolder
 
 if TYPE_CHECKING:
     from mteb.models.model_meta import ModelMeta
+
+    from leaf_hub.evaluation.results import EvalResults
 
 logger = logging.getLogger(__name__)
 
@@ -124,40 +127,12 @@ class Submission:
 # ---------------------------------------------------------------------------
 
 
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise LeaderboardError(f"{path} not found: {what}") from e
-    except (OSError, ValueError) as e:
-        raise LeaderboardError(f"{path} is not readable JSON ({str(e).splitlines()[0]})") from e
-    if not isinstance(data, dict):
-        raise LeaderboardError(f"{path}: expected a JSON object")
-    return data
-
-
-def _manifest_hashes(release: dict[str, Any], source: Path) -> dict[str, str]:
-    """Published file -> sha256, from ``release.json`` (``files`` as a mapping or a list of records)."""
-    files = release.get("files")
-    hashes: dict[str, str] = {}
-    if isinstance(files, dict):
-        for name, value in files.items():
-            sha = value.get("sha256") if isinstance(value, dict) else value
-            if isinstance(sha, str):
-                hashes[str(name)] = sha.lower()
-    elif isinstance(files, list):
-        for entry in files:
-            if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
-                hashes[str(entry.get("path") or entry.get("name"))] = entry["sha256"].lower()
-    if not hashes:
-        raise LeaderboardError(f"{source}: no 'files' with sha256 values; publish writes them")
-    return hashes
-
-
-def _check_weights(model_dir: Path, release: dict[str, Any], source: Path) -> None:
+def _check_weights(model_dir: Path, release: ReleaseManifest, source: Path) -> None:
     """Refuse unless every local weight file equals the published revision's manifest entry."""
-    manifest = _manifest_hashes(release, source)
-    commit = release["commit"]
+    manifest = release.hashes()
+    if not manifest:
+        raise LeaderboardError(f"{source}: no 'files' with sha256 values; publish writes them")
+    commit = release.commit
     if "model.safetensors" not in manifest:
         raise LeaderboardError(f"{source} lists no sha256 for model.safetensors of revision {commit}")
     local = sorted(p for p in model_dir.rglob("*") if p.is_file() and p.name.endswith(_WEIGHT_SUFFIXES))
@@ -167,21 +142,21 @@ def _check_weights(model_dir: Path, release: dict[str, Any], source: Path) -> No
         rel = path.relative_to(model_dir).as_posix()
         published = manifest.get(rel)
         if published is None:
-            raise LeaderboardError(f"{model_dir}/{rel} is not in revision {commit} of {release['repo_id']}")
+            raise LeaderboardError(f"{model_dir}/{rel} is not in revision {commit} of {release.repo_id}")
         actual = sha256_file(path)
         if actual != published:
             raise LeaderboardError(
-                f"the evaluated weights differ from revision {commit} of {release['repo_id']}: {rel} sha256 "
+                f"the evaluated weights differ from revision {commit} of {release.repo_id}: {rel} sha256 "
                 f"{actual[:12]}... != published {published[:12]}...; re-evaluate or re-publish"
             )
 
 
-def _model_dir(run_dir: Path, results: dict[str, Any]) -> Path:
-    recorded = results.get("model_path")
-    for candidate in ([Path(recorded), run_dir / recorded] if recorded else []) + [run_dir / "model"]:
+def _model_dir(run: RunFolder, results: EvalResults) -> Path:
+    recorded = results.model_path
+    for candidate in ([Path(recorded), run.root / recorded] if recorded else []) + [run.model_dir]:
         if (candidate / "modules.json").is_file():
             return candidate
-    raise LeaderboardError(f"{run_dir}/model is not a sentence-transformers folder (no modules.json)")
+    raise LeaderboardError(f"{run.model_dir} is not a sentence-transformers folder (no modules.json)")
 
 
 def _find_task_results(mteb_dir: Path) -> dict[str, Path]:
@@ -207,15 +182,15 @@ def _find_task_results(mteb_dir: Path) -> dict[str, Path]:
     return found
 
 
-def _subsample_flags(results: dict[str, Any], mode: str) -> dict[str, tuple[bool, str]]:
-    """Task -> (sub-sampled?, description) for ``mode`` from ``eval/results.json``."""
+def _subsample_flags(results: EvalResults, mode: str) -> dict[str, tuple[bool, str]]:
+    """Task -> (sub-sampled?, description) for ``mode`` from the evaluation's results."""
     flags: dict[str, tuple[bool, str]] = {}
-    for score in results.get("scores") or []:
-        if not isinstance(score, dict) or score.get("mode") != mode:
+    for score in results.scores:
+        if score.mode != mode:
             continue
-        task = str(score.get("task"))
-        sub = bool(score.get("subsampled"))
-        desc = f"{score.get('n_queries', '?')} queries, {score.get('n_docs', '?')} documents"
+        task = score.task
+        sub = score.subsampled
+        desc = f"{score.n_queries} queries, {score.n_docs} documents"
         previous = flags.get(task, (False, ""))
         flags[task] = (previous[0] or sub, desc)
     return flags
@@ -264,13 +239,9 @@ def _embed_dim(model_dir: Path) -> int:
     return dim
 
 
-def _release_date(release: dict[str, Any], source: Path) -> str:
-    for key in ("date", "published_at", "created_at", "release_date"):
-        value = release.get(key)
-        if isinstance(value, str) and value:
-            return value[:10]
-        if isinstance(value, (int, float)):
-            return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc).date().isoformat()
+def _release_date(release: ReleaseManifest, source: Path) -> str:
+    if release.published_at:
+        return release.published_at[:10]
     return dt.datetime.fromtimestamp(source.stat().st_mtime, tz=dt.timezone.utc).date().isoformat()
 
 
@@ -682,39 +653,35 @@ def build_submission(
     from mteb.results import TaskResult
 
     from leaf_hub.assets import model_fingerprint
-    from leaf_hub.recipe import parse_recipe
 
-    run = Path(run_dir)
-    release_path = run / "release.json"
-    release = _read_json(release_path, "publish the run first (`leaf-hub publish` or `leaf-hub release`)")
-    for key in ("repo_id", "commit"):
-        if not isinstance(release.get(key), str) or not release[key]:
-            raise LeaderboardError(f"{release_path}: missing '{key}'")
-    revision = release["commit"]
+    run = RunFolder(run_dir)
+    release_path, results_path = run.manifest_file, run.results_file
+    try:
+        release = run.load_manifest()
+        results = run.load_results()
+        recipe = run.load_recipe()
+    except (RunFolderError, RecipeError) as e:
+        raise LeaderboardError(str(e)) from e
+    if not release.commit:
+        raise LeaderboardError(f"{release_path}: missing 'commit' (the run was staged, never published)")
+    revision = release.commit
     if not _HEX40.match(revision):
         raise LeaderboardError(f"{release_path}: commit '{revision}' is not a 40-hex commit id")
-    results_path = run / "eval" / "results.json"
-    results = _read_json(results_path, "evaluate the run first (`leaf-hub evaluate`)")
-    recipe_path = run / "recipe.yaml"
-    try:
-        recipe = parse_recipe(yaml.safe_load(recipe_path.read_text(encoding="utf-8")), str(recipe_path))
-    except OSError as e:
-        raise LeaderboardError(f"{recipe_path} not found: the run folder is incomplete") from e
 
     model_dir = _model_dir(run, results)
     _check_weights(model_dir, release, release_path)
-    recorded = results.get("model_fingerprint")
+    recorded = results.model_fingerprint
     if recorded and recorded != model_fingerprint(model_dir):
         raise LeaderboardError(f"{results_path} was computed on another model (fingerprint {str(recorded)[:12]}...)")
 
-    declared = release.get("mteb_version") or results.get("mteb_version")
+    declared = release.mteb_version or results.mteb_version
     if not declared:
         raise LeaderboardError(f"{release_path}: no 'mteb_version' declared for the results")
 
     flags = _subsample_flags(results, mode)
     included: dict[str, tuple[Path, Any]] = {}
     skipped: dict[str, str] = {}
-    for task, path in _find_task_results(run / "eval" / "mteb" / mode).items():
+    for task, path in _find_task_results(run.mteb_dir(mode)).items():
         result = TaskResult.from_disk(path)
         versions = {result.mteb_version} | {
             s.get("mteb_version") for split in result.scores.values() for s in split if s.get("mteb_version")
@@ -760,7 +727,7 @@ def build_submission(
         )
     meta = build_model_meta(
         model_dir,
-        repo_id=release["repo_id"],
+        repo_id=release.repo_id,
         revision=revision,
         release_date=_release_date(release, release_path),
         languages=list(recipe.card.language),
@@ -772,17 +739,17 @@ def build_submission(
 
     # the other modes (init, teacher, asymmetric) are not this model's scores: recorded, never submitted
     others: dict[str, dict[str, float]] = {}
-    for score in results.get("scores") or []:
-        if isinstance(score, dict) and score.get("mode") != mode and "main_score" in score:
-            others.setdefault(str(score["mode"]), {})[str(score.get("task"))] = float(score["main_score"])
+    for score in results.scores:
+        if score.mode != mode:
+            others.setdefault(score.mode, {})[score.task] = score.main_score
 
-    out = Path(output) if output is not None else run / "leaderboard"
+    out = Path(output) if output is not None else run.leaderboard_dir
     return write_submission(
         out,
         meta,
         {task: path for task, (path, _) in included.items()},
         skipped=skipped,
-        tag=release.get("tag"),
+        tag=release.tag,
         mteb_version=declared,
         validate=validate,
         not_submitted=others,

@@ -34,6 +34,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -44,16 +45,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from leaf_hub.errors import CardError, RecipeError
-from leaf_hub.recipe import Recipe, parse_recipe
+from leaf_hub.errors import CardError, RecipeError, RunFolderError
+from leaf_hub.recipe import Recipe
 from leaf_hub.version import __version__
 
 if TYPE_CHECKING:
     from huggingface_hub import ModelCardData
 
+    from leaf_hub.evaluation.results import EvalResults, ScoreRecord, SpeedRecord
     from leaf_hub.licenses import LicenseReport
+    from leaf_hub.run_folder import DistillReport
 
 logger = logging.getLogger(__name__)
 
@@ -61,20 +62,16 @@ __all__ = [
     "ASYM_MIN_SENTENCE_TRANSFORMERS",
     "SUPPORTED_SENTENCE_TRANSFORMERS",
     "CardInputs",
-    "EvalSummary",
     "ModelFacts",
-    "Score",
-    "SweepPoint",
     "INTERCHANGEABLE_MIN_ALIGNMENT",
     "Claims",
-    "SpeedFacts",
     "build_card_data",
     "card_claims",
     "license_text_path",
+    "card_inputs",
     "load_card_inputs",
     "matryoshka_supported",
     "read_model_facts",
-    "read_results",
     "render_asym_card",
     "render_card",
     "task_type",
@@ -202,79 +199,6 @@ _MODE_LABELS = {
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Score:
-    """One task score from ``eval/results.json`` (a fraction, e.g. 0.6451)."""
-
-    task: str
-    mode: str
-    split: str
-    main_metric: str
-    main_score: float
-    subsampled: bool = False
-    n_queries: int | None = None
-    n_docs: int | None = None
-    seconds: float | None = None
-    dataset_revision: str | None = None
-
-
-@dataclass(frozen=True)
-class SweepPoint:
-    """One Matryoshka x quantisation point from ``eval/results.json``."""
-
-    task: str
-    model: str
-    dim: int
-    precision: str
-    score: float
-    retention: float | None
-
-
-@dataclass(frozen=True)
-class SpeedFacts:
-    """The dedicated uncached timing in ``eval/results.json`` (``speed``; see :mod:`leaf_hub.evaluation.speed`)."""
-
-    texts: int
-    kind: str
-    source: str
-    repeats: int
-    student_seconds: float
-    teacher_seconds: float
-    load_average_before: float | None = None
-    load_average_after: float | None = None
-
-
-@dataclass(frozen=True)
-class EvalSummary:
-    """The parts of ``eval/results.json`` (schema version 1) a card shows."""
-
-    teacher: str
-    mteb_version: str
-    split: str
-    corpus_limit: int | None
-    query_limit: int | None
-    scores: list[Score]
-    sweep: list[SweepPoint]
-    plot: str | None
-    wall_seconds: float | None
-    teacher_corpus_cache_hits: int = 0
-    speed: SpeedFacts | None = None
-
-    def score(self, task: str, mode: str) -> Score | None:
-        """The score of ``task`` in ``mode``, or ``None`` when it was not evaluated."""
-        return next((s for s in self.scores if s.task == task and s.mode == mode), None)
-
-    @property
-    def tasks(self) -> list[str]:
-        """Evaluated tasks, in file order."""
-        return list(dict.fromkeys(s.task for s in self.scores))
-
-    @property
-    def modes(self) -> list[str]:
-        """Evaluated modes, in file order."""
-        return list(dict.fromkeys(s.mode for s in self.scores))
-
-
 def _read_json(path: Path, what: str, hint: str) -> Any:
     if not path.is_file():
         raise CardError(f"{what} not found: {path}; {hint}")
@@ -282,93 +206,6 @@ def _read_json(path: Path, what: str, hint: str) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CardError(f"{what} {path} is not valid JSON ({e})") from e
-
-
-def read_results(path: str | Path) -> EvalSummary:
-    """Read and check ``eval/results.json``.
-
-    Args:
-        path: The results file.
-
-    Returns:
-        The summary.
-
-    Raises:
-        CardError: If the file is missing, not schema version 1, or has no scores.
-    """
-    path = Path(path)
-    run = path.parent.parent
-    data = _read_json(path, "evaluation results", f"run `leaf-hub evaluate {run}` first")
-    if not isinstance(data, dict) or data.get("schema_version") != 1:
-        found = data.get("schema_version") if isinstance(data, dict) else type(data).__name__
-        raise CardError(f"{path}: schema_version must be 1, got {found!r}")
-    try:
-        scores = [
-            Score(
-                task=s["task"],
-                mode=s["mode"],
-                split=s.get("split", data.get("split", "test")),
-                main_metric=s["main_metric"],
-                main_score=float(s["main_score"]),
-                subsampled=bool(s.get("subsampled", False)),
-                n_queries=s.get("n_queries"),
-                n_docs=s.get("n_docs"),
-                seconds=s.get("seconds"),
-                dataset_revision=s.get("dataset_revision"),
-            )
-            for s in data.get("scores", [])
-        ]
-        sweep = [
-            SweepPoint(
-                task=p["task"],
-                model=p["model"],
-                dim=int(p["dim"]),
-                precision=p["precision"],
-                score=float(p["score"]),
-                retention=None if p.get("retention") is None else float(p["retention"]),
-            )
-            for p in data.get("sweep", [])
-        ]
-        speed = _read_speed(data.get("speed"))
-    except (KeyError, TypeError, ValueError) as e:
-        raise CardError(f"{path}: malformed score entry ({type(e).__name__}: {e})") from e
-    if not scores:
-        raise CardError(f"{path} has no scores; run `leaf-hub evaluate {run}` first")
-    return EvalSummary(
-        teacher=str(data.get("teacher", "")),
-        mteb_version=str(data.get("mteb_version", "")),
-        split=str(data.get("split", "test")),
-        corpus_limit=data.get("corpus_limit"),
-        query_limit=data.get("query_limit"),
-        scores=scores,
-        sweep=sweep,
-        plot=data.get("plot"),
-        wall_seconds=data.get("wall_seconds"),
-        teacher_corpus_cache_hits=int(data.get("teacher_corpus_cache_hits") or 0),
-        speed=speed,
-    )
-
-
-def _read_speed(raw: Any) -> SpeedFacts | None:
-    """The speed record, when it times both student and teacher with at least 5 repeats."""
-    from leaf_hub.evaluation.speed import MIN_REPEATS
-
-    if not raw:
-        return None
-    seconds = raw["seconds"]
-    if int(raw["repeats"]) < MIN_REPEATS or not {"student", "teacher"} <= set(seconds):
-        logger.warning("speed record ignored: it needs student and teacher timings of >= %d repeats", MIN_REPEATS)
-        return None
-    return SpeedFacts(
-        texts=int(raw["texts"]),
-        kind=str(raw["kind"]),
-        source=str(raw.get("source") or ""),
-        repeats=int(raw["repeats"]),
-        student_seconds=float(seconds["student"]),
-        teacher_seconds=float(seconds["teacher"]),
-        load_average_before=raw.get("load_average_before"),
-        load_average_after=raw.get("load_average_after"),
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -464,11 +301,11 @@ class CardInputs:
     """Everything a card shows, read from one run folder.
 
     Attributes:
-        recipe: The resolved recipe the run was made with.
-        results: ``eval/results.json``.
+        recipe: The recipe of the release (the one the stages ran with).
+        results: The evaluation's results.
         model: Facts of the published model folder.
         repo_id: Where the card is published (``org/name``).
-        metrics: ``metrics.json`` of distillation (``None`` when absent).
+        report: Distillation's report (``None`` for a run distilled elsewhere).
         teacher: Facts of the teacher folder, when it is available locally.
         licenses: The licence gate's report (for the data licence notes).
         asym_repo_id: The companion ``-asym`` repo, when one is published.
@@ -479,10 +316,10 @@ class CardInputs:
     """
 
     recipe: Recipe
-    results: EvalSummary
+    results: EvalResults
     model: ModelFacts
     repo_id: str
-    metrics: dict[str, Any] | None = None
+    report: DistillReport | None = None
     teacher: ModelFacts | None = None
     licenses: LicenseReport | None = None
     asym_repo_id: str | None = None
@@ -497,35 +334,28 @@ class CardInputs:
         return self.recipe.card.model_name or self.repo_id.split("/")[-1]
 
 
-def read_recipe(path: str | Path) -> Recipe:
-    """Read a run's resolved ``recipe.yaml``.
-
-    Raises:
-        CardError: If it is missing or invalid.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CardError(f"recipe not found: {path}; is this a run folder made by `leaf-hub distill`?")
-    try:
-        return parse_recipe(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
-    except (yaml.YAMLError, RecipeError) as e:
-        raise CardError(f"{path}: {str(e).splitlines()[0]}") from e
-
-
-def load_card_inputs(
-    run_dir: str | Path,
+def card_inputs(
+    recipe: Recipe,
+    results: EvalResults,
+    model_dir: str | Path,
     *,
+    report: DistillReport | None = None,
     repo_id: str | None = None,
     asym_repo_id: str | None = None,
+    plot: str | None = None,
     teacher_folder: str | Path | None = None,
     licenses: LicenseReport | None = None,
 ) -> CardInputs:
-    """Read everything a card shows from a run folder.
+    """Put together what a card shows from the records a release hands over (reads only model folders).
 
     Args:
-        run_dir: ``runs/<name>`` with ``recipe.yaml``, ``model/`` and ``eval/results.json``.
+        recipe: The recipe of the release.
+        results: The evaluation's results.
+        model_dir: The model folder being published.
+        report: Distillation's report, when there is one.
         repo_id: Target repo (default: the recipe's ``hub.repo_id``).
         asym_repo_id: Companion asymmetric repo, when published.
+        plot: Path of the sweep plot inside the published repo.
         teacher_folder: Local teacher folder (for its size in the highlights).
         licenses: Licence report; without one, data licences are classified from the recipe alone.
 
@@ -533,19 +363,13 @@ def load_card_inputs(
         The card inputs.
 
     Raises:
-        CardError: If a required file is missing or malformed.
+        CardError: If the model folder is missing or the results hold no score.
     """
-    run = Path(run_dir)
-    recipe = read_recipe(run / "recipe.yaml")
-    results = read_results(run / "eval" / "results.json")
-    model_dir = run / "model"
+    model_dir = Path(model_dir)
     if not (model_dir / "modules.json").is_file():
-        raise CardError(f"run {run} has no model/modules.json; distil it first")
-    metrics_path = run / "metrics.json"
-    metrics = _read_json(metrics_path, "metrics", "") if metrics_path.is_file() else None
-    plot = None
-    if results.plot and (run / "eval" / results.plot).is_file():
-        plot = f"eval/{results.plot}"
+        raise CardError(f"{model_dir} has no modules.json; distil the run first")
+    if not results.scores:
+        raise CardError(f"the evaluation of {model_dir} has no scores; run `leaf-hub evaluate` first")
     if licenses is None:
         from leaf_hub.licenses import LicenseReport, classify_data
 
@@ -565,13 +389,63 @@ def load_card_inputs(
         results=results,
         model=read_model_facts(model_dir),
         repo_id=repo_id or recipe.hub.repo_id,
-        metrics=metrics,
+        report=report,
         teacher=teacher,
         licenses=licenses,
         asym_repo_id=asym_repo_id,
         plot=plot,
         versions=versions,
         teacher_card=teacher_card,
+    )
+
+
+def load_card_inputs(
+    run_dir: str | Path,
+    *,
+    recipe: Recipe | None = None,
+    repo_id: str | None = None,
+    asym_repo_id: str | None = None,
+    teacher_folder: str | Path | None = None,
+    licenses: LicenseReport | None = None,
+) -> CardInputs:
+    """The card inputs of a run folder, its records loaded through :class:`~leaf_hub.run_folder.RunFolder`.
+
+    Args:
+        run_dir: ``runs/<name>`` with a model and evaluation results.
+        recipe: The recipe of the release (default: the one the run folder recorded).
+        repo_id: Target repo (default: the recipe's ``hub.repo_id``).
+        asym_repo_id: Companion asymmetric repo, when published.
+        teacher_folder: Local teacher folder (for its size in the highlights).
+        licenses: Licence report; without one, data licences are classified from the recipe alone.
+
+    Returns:
+        The card inputs.
+
+    Raises:
+        CardError: If a record is missing or malformed.
+    """
+    from leaf_hub.run_folder import RunFolder
+
+    run = RunFolder(run_dir)
+    try:
+        recipe = recipe or run.load_recipe()
+        results = run.load_results()
+        report = run.load_report() if run.has_report() else None
+    except (RunFolderError, RecipeError) as e:
+        raise CardError(str(e)) from e
+    if not run.has_model():
+        raise CardError(f"run {run.root} has no model/modules.json; distil it first")
+    plot = run.plot_file(results)
+    return card_inputs(
+        recipe,
+        results,
+        run.model_dir,
+        report=report,
+        repo_id=repo_id,
+        asym_repo_id=asym_repo_id,
+        plot=plot.relative_to(run.root).as_posix() if plot else None,
+        teacher_folder=teacher_folder,
+        licenses=licenses,
     )
 
 
@@ -599,7 +473,7 @@ def task_type(task: str) -> str:
         return info.task_type if info else "Other"
 
 
-def _subsample_note(score: Score) -> str:
+def _subsample_note(score: ScoreRecord) -> str:
     if task_type(score.task) != "Retrieval":
         return f"{score.n_queries} pairs" if score.n_queries else "sub-sampled"
     parts = [
@@ -609,7 +483,7 @@ def _subsample_note(score: Score) -> str:
     return ", ".join(p for p in parts if p) or "sub-sampled"
 
 
-def _dataset_label(score: Score) -> str:
+def _dataset_label(score: ScoreRecord) -> str:
     return f"{score.task} (sub-sampled: {_subsample_note(score)})" if score.subsampled else score.task
 
 
@@ -696,8 +570,8 @@ def _benchmark_rows(inputs: CardInputs) -> list[dict[str, Any]]:
     res = inputs.results
     rows = []
     for task in res.tasks:
-        teacher, student = res.score(task, "teacher"), res.score(task, "student")
-        asym, init = res.score(task, "asymmetric"), res.score(task, "init")
+        teacher, student = res.row(task, "teacher"), res.row(task, "student")
+        asym, init = res.row(task, "asymmetric"), res.row(task, "init")
         ref = teacher.main_score if teacher else None
         any_score = next(s for s in res.scores if s.task == task)
         rows.append(
@@ -800,10 +674,17 @@ class Claims:
     init_losses: list[dict[str, str]]
 
 
-def _speed_claim(speed: SpeedFacts | None) -> dict[str, Any] | None:
-    if speed is None or not (speed.student_seconds > 0 and speed.teacher_seconds > 0):
+def _speed_claim(speed: SpeedRecord | None) -> dict[str, Any] | None:
+    """The speed claim of a dedicated uncached timing of both models with enough interleaved repeats."""
+    from leaf_hub.evaluation.speed import MIN_REPEATS
+
+    if speed is None:
         return None
-    ratio = speed.teacher_seconds / speed.student_seconds
+    student_s, teacher_s = speed.seconds.get("student", 0.0), speed.seconds.get("teacher", 0.0)
+    if speed.repeats < MIN_REPEATS or not (student_s > 0 and teacher_s > 0):
+        logger.warning("speed record ignored: it needs student and teacher timings of >= %d repeats", MIN_REPEATS)
+        return None
+    ratio = teacher_s / student_s
     loads = [x for x in (speed.load_average_before, speed.load_average_after) if x is not None]
     return {
         "ratio": f"{ratio if ratio >= 1 else 1 / ratio:.1f}",
@@ -812,8 +693,8 @@ def _speed_claim(speed: SpeedFacts | None) -> dict[str, Any] | None:
         "kind": "queries" if speed.kind == "query" else "documents",
         "source": speed.source,
         "repeats": speed.repeats,
-        "student_seconds": f"{speed.student_seconds:.2f}",
-        "teacher_seconds": f"{speed.teacher_seconds:.2f}",
+        "student_seconds": f"{student_s:.2f}",
+        "teacher_seconds": f"{teacher_s:.2f}",
         "load": f"{max(loads):.2f}" if loads else None,
     }
 
@@ -833,7 +714,7 @@ def card_claims(inputs: CardInputs) -> Claims:
     gains: list[dict[str, str]] = []
     losses: list[dict[str, str]] = []
     for task in res.tasks:
-        student, asym, init = res.score(task, "student"), res.score(task, "asymmetric"), res.score(task, "init")
+        student, asym, init = res.row(task, "student"), res.row(task, "asymmetric"), res.row(task, "init")
         if student and asym:
             row = {
                 "task": task,
@@ -851,8 +732,8 @@ def card_claims(inputs: CardInputs) -> Claims:
             }
             (gains if student.main_score >= init.main_score else losses).append(row)
     families = list(dict.fromkeys(_FAMILY_WORDS.get(t, t) for t in (task_type(x) for x in res.tasks)))
-    after = (inputs.metrics or {}).get("alignment_after")
-    alignment = float(after) if isinstance(after, (int, float)) and math.isfinite(after) else None
+    after = inputs.report.alignment_after if inputs.report else None
+    alignment = float(after) if after is not None and math.isfinite(after) else None
     return Claims(
         asym_recommended=recommended,
         asym_below=below,
@@ -888,7 +769,7 @@ def _citations(inputs: CardInputs) -> list[tuple[str, str]]:
 
 
 def _training(inputs: CardInputs) -> dict[str, Any]:
-    metrics = inputs.metrics or {}
+    metrics = dataclasses.asdict(inputs.report) if inputs.report else {}
     tr = inputs.recipe.training
     student = inputs.recipe.student
 

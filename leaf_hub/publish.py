@@ -32,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -43,16 +42,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from leaf_hub.errors import CardError, LeafHubError, ReleaseError, TagExistsError, VerificationError
+from leaf_hub.errors import (
+    CardError,
+    LeafHubError,
+    RecipeError,
+    ReleaseError,
+    RunFolderError,
+    TagExistsError,
+    VerificationError,
+)
 from leaf_hub.hashing import sha256_file
+from leaf_hub.run_folder import FileEntry, ReleaseManifest, RunFolder, recipe_yaml
 from leaf_hub.version import __version__
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from leaf_hub.evaluation.results import EvalResults
     from leaf_hub.hub import HubClient
     from leaf_hub.licenses import LicenseReport
     from leaf_hub.recipe import Recipe
+    from leaf_hub.run_folder import DistillReport
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +100,7 @@ class StagedRepo:
     repo_id: str
     folder: Path
     files: dict[str, tuple[int, str]]
-    manifest: dict[str, Any]
+    manifest: ReleaseManifest
     kind: str
 
 
@@ -160,13 +170,13 @@ def check_tag(tag: str, recipe: Recipe) -> str:
     return tag
 
 
-def _check_run(run: Path) -> None:
-    if not run.is_dir():
-        raise ReleaseError(f"run folder not found: {run}")
-    if not (run / "model" / "modules.json").is_file():
-        raise ReleaseError(f"run {run} has no model/ (model/modules.json missing); run `leaf-hub distill` first")
-    if not (run / "eval" / "results.json").is_file():
-        raise CardError(f"run {run} has no eval/results.json; run `leaf-hub evaluate {run}` first")
+def _check_run(run: RunFolder) -> None:
+    if not run.root.is_dir():
+        raise ReleaseError(f"run folder not found: {run.root}")
+    if not run.has_model():
+        raise ReleaseError(f"run {run.root} has no model/ (model/modules.json missing); run `leaf-hub distill` first")
+    if not run.has_results():
+        raise CardError(f"run {run.root} has no eval/results.json; run `leaf-hub evaluate {run.root}` first")
 
 
 def _check_portable(model_dir: Path) -> None:
@@ -257,36 +267,38 @@ def _file_table(folder: Path) -> dict[str, tuple[int, str]]:
     }
 
 
-def _write_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, tuple[int, str]]:
+def _write_manifest(folder: Path, manifest: ReleaseManifest) -> tuple[ReleaseManifest, dict[str, tuple[int, str]]]:
+    """Write ``release.json`` into a staged repo: the manifest plus every other file's size and sha256."""
     files = _file_table(folder)
-    manifest["files"] = {path: {"size": size, "sha256": sha} for path, (size, sha) in files.items()}
-    (folder / "release.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return _file_table(folder)
+    manifest = manifest.model_copy(
+        update={"files": {path: FileEntry(size=size, sha256=sha) for path, (size, sha) in files.items()}}
+    )
+    (folder / "release.json").write_text(manifest.to_json(), encoding="utf-8")
+    return manifest, _file_table(folder)
 
 
 def _base_manifest(
-    recipe: Recipe, metrics: dict[str, Any] | None, results: dict[str, Any], licenses: LicenseReport
+    recipe: Recipe, report: DistillReport | None, results: EvalResults, licenses: LicenseReport
 ) -> dict[str, Any]:
     from leaf_hub.model_card import ASYM_MIN_SENTENCE_TRANSFORMERS, SUPPORTED_SENTENCE_TRANSFORMERS
 
-    metrics = metrics or {}
     return {
         "schema_version": 1,
         "leaf_hub_version": __version__,
         "name": recipe.name,
         "version": recipe.version,
-        "recipe_fingerprint": metrics.get("recipe_fingerprint") or recipe.fingerprint(),
+        "recipe_fingerprint": recipe.fingerprint(),
         "teacher": {
             "id": recipe.teacher.id,
             "revision": recipe.teacher.revision,
-            "fingerprint": metrics.get("teacher_fingerprint"),
+            "fingerprint": report.teacher_fingerprint if report else None,
         },
         "student_init": {"id": recipe.student.id, "revision": recipe.student.revision},
         "scores": [
-            {k: s.get(k) for k in ("task", "mode", "split", "main_metric", "main_score", "subsampled", "n_docs")}
-            for s in results.get("scores", [])
+            s.model_dump(include={"task", "mode", "split", "main_metric", "main_score", "subsampled", "n_docs"})
+            for s in results.scores
         ],
-        "mteb_version": results.get("mteb_version"),
+        "mteb_version": results.mteb_version,
         "sentence_transformers": {
             "supported": SUPPORTED_SENTENCE_TRANSFORMERS,
             "asym_minimum": ASYM_MIN_SENTENCE_TRANSFORMERS,
@@ -300,6 +312,9 @@ def stage_release(
     repo_id: str,
     staging: Path,
     *,
+    recipe: Recipe,
+    results: EvalResults,
+    report: DistillReport | None = None,
     licenses: LicenseReport,
     asym: bool = False,
     teacher_folder: Path | None = None,
@@ -308,9 +323,12 @@ def stage_release(
     """Stage the release folder(s) of a run.
 
     Args:
-        run_dir: The run folder.
+        run_dir: The run folder (its model, plot and exports are staged).
         repo_id: Target model repo; the asym companion is ``{repo_id}-asym``.
         staging: An empty folder; one sub-folder per repo is created in it.
+        recipe: The recipe of the release (recorded as the repo's ``recipe.yaml``; the card and tag use it).
+        results: The evaluation's results (the card's figures; recorded as ``eval/results.json``).
+        report: Distillation's report (the card's training figures; recorded as ``metrics.json``).
         licenses: The licence gate's report (recorded in each manifest, used by the card).
         asym: Also stage the ``-asym`` Router release.
         teacher_folder: Local teacher folder (required for ``asym``; used for the card's sizes).
@@ -325,43 +343,53 @@ def stage_release(
         ReleaseError: If ``asym`` is asked for without a local teacher folder.
     """
     from leaf_hub.asym import build_asym_folder
-    from leaf_hub.model_card import license_text_path, load_card_inputs, render_asym_card, render_card
+    from leaf_hub.model_card import card_inputs, license_text_path, render_asym_card, render_card
 
-    run = Path(run_dir)
+    run = RunFolder(run_dir)
     asym_id = f"{repo_id}-asym" if asym else None
-    inputs = load_card_inputs(
-        run, repo_id=repo_id, asym_repo_id=asym_id, teacher_folder=teacher_folder, licenses=licenses
+    plot = run.plot_file(results)
+    inputs = card_inputs(
+        recipe,
+        results,
+        run.model_dir,
+        report=report,
+        repo_id=repo_id,
+        asym_repo_id=asym_id,
+        plot=plot.relative_to(run.root).as_posix() if plot else None,
+        teacher_folder=teacher_folder,
+        licenses=licenses,
     )
-    results = json.loads((run / "eval" / "results.json").read_text(encoding="utf-8"))
-    manifest = _base_manifest(inputs.recipe, inputs.metrics, results, licenses)
+    manifest = _base_manifest(recipe, report, results, licenses)
     manifest["sentence_transformers"]["saved_with"] = inputs.versions.get("sentence_transformers")
 
     folder = staging / "model"
     folder.mkdir(parents=True)
-    _copy_model(run / "model", folder)
+    _copy_model(run.model_dir, folder)
     if exports:
         from leaf_hub.export import card_rows, copy_exports
 
-        copy_exports(exports, run / "exports", folder)
+        copy_exports(exports, run.exports_dir, folder)
         manifest["exports"] = {k: v for k, v in exports.items() if k != "model_fingerprint"}
         inputs = dataclasses.replace(inputs, exports=card_rows(exports))
     (folder / "README.md").write_text(render_card(inputs), encoding="utf-8")
     shutil.copy2(license_text_path(), folder / "LICENSE")
     (folder / "eval").mkdir()
-    shutil.copy2(run / "eval" / "results.json", folder / "eval" / "results.json")
-    if inputs.plot:
-        shutil.copy2(run / inputs.plot, folder / inputs.plot)
-    shutil.copy2(run / "recipe.yaml", folder / "recipe.yaml")
-    if (run / "metrics.json").is_file():
-        shutil.copy2(run / "metrics.json", folder / "metrics.json")
-    model_manifest = {**manifest, "repo_id": repo_id, "kind": "model", "asym_repo_id": asym_id}
-    staged = [StagedRepo(repo_id, folder, _write_manifest(folder, model_manifest), model_manifest, "model")]
+    (folder / "eval" / "results.json").write_text(results.to_json(), encoding="utf-8")
+    if plot and inputs.plot:
+        shutil.copy2(plot, folder / inputs.plot)
+    (folder / "recipe.yaml").write_text(recipe_yaml(recipe), encoding="utf-8")
+    if report is not None:
+        (folder / "metrics.json").write_text(report.to_json(), encoding="utf-8")
+    model_manifest, files = _write_manifest(
+        folder, ReleaseManifest(**manifest, repo_id=repo_id, kind="model", asym_repo_id=asym_id)
+    )
+    staged = [StagedRepo(repo_id, folder, files, model_manifest, "model")]
 
     if asym and asym_id:
         if teacher_folder is None:
             raise ReleaseError(f"--asym needs the teacher's weights locally; {inputs.recipe.teacher.id} was not found")
         afolder = build_asym_folder(
-            run / "model",
+            run.model_dir,
             teacher_folder,
             staging / "asym",
             document_prompt=inputs.recipe.teacher.document_prompt,
@@ -369,9 +397,11 @@ def stage_release(
         )
         (afolder / "README.md").write_text(render_asym_card(inputs), encoding="utf-8")
         shutil.copy2(license_text_path(), afolder / "LICENSE")
-        shutil.copy2(run / "recipe.yaml", afolder / "recipe.yaml")
-        asym_manifest = {**manifest, "repo_id": asym_id, "kind": "asym", "student_repo_id": repo_id}
-        staged.append(StagedRepo(asym_id, afolder, _write_manifest(afolder, asym_manifest), asym_manifest, "asym"))
+        (afolder / "recipe.yaml").write_text(recipe_yaml(recipe), encoding="utf-8")
+        asym_manifest, afiles = _write_manifest(
+            afolder, ReleaseManifest(**manifest, repo_id=asym_id, kind="asym", student_repo_id=repo_id)
+        )
+        staged.append(StagedRepo(asym_id, afolder, afiles, asym_manifest, "asym"))
     return staged
 
 
@@ -388,14 +418,14 @@ def _min_cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.min(np.sum(a * b, axis=1)))
 
 
-def _reference_vectors(repo: StagedRepo, run: Path, recipe: Recipe, teacher_folder: Path | None) -> dict[str, Any]:
+def _reference_vectors(repo: StagedRepo, run: RunFolder, recipe: Recipe, teacher_folder: Path | None) -> dict[str, Any]:
     """Probe-text embeddings of the local models, keyed like the reload calls."""
     from sentence_transformers import SentenceTransformer
 
     from leaf_hub.hub import PROBE_TEXTS
 
     texts = list(PROBE_TEXTS)
-    student = SentenceTransformer(str(run / "model"), device="cpu")
+    student = SentenceTransformer(str(run.model_dir), device="cpu")
     has_query = "query" in (student.prompts or {})
     query_kwargs = {"prompt_name": "query"} if has_query else {}
     if repo.kind == "model":
@@ -415,16 +445,16 @@ def _reference_vectors(repo: StagedRepo, run: Path, recipe: Recipe, teacher_fold
     }
 
 
-def _reload_calls(repo: StagedRepo, run: Path) -> dict[str, tuple[str, dict[str, Any]]]:
+def _reload_calls(repo: StagedRepo, run: RunFolder) -> dict[str, tuple[str, dict[str, Any]]]:
     if repo.kind == "model":
-        config = json.loads((run / "model" / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+        config = json.loads((run.model_dir / "config_sentence_transformers.json").read_text(encoding="utf-8"))
         has_query = "query" in (config.get("prompts") or {})
         return {"query": ("encode", {"prompt_name": "query"} if has_query else {}), "plain": ("encode", {})}
     return {"encode_query": ("encode_query", {}), "encode_document": ("encode_document", {})}
 
 
 def _verify(
-    client: HubClient, repo: StagedRepo, commit: str, run: Path, recipe: Recipe, teacher_folder: Path | None
+    client: HubClient, repo: StagedRepo, commit: str, run: RunFolder, recipe: Recipe, teacher_folder: Path | None
 ) -> float:
     """Download ``commit`` into a fresh cache, check sha256s, reload in a fresh process, compare vectors."""
     from leaf_hub.hub import reload_in_subprocess
@@ -450,7 +480,7 @@ def _verify(
                 revision=commit,
             )
         remote_vectors = reload_in_subprocess(client, repo.repo_id, commit, _reload_calls(repo, run), hf_home=hf_home)
-        if repo.kind == "model" and repo.manifest.get("exports"):
+        if repo.kind == "model" and repo.manifest.exports:
             _verify_exports(repo, commit, snapshot, run)
     local = _reference_vectors(repo, run, recipe, teacher_folder)
     worst = min(_min_cosine(local[name], remote_vectors[name]) for name in local)
@@ -465,7 +495,7 @@ def _verify(
     return worst
 
 
-def _verify_exports(repo: StagedRepo, commit: str, snapshot: Path, run: Path) -> float:
+def _verify_exports(repo: StagedRepo, commit: str, snapshot: Path, run: RunFolder) -> float:
     """Run each downloaded export: same vectors as the local export, and (fp32) as the torch model.
 
     Returns:
@@ -478,10 +508,10 @@ def _verify_exports(repo: StagedRepo, commit: str, snapshot: Path, run: Path) ->
     texts = list(PROBE_TEXTS)
     torch_vectors: np.ndarray | None = None
     worst = 1.0
-    for entry in repo.manifest["exports"]["exports"]:
+    for entry in (repo.manifest.exports or {}).get("exports", []):
         published = ExportedStudent(snapshot, snapshot / entry["path"])
         remote = published.encode(texts, kind="query")
-        local = ExportedStudent(run / "model", run / "exports" / entry["path"]).encode(texts, kind="query")
+        local = ExportedStudent(run.model_dir, run.exports_dir / entry["path"]).encode(texts, kind="query")
         same = _min_cosine(remote, local)
         if same < MIN_COSINE:
             raise VerificationError(
@@ -492,7 +522,7 @@ def _verify_exports(repo: StagedRepo, commit: str, snapshot: Path, run: Path) ->
             )
         if entry["precision"] == "fp32":
             if torch_vectors is None:
-                torch_model = SentenceTransformerTeacher(run / "model", query_prompt=published.query_prompt)
+                torch_model = SentenceTransformerTeacher(run.model_dir, query_prompt=published.query_prompt)
                 torch_vectors = torch_model.encode(texts, "query")
             close = _min_cosine(remote, torch_vectors)
             if close < MIN_EXPORT_COSINE:
@@ -517,11 +547,11 @@ def check_published_exports(client: HubClient, repo_id: str, revision: str, run_
     Raises:
         VerificationError: If an export embeds the probe texts differently.
     """
-    run = Path(run_dir)
+    run = RunFolder(run_dir)
     with tempfile.TemporaryDirectory(prefix="leaf-hub-exports-") as tmp:
         snapshot = client.download(repo_id, revision, Path(tmp) / "hub")
-        manifest = json.loads((snapshot / "release.json").read_text(encoding="utf-8"))
-        if not manifest.get("exports"):
+        manifest = ReleaseManifest.from_json((snapshot / "release.json").read_text(encoding="utf-8"))
+        if not manifest.exports:
             return None
         repo = StagedRepo(repo_id, snapshot, {}, manifest, "model")
         return _verify_exports(repo, revision, snapshot, run)
@@ -535,6 +565,7 @@ def check_published_exports(client: HubClient, repo_id: str, revision: str, run_
 def publish(
     run_dir: str | Path,
     *,
+    recipe: Recipe | None = None,
     repo_id: str,
     tag: str,
     endpoint: str | None = None,
@@ -548,7 +579,10 @@ def publish(
     """Publish a run as a verified, tagged release (see the module docstring for the steps).
 
     Args:
-        run_dir: ``runs/<name>`` with ``recipe.yaml``, ``model/`` and ``eval/results.json``.
+        run_dir: ``runs/<name>`` with a model and evaluation results.
+        recipe: The recipe of the release (default: the one the run folder recorded). The card,
+            the tag check and the published ``recipe.yaml`` use it; after a release it is recorded
+            in the run folder.
         repo_id: ``ORG/NAME`` of the model repo.
         tag: Release tag, ``v{recipe.version}``.
         endpoint: Hub URL (``None``: ``$HF_ENDPOINT`` or huggingface.co).
@@ -578,18 +612,22 @@ def publish(
     """
     from leaf_hub.hub import HubClient, resolve_endpoint, validate_repo_id
     from leaf_hub.licenses import check_licenses
-    from leaf_hub.model_card import read_recipe
 
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    run = Path(run_dir)
+    run = RunFolder(run_dir)
     validate_repo_id(repo_id)
     if asym:
         validate_repo_id(f"{repo_id}-asym")
     _check_run(run)
-    recipe = read_recipe(run / "recipe.yaml")
+    try:
+        recipe = recipe or run.load_recipe()
+        results = run.load_results()
+        report = run.load_report() if run.has_report() else None
+    except (RunFolderError, RecipeError) as e:
+        raise CardError(str(e)) from e
     check_tag(tag, recipe)
-    _check_portable(run / "model")
+    _check_portable(run.model_dir)
     teacher_folder = _document_encoder_folder(recipe) if asym else _teacher_folder(recipe)
     licenses = check_licenses(
         recipe,
@@ -604,13 +642,16 @@ def publish(
         from leaf_hub.export import prepare_exports
 
         with _timed(seconds, "export"):
-            export_record = prepare_exports(run, data_root=_data_root(recipe))
+            export_record = prepare_exports(run.root, data_root=_data_root(recipe))
     with tempfile.TemporaryDirectory(prefix="leaf-hub-publish-") as tmp:
         with _timed(seconds, "stage"):
             staged = stage_release(
-                run,
+                run.root,
                 repo_id,
                 Path(tmp),
+                recipe=recipe,
+                results=results,
+                report=report,
                 licenses=licenses,
                 asym=asym,
                 teacher_folder=teacher_folder,
@@ -623,6 +664,7 @@ def publish(
         client = HubClient(endpoint, token)
         releases = _release(client, staged, tag, run, recipe, teacher_folder, private, seconds)
         _write_run_manifest(run, staged, releases, client.endpoint)
+        run.save_recipe(recipe)  # the run folder records the recipe of its latest release
     seconds["total"] = time.perf_counter() - start
     return PublishResult(client.endpoint, False, releases, seconds)
 
@@ -631,7 +673,7 @@ def _release(
     client: HubClient,
     staged: list[StagedRepo],
     tag: str,
-    run: Path,
+    run: RunFolder,
     recipe: Recipe,
     teacher_folder: Path | None,
     private: bool,
@@ -644,7 +686,7 @@ def _release(
         existing = client.tag_target(repo.repo_id, tag)
         if existing is not None:
             remote = client.read_json(repo.repo_id, "release.json", existing)
-            local = json.loads((repo.folder / "release.json").read_text(encoding="utf-8"))
+            local = json.loads(repo.manifest.to_json())
             if remote != local:  # release.json holds every other file's sha256
                 raise TagExistsError(
                     f"tag {tag} already exists on {repo.repo_id} (commit {existing[:12]}) with different content; "
@@ -675,21 +717,19 @@ def _release(
     return sorted(releases, key=lambda r: order[r.repo_id])
 
 
-def _write_run_manifest(run: Path, staged: list[StagedRepo], releases: list[RepoRelease], endpoint: str) -> None:
-    """Write ``runs/<name>/release.json``: the model repo's manifest plus where and when it was published."""
+def _write_run_manifest(run: RunFolder, staged: list[StagedRepo], releases: list[RepoRelease], endpoint: str) -> None:
+    """Record the model repo's manifest in the run folder, plus where and when it was published."""
     import datetime as dt
 
-    record = json.loads((staged[0].folder / "release.json").read_text(encoding="utf-8"))
     main = releases[0]
-    record.update(
-        repo_id=main.repo_id,
-        tag=main.tag,
-        commit=main.commit,
-        endpoint=endpoint,
-        published_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        releases=[{"repo_id": r.repo_id, "tag": r.tag, "commit": r.commit} for r in releases],
+    record = staged[0].manifest.model_copy(
+        update={
+            "repo_id": main.repo_id,
+            "tag": main.tag,
+            "commit": main.commit,
+            "endpoint": endpoint,
+            "published_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "releases": [{"repo_id": r.repo_id, "tag": r.tag, "commit": r.commit} for r in releases],
+        }
     )
-    # Atomic: a crash while writing never leaves a half manifest claiming a release.
-    tmp = run / f".release.json.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, run / "release.json")
+    run.save_manifest(record)

@@ -1,12 +1,18 @@
 """One-command release: distill → evaluate → card → publish → verify.
 
 Each stage is skipped when its outputs are up to date with its inputs. This module only
-orchestrates; every stage lives in its own module. Up-to-date checks use fingerprints kept in ``<run_dir>/stages.json``:
+orchestrates; every stage lives in its own module, and the recipe this call loaded is handed to
+each of them (no stage re-reads it from the run folder). Up-to-date checks use the fingerprints of
+:func:`stage_fingerprints`, kept in the run folder's :class:`~leaf_hub.run_folder.StageRecord`:
 
 * distill: the recipe's ``teacher``, ``student``, ``data`` and ``training`` sections;
-* evaluate: the distill fingerprint, the model folder's hash and the ``evaluation`` section;
-* publish: left to :func:`leaf_hub.publish.publish`, which makes identical re-publishing a no-op
-  and never moves a tag.
+* evaluate: the distill fingerprint, the model folder's hash, and the ``evaluation`` and
+  ``teacher`` sections;
+* publish: the evaluate fingerprint, the whole recipe (its name, version, card and hub sections:
+  everything the card, the manifest and the tag show; ``compute`` and ``output_dir`` aside), the
+  repo, the tag and the companion repo. It is skipped when it matches and the tag still points at
+  the commit it recorded; otherwise :func:`leaf_hub.publish.publish` runs, which makes identical
+  re-publishing a no-op and never moves a tag.
 
 A rerun after a failure therefore resumes at the first stage whose outputs are missing or stale.
 With ``embedded_hub=True`` the project's own Hub-compatible server is started on loopback
@@ -29,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from leaf_hub.errors import ReleaseError
 from leaf_hub.recipe import Recipe, load_recipe
+from leaf_hub.run_folder import RunFolder
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -128,30 +135,31 @@ class ReleaseSummary:
         return table
 
 
-def stage_fingerprints(recipe: Recipe, run_dir: Path) -> dict[str, str]:
-    """Fingerprints of the inputs of each stage (the evaluate one needs the model to exist)."""
+def _digest(*parts: str) -> str:
     import hashlib
 
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def stage_fingerprints(
+    recipe: Recipe, run_dir: Path, *, repo_id: str | None = None, tag: str | None = None, asym: bool = False
+) -> dict[str, str]:
+    """Fingerprints of everything each stage reads (see the module docstring).
+
+    ``evaluate`` and ``publish`` need the model to exist (they cover its weights).
+    """
     from leaf_hub.assets import model_fingerprint
 
+    run = RunFolder(run_dir)
     prints = {"distill": recipe.fingerprint(*_DISTILL_SECTIONS)}
-    if (run_dir / "model" / "modules.json").is_file():
-        parts = [prints["distill"], model_fingerprint(run_dir / "model"), recipe.fingerprint("evaluation", "teacher")]
-        prints["evaluate"] = hashlib.sha256("|".join(parts).encode()).hexdigest()
+    if run.has_model():
+        prints["evaluate"] = _digest(
+            prints["distill"], model_fingerprint(run.model_dir), recipe.fingerprint("evaluation", "teacher")
+        )
+        release = recipe.model_copy(update={"output_dir": "-"})  # where the run folder lives changes no output
+        target = [repo_id or recipe.hub.repo_id, tag or f"v{recipe.version}", "asym" if asym else "-"]
+        prints["publish"] = _digest(prints["evaluate"], release.fingerprint(), *target)
     return prints
-
-
-def _read_stages(run_dir: Path) -> dict[str, Any]:
-    try:
-        return json.loads((run_dir / "stages.json").read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _write_stages(run_dir: Path, stages: dict[str, Any]) -> None:
-    tmp = run_dir / ".stages.json.tmp"
-    tmp.write_text(json.dumps(stages, indent=2))
-    os.replace(tmp, run_dir / "stages.json")
 
 
 @contextmanager
@@ -234,73 +242,73 @@ def release(
     else:
         summary = _run_stages(recipe, repo, tag, endpoint or recipe.hub.endpoint, token, asym)
     summary.wall_seconds = time.perf_counter() - wall
-    (recipe.run_dir / "release_summary.json").write_text(summary.to_json())
+    RunFolder(recipe.run_dir).save_summary(summary.to_json())
     return summary
 
 
 def _run_stages(
     recipe: Recipe, repo: str, tag: str, endpoint: str | None, token: str | None, asym: bool
 ) -> ReleaseSummary:
-    from leaf_hub.distill import DistillReport, distill, has_intact_checkpoint
-    from leaf_hub.evaluation.results import load_results
+    from leaf_hub.distill import distill, has_intact_checkpoint
     from leaf_hub.evaluation.run import evaluate_run
     from leaf_hub.hub import HubClient, resolve_endpoint
     from leaf_hub.publish import check_published_exports, publish
 
-    run_dir = recipe.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run = RunFolder(recipe.run_dir)
+    run.root.mkdir(parents=True, exist_ok=True)
+    run.clear_summary()  # a release that stops early never leaves an earlier release's figures
     summary = ReleaseSummary(
         recipe=recipe.name,
         version=recipe.version,
-        run_dir=str(run_dir),
+        run_dir=str(run.root),
         endpoint=resolve_endpoint(endpoint),
         repo_id=repo,
         tag=tag,
     )
-    done = _read_stages(run_dir)
+    done = run.load_stages()
+
+    def fingerprints() -> dict[str, str]:
+        return stage_fingerprints(recipe, run.root, repo_id=repo, tag=tag, asym=asym)
 
     # distill
-    prints = stage_fingerprints(recipe, run_dir)
+    prints = fingerprints()
     start = time.perf_counter()
-    fresh = (
-        done.get("distill", {}).get("fingerprint") == prints["distill"]
-        and (run_dir / "metrics.json").is_file()
-        and (run_dir / "model" / "modules.json").is_file()
-    )
+    fresh = done.fingerprint("distill") == prints["distill"] and run.has_report() and run.has_model()
     if fresh:
-        report = DistillReport.load(run_dir / "metrics.json")
+        report = run.load_report()
         logger.info("distill: up to date, skipped")
     else:
         # an interrupted distillation of the same inputs continues from its last checkpoint
-        has_checkpoint = any((run_dir / "checkpoints").glob("checkpoint-*/trainer_state.json"))
-        resume = has_checkpoint and done.get("distill_started") == prints["distill"]
-        if resume and not has_intact_checkpoint(run_dir / "checkpoints"):
+        has_checkpoint = any(run.checkpoints_dir.glob("checkpoint-*/trainer_state.json"))
+        resume = has_checkpoint and done.distill_started == prints["distill"]
+        if resume and not has_intact_checkpoint(run.checkpoints_dir):
             # nothing to continue from: every checkpoint is damaged (they hold no usable work)
             logger.warning("distill: no intact checkpoint of the interrupted run; training starts afresh")
             resume = False
-        done["distill_started"] = prints["distill"]
-        _write_stages(run_dir, done)
+        done.distill_started = prints["distill"]
+        done.invalidate("distill", "evaluate", "publish")
+        run.save_stages(done)
         report = distill(recipe, resume=resume)
-        done["distill"] = {"fingerprint": prints["distill"]}
-        done.pop("evaluate", None)
-        _write_stages(run_dir, done)
+        done.complete("distill", prints["distill"])
+        run.save_stages(done)
     summary.stages["distill"] = {"status": "skipped" if fresh else "ran", "seconds": time.perf_counter() - start}
     summary.alignment_before, summary.alignment_after = report.alignment_before, report.alignment_after
     summary.alignment_gain_se, summary.text_passes = report.alignment_gain_se, report.text_passes
     summary.train_seconds = report.train_seconds
 
     # evaluate
-    prints = stage_fingerprints(recipe, run_dir)
+    prints = fingerprints()
     start = time.perf_counter()
-    results_path = run_dir / "eval" / "results.json"
-    fresh = done.get("evaluate", {}).get("fingerprint") == prints["evaluate"] and results_path.is_file()
+    fresh = done.fingerprint("evaluate") == prints["evaluate"] and run.has_results()
     if fresh:
-        results = load_results(results_path)
+        results = run.load_results()
         logger.info("evaluate: up to date, skipped")
     else:
-        results = evaluate_run(run_dir)
-        done["evaluate"] = {"fingerprint": prints["evaluate"]}
-        _write_stages(run_dir, done)
+        done.invalidate("evaluate", "publish")
+        run.save_stages(done)
+        results = evaluate_run(run.root, recipe=recipe)
+        done.complete("evaluate", prints["evaluate"])
+        run.save_stages(done)
     summary.stages["evaluate"] = {"status": "skipped" if fresh else "ran", "seconds": time.perf_counter() - start}
     for score in results.scores:
         key = f"{score.task}/{score.mode}"
@@ -308,30 +316,44 @@ def _run_stages(
         summary.subsampled[key] = score.subsampled
 
     # card + publish + verify (publish renders the card, uploads one commit, verifies, tags)
+    client = HubClient(endpoint, token)
     start = time.perf_counter()
-    published = publish(run_dir, repo_id=repo, tag=tag, endpoint=endpoint, token=token, asym=asym)
-    main_repo = published.repos[0]
-    summary.stages["card"] = {"status": "ran", "seconds": published.seconds.get("stage", 0.0)}
-    summary.stages["publish"] = {
-        "status": "ran" if main_repo.uploaded else "skipped (identical release exists)",
-        "seconds": time.perf_counter() - start - published.seconds.get("stage", 0.0),
-    }
-    summary.commit = main_repo.commit
+    recorded = done.completed.get("publish") or {}
+    fresh = (
+        recorded.get("fingerprint") == prints["publish"]
+        and recorded.get("commit") is not None
+        and client.tag_target(repo, tag) == recorded["commit"]
+    )
+    if fresh:
+        logger.info("card + publish: up to date (%s@%s is commit %s), skipped", repo, tag, recorded["commit"][:12])
+        summary.stages["card"] = {"status": "skipped", "seconds": 0.0}
+        summary.stages["publish"] = {"status": "skipped (up to date)", "seconds": time.perf_counter() - start}
+        summary.commit = recorded["commit"]
+    else:
+        published = publish(run.root, recipe=recipe, repo_id=repo, tag=tag, endpoint=endpoint, token=token, asym=asym)
+        main_repo = published.repos[0]
+        summary.stages["card"] = {"status": "ran", "seconds": published.seconds.get("stage", 0.0)}
+        summary.stages["publish"] = {
+            "status": "ran" if main_repo.uploaded else "skipped (identical release exists)",
+            "seconds": time.perf_counter() - start - published.seconds.get("stage", 0.0),
+        }
+        summary.commit = main_repo.commit
+        done.complete("publish", prints["publish"], commit=main_repo.commit, tag=tag, repo_id=repo)
+        run.save_stages(done)
     summary.url = f"{summary.endpoint}/{repo}"
-    summary.reload_min_cosine = main_repo.min_cosine
 
     # final check: the tag, as users load it, in a fresh process
     start = time.perf_counter()
-    summary.reload_min_cosine = _reload_tag(run_dir, repo, tag, endpoint, token)
-    exports_cosine = check_published_exports(HubClient(endpoint, token), repo, tag, run_dir)  # the tag's ONNX/OpenVINO
+    summary.reload_min_cosine = _reload_tag(run.model_dir, repo, tag, endpoint, token)
+    exports_cosine = check_published_exports(client, repo, tag, run.root)  # the tag's ONNX/OpenVINO
     if exports_cosine is not None:
         summary.reload_min_cosine = min(summary.reload_min_cosine, exports_cosine)
     summary.stages["reload"] = {"status": "ran", "seconds": time.perf_counter() - start}
-    summary.n_parameters, summary.model_mb = _model_size(run_dir / "model")
+    summary.n_parameters, summary.model_mb = _model_size(run.model_dir)
     return summary
 
 
-def _reload_tag(run_dir: Path, repo: str, tag: str, endpoint: str | None, token: str | None) -> float:
+def _reload_tag(model_dir: Path, repo: str, tag: str, endpoint: str | None, token: str | None) -> float:
     """``SentenceTransformer(repo, revision=tag)`` in a fresh process vs the local model."""
     import tempfile
 
@@ -345,7 +367,7 @@ def _reload_tag(run_dir: Path, repo: str, tag: str, endpoint: str | None, token:
     calls = {"query": ("encode", {"prompt_name": "query"}), "plain": ("encode", {})}
     with tempfile.TemporaryDirectory(prefix="leaf-hub-reload-") as tmp:
         remote = reload_in_subprocess(client, repo, tag, calls, hf_home=Path(tmp))
-    local = SentenceTransformer(str(run_dir / "model"), device="cpu")
+    local = SentenceTransformer(str(model_dir), device="cpu")
     worst = 1.0
     for name, (_, kwargs) in calls.items():
         a = np.asarray(local.encode(list(PROBE_TEXTS), **kwargs))

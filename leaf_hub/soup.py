@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from leaf_hub.errors import ModelFolderError, RecipeError
+from leaf_hub.errors import ModelFolderError, RecipeError, RunFolderError
+from leaf_hub.run_folder import RunFolder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -276,7 +277,7 @@ def greedy_soup(
 
 def _run_dir_of(path: Path) -> Path | None:
     for folder in (path, *list(path.parents)[:3]):
-        if (folder / "recipe.yaml").is_file():
+        if RunFolder(folder).is_run():
             return folder
     return None
 
@@ -301,11 +302,12 @@ def resolve_members(sources: Sequence[str | Path], *, checkpoints: bool = False)
     members: list[tuple[str, Path, Path | None]] = []
     for source in sources:
         path = Path(source).expanduser()
-        if (path / "recipe.yaml").is_file() and (path / "model" / "modules.json").is_file():
-            members.append((str(source), path / "model", path))
+        run = RunFolder(path)
+        if run.is_run() and run.has_model():
+            members.append((str(source), run.model_dir, path))
             if checkpoints:
                 found = sorted(
-                    (p for p in (path / "checkpoints").glob("checkpoint-*") if (p / "modules.json").is_file()),
+                    (p for p in run.checkpoints_dir.glob("checkpoint-*") if (p / "modules.json").is_file()),
                     key=lambda p: int(p.name.rsplit("-", 1)[-1]) if p.name.rsplit("-", 1)[-1].isdigit() else -1,
                 )
                 members += [(str(p), p, path) for p in found]
@@ -321,16 +323,10 @@ def resolve_members(sources: Sequence[str | Path], *, checkpoints: bool = False)
 
 
 def _read_recipe(run_dir: Path) -> Recipe:
-    import yaml
-
-    from leaf_hub.recipe import parse_recipe
-
-    path = run_dir / "recipe.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise RecipeError(f"{path}: cannot read the recipe ({e})") from e
-    return parse_recipe(data, str(path))
+        return RunFolder(run_dir).load_recipe()
+    except RunFolderError as e:
+        raise RecipeError(str(e)) from e
 
 
 def validation_from_runs(run_dirs: Sequence[Path], *, limit: int | None = None) -> Validation:

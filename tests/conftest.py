@@ -66,3 +66,11 @@ def real_sentences(shared_data: Path) -> list[str]:
     """A few hundred real distillation sentences."""
     with (shared_data / "distill" / "corpus_en.txt").open(encoding="utf-8") as fh:
         return [next(fh).strip() for _ in range(300)]
+
+
+@pytest.fixture(scope="session")
+def leaf_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one real tiny distilled + evaluated run (tests/publish/_run.py), built once per session for every test."""
+    from tests.publish._run import build_real_run
+
+    return build_real_run(tmp_path_factory.getbasetemp() / "leaf-run")

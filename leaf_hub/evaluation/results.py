@@ -150,11 +150,31 @@ class EvalResults(_Record):
                 return row.main_score
         return None
 
+    def row(self, task: str, mode: str) -> ScoreRecord | None:
+        """The score row of ``task`` in ``mode``, or ``None`` if it was not evaluated."""
+        return next((r for r in self.scores if r.task == task and r.mode == mode), None)
+
+    @property
+    def tasks(self) -> list[str]:
+        """Evaluated tasks, in file order."""
+        return list(dict.fromkeys(r.task for r in self.scores))
+
+    @property
+    def modes(self) -> list[str]:
+        """Evaluated modes, in file order."""
+        return list(dict.fromkeys(r.mode for r in self.scores))
+
+    def to_json(self) -> str:
+        """The ``results.json`` text (indented JSON)."""
+        return json.dumps(self.model_dump(mode="json"), indent=2) + "\n"
+
     def write(self, path: str | Path) -> Path:
-        """Write the results as indented JSON; returns the path."""
+        """Write the results to ``path`` atomically (a run folder's: :meth:`RunFolder.save_results`)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.replace(path)
         return path
 
 

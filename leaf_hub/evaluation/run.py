@@ -38,7 +38,7 @@ from pydantic import ValidationError
 
 from leaf_hub.assets import data_root as resolve_data_root
 from leaf_hub.assets import leaf_hub_home, model_fingerprint, require_model_folder
-from leaf_hub.errors import EvalError, ModelFolderError, RecipeError
+from leaf_hub.errors import EvalError, ModelFolderError
 from leaf_hub.evaluation.results import EvalResults, ScoreRecord, SweepRecord
 from leaf_hub.recipe import EvalSpec
 
@@ -389,24 +389,10 @@ def evaluate_models(
     return results
 
 
-def _read_run_recipe(run_dir: Path) -> Recipe:
-    import yaml
-
-    from leaf_hub.recipe import parse_recipe
-
-    path = run_dir / "recipe.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise RecipeError(f"{path}: cannot read ({e.strerror})") from e
-    except yaml.YAMLError as e:
-        raise RecipeError(f"{path}: not valid YAML") from e
-    return parse_recipe(data, str(path))
-
-
 def evaluate_run(
     run_dir: str | Path,
     *,
+    recipe: Recipe | None = None,
     tasks: Sequence[str] | None = None,
     modes: Sequence[str] | None = None,
     corpus_limit: int | None = None,
@@ -417,10 +403,15 @@ def evaluate_run(
     progress: bool = True,
     speed_texts: int = 0,
 ) -> EvalResults:
-    """Evaluate ``run_dir/model`` with the teacher, prompts, tasks and limits of ``run_dir/recipe.yaml``.
+    """Evaluate ``run_dir/model`` with the teacher, prompts, tasks and limits of a recipe.
+
+    The recipe is the one given (the orchestrator hands over the one it runs), else the one the
+    run folder recorded. After a full evaluation into the run's own ``eval/``, the recipe is
+    recorded in the run folder: the results and the recipe beside them always agree.
 
     Args:
         run_dir: A run folder written by ``leaf-hub distill``.
+        recipe: The recipe to evaluate with (default: the run folder's ``recipe.yaml``).
         tasks: Override the recipe's tasks.
         modes: Override the recipe's modes.
         corpus_limit: Override the recipe's corpus sub-sample size (``0``: full corpus).
@@ -436,15 +427,18 @@ def evaluate_run(
         The results (also written to disk).
 
     Raises:
-        RecipeError: If ``recipe.yaml`` is missing or invalid.
+        RunFolderError: If no recipe is given and the run folder has no ``recipe.yaml``.
+        RecipeError: If its ``recipe.yaml`` is invalid.
         ModelFolderError: If ``run_dir/model`` is not a sentence-transformers folder.
         EvalError: On an unknown task or mode.
     """
+    from leaf_hub.run_folder import RunFolder
     from leaf_hub.teacher import evaluation_teacher
 
-    run = Path(run_dir)
-    recipe = _read_run_recipe(run)
-    model = require_model_folder(run / "model")
+    folder = RunFolder(run_dir)
+    given = recipe is not None
+    recipe = recipe if recipe is not None else folder.load_recipe()
+    model = require_model_folder(folder.model_dir)
     base = recipe.evaluation
     if corpus_limit == 0 or query_limit == 0:
         unset = {k: None for k, v in (("corpus_limit", corpus_limit), ("query_limit", query_limit)) if v == 0}
@@ -469,9 +463,9 @@ def evaluate_run(
     init = None
     if "init" in settings.modes:
         init = load_init(recipe, settings.batch_size)
-    return evaluate_models(
+    results = evaluate_models(
         model,
-        output_dir=output_dir or run / "eval",
+        output_dir=output_dir or folder.eval_dir,
         teacher=teacher,
         teacher_id=recipe.teacher.id,
         settings=settings,
@@ -483,6 +477,10 @@ def evaluate_run(
         init=init,
         speed_texts=speed_texts,
     )
+    overridden = any(x is not None for x in (tasks, modes, corpus_limit, query_limit, data_root)) or not sweep
+    if given and output_dir is None and not overridden:
+        folder.save_recipe(recipe)  # the results beside it were made with this recipe
+    return results
 
 
 def load_init(recipe: Recipe, batch_size: int = 32) -> Teacher:

@@ -5,14 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.publish._run import build_real_run
-
-
-@pytest.fixture(scope="session")
-def leaf_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real tiny distilled + evaluated run of tests/publish (built once per session, shared)."""
-    return build_real_run(tmp_path_factory.getbasetemp() / "leaf-run")
-
 
 @pytest.fixture(scope="module")
 def minilm_exports(student_path: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from leaf_hub.errors import LeaderboardError
+from leaf_hub.evaluation.results import EvalResults, ScoreRecord
 from leaf_hub.leaderboard import (
     build_model_meta,
     build_submission,
@@ -29,6 +30,7 @@ from leaf_hub.leaderboard import (
     write_submission,
 )
 from leaf_hub.recipe import load_recipe
+from leaf_hub.run_folder import ReleaseManifest, RunFolder
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO_ID = "leaf-hub/leaf-ir-mini"
@@ -92,40 +94,51 @@ def make_run(
     shutil.copytree(mteb_cache / "results", run / "eval" / "mteb" / "student" / "results")
     score = json.loads(next((run / "eval" / "mteb" / "student").rglob("STSBenchmark.json")).read_text())
     main = score["scores"]["test"][0]["main_score"]
-    results = {
-        "schema_version": 1,
-        "model_path": str(run / "model"),
-        "mteb_version": mteb.__version__,
-        "split": "test",
-        "scores": [
-            {
-                "task": "STSBenchmark",
-                "mode": "student",
-                "split": "test",
-                "main_metric": "cosine_spearman",
-                "main_score": main,
-                "subsampled": subsampled,
-                "n_queries": n_pairs,
-                "n_docs": 2 * n_pairs,
-            }
-        ],
-    }
-    (run / "eval" / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    folder = RunFolder(run)
+    folder.save_results(
+        EvalResults(
+            model_path=str(run / "model"),
+            mteb_version=mteb.__version__,
+            split="test",
+            scores=[
+                ScoreRecord(
+                    task="STSBenchmark",
+                    mode="student",
+                    split="test",
+                    main_metric="cosine_spearman",
+                    main_score=main,
+                    subsampled=subsampled,
+                    n_queries=n_pairs,
+                    n_docs=2 * n_pairs,
+                    seconds=1.0,
+                )
+            ],
+            wall_seconds=1.0,
+        )
+    )
     files = {
-        p.relative_to(run / "model").as_posix(): _sha256(p)
+        p.relative_to(run / "model").as_posix(): {"size": p.stat().st_size, "sha256": _sha256(p)}
         for p in sorted((run / "model").rglob("*"))
         if p.is_file() and p.name != "PROVENANCE.txt"
     }
     release = {
+        "leaf_hub_version": "0.1.0",
+        "name": recipe.name,
+        "version": recipe.version,
+        "recipe_fingerprint": recipe.fingerprint(),
+        "teacher": {"id": recipe.teacher.id},
+        "student_init": {"id": recipe.student.id},
+        "scores": [],
+        "kind": "model",
         "repo_id": REPO_ID,
         "commit": hashlib.sha1(json.dumps(files, sort_keys=True).encode()).hexdigest(),
         "tag": f"v{recipe.version}",
-        "date": "2026-11-25T12:00:00+00:00",
+        "published_at": "2026-11-25T12:00:00Z",
         "files": files,
         "mteb_version": mteb.__version__,
     }
     release.update(release_overrides or {})
-    (run / "release.json").write_text(json.dumps(release), encoding="utf-8")
+    folder.save_manifest(ReleaseManifest(**release))
     return run
 
 
@@ -138,7 +151,7 @@ def test_refuses_weights_that_differ_from_the_published_revision(
     run = make_run(tmp_path, student_path, subsampled_mteb, subsampled=True, n_pairs=200)
     release = json.loads((run / "release.json").read_text())
     # the manifest of another revision: a different real model's weights
-    release["files"]["model.safetensors"] = _sha256(teacher_path / "model.safetensors")
+    release["files"]["model.safetensors"]["sha256"] = _sha256(teacher_path / "model.safetensors")
     (run / "release.json").write_text(json.dumps(release))
     with pytest.raises(LeaderboardError, match="evaluated weights differ from revision") as info:
         build_submission(run)
@@ -359,7 +372,17 @@ def test_subsampled_results_are_left_out_and_named(
     # a second task, evaluated on a sub-sample: SciFact as the CPU recipes run it
     results = json.loads((run / "eval" / "results.json").read_text())
     results["scores"].append(
-        {"task": "SciFact", "mode": "student", "main_score": 0.6, "subsampled": True, "n_queries": 300, "n_docs": 600}
+        {
+            "task": "SciFact",
+            "mode": "student",
+            "split": "test",
+            "main_metric": "ndcg_at_10",
+            "main_score": 0.6,
+            "subsampled": True,
+            "n_queries": 300,
+            "n_docs": 600,
+            "seconds": 1.0,
+        }
     )
     (run / "eval" / "results.json").write_text(json.dumps(results))
     sub = build_submission(run, tmp_path / "out")

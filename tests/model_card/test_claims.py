@@ -14,19 +14,16 @@ import pytest
 import yaml
 from huggingface_hub import ModelCard
 
+from leaf_hub.evaluation.results import EvalResults, ScoreRecord, SpeedRecord, SweepRecord
 from leaf_hub.model_card import (
     INTERCHANGEABLE_MIN_ALIGNMENT,
     CardInputs,
-    EvalSummary,
     ModelFacts,
-    Score,
-    SpeedFacts,
-    SweepPoint,
-    read_results,
     render_asym_card,
     render_card,
 )
 from leaf_hub.recipe import parse_recipe
+from leaf_hub.run_folder import DistillReport
 from tests.publish._run import TINY_RECIPE
 
 MATRYOSHKA_CARD = "# Teacher\n\nTrained with MatryoshkaLoss on dims 768, 512, 256, 128 and 64.\n"
@@ -41,42 +38,89 @@ def _recipe(**changes):
     return parse_recipe(data, "tiny")
 
 
-def _score(task: str, mode: str, value: float) -> Score:
+def _score(task: str, mode: str, value: float) -> ScoreRecord:
     metric = "ndcg_at_10" if task in ("SciFact", "NFCorpus") else "cosine_spearman"
-    return Score(task=task, mode=mode, split="test", main_metric=metric, main_score=value, n_queries=12, n_docs=60)
+    return ScoreRecord(
+        task=task,
+        mode=mode,
+        split="test",
+        main_metric=metric,
+        main_score=value,
+        subsampled=False,
+        n_queries=12,
+        n_docs=60,
+        seconds=1.0,
+    )
+
+
+def _report(alignment: float) -> DistillReport:
+    return DistillReport(
+        recipe_name="leaf-ir-tiny",
+        recipe_fingerprint="f" * 64,
+        teacher_id="sentence-transformers/all-mpnet-base-v2",
+        teacher_fingerprint="t" * 64,
+        student_init_id="sentence-transformers/all-MiniLM-L6-v2",
+        run_dir="runs/leaf-ir-tiny",
+        n_train_texts=96,
+        n_heldout=16,
+        alignment_before=0.5,
+        alignment_after=alignment,
+        steps=3,
+        train_seconds=1.0,
+        train_texts_per_s=96.0,
+        teacher_seconds=1.0,
+        teacher_texts_encoded=112,
+        teacher_cache_hits=0,
+        wall_seconds=2.0,
+    )
+
+
+def _speed(repeats: int = 5) -> SpeedRecord:
+    return SpeedRecord(
+        texts=64,
+        kind="query",
+        source="SciFact test queries",
+        repeats=repeats,
+        seconds={"student": 1.25, "teacher": 9.0},
+        all_seconds={"student": [1.25] * repeats, "teacher": [9.0] * repeats},
+        load_average_before=0.3,
+        load_average_after=0.5,
+    )
 
 
 def _inputs(
     scores: dict[tuple[str, str], float],
     *,
     recipe=None,
-    speed: SpeedFacts | None = None,
+    speed: SpeedRecord | None = None,
     alignment: float | None = 0.80,
     teacher_card: str | None = PLAIN_CARD,
     sweep: bool = False,
 ) -> CardInputs:
-    points = [SweepPoint("STSBenchmark", "student", 768, "float32", 0.8, 1.0)] if sweep else []
-    results = EvalSummary(
+    points = [
+        SweepRecord(task="STSBenchmark", model="student", dim=768, precision="float32", score=0.8, retention=1.0)
+    ]
+    results = EvalResults(
+        model_path="model",
         teacher="sentence-transformers/all-mpnet-base-v2",
         mteb_version="2.26.24",
         split="test",
         corpus_limit=60,
         query_limit=12,
         scores=[_score(t, m, v) for (t, m), v in scores.items()],
-        sweep=points,
+        sweep=points if sweep else [],
         plot=None,
         wall_seconds=10.0,
         speed=speed,
     )
     facts = ModelFacts(23_000_000, 768, 128, ["Transformer", "Pooling", "Dense", "Normalize"], {"query": ""}, "cosine")
     teacher = ModelFacts(109_000_000, 768, 128, ["Transformer", "Pooling", "Normalize"], {}, "cosine")
-    metrics = {"alignment_before": 0.5, "alignment_after": alignment, "steps": 3} if alignment is not None else None
     return CardInputs(
         recipe=recipe or _recipe(),
         results=results,
         model=facts,
         repo_id="org/leaf-ir-tiny",
-        metrics=metrics,
+        report=_report(alignment) if alignment is not None else None,
         teacher=teacher,
         teacher_card=teacher_card,
     )
@@ -133,17 +177,7 @@ def test_matryoshka_claim_and_tag_need_a_declared_and_documented_teacher() -> No
 
 
 def test_speed_is_claimed_only_from_a_dedicated_timing() -> None:
-    speed = SpeedFacts(
-        texts=64,
-        kind="query",
-        source="SciFact test queries",
-        repeats=5,
-        student_seconds=1.25,
-        teacher_seconds=9.0,
-        load_average_before=0.3,
-        load_average_after=0.5,
-    )
-    yes = render_card(_inputs(BASE, speed=speed))
+    yes = render_card(_inputs(BASE, speed=_speed()))
     assert "**Speed:** encoded 64 SciFact test queries 7.2× faster than the teacher (1.25 s vs 9.00 s" in yes
     assert "fastest of 5 interleaved uncached passes" in yes and "load average up to 0.50" in yes
     assert "speed against the teacher was not measured" not in yes
@@ -152,9 +186,12 @@ def test_speed_is_claimed_only_from_a_dedicated_timing() -> None:
     timed = _inputs(BASE)
     timed = dataclasses.replace(
         timed,
-        results=dataclasses.replace(
-            timed.results,
-            scores=[dataclasses.replace(s, seconds=10.0 if s.mode == "teacher" else 1.0) for s in timed.results.scores],
+        results=timed.results.model_copy(
+            update={
+                "scores": [
+                    s.model_copy(update={"seconds": 10.0 if s.mode == "teacher" else 1.0}) for s in timed.results.scores
+                ]
+            }
         ),
     )
     no = render_card(timed)
@@ -162,20 +199,9 @@ def test_speed_is_claimed_only_from_a_dedicated_timing() -> None:
     assert "Encoding speed against the teacher was not measured for this card." in _section(no, "Limitations")
 
 
-def test_speed_record_with_too_few_repeats_is_ignored(tmp_path) -> None:
-    import json
-
-    data = {
-        "schema_version": 1,
-        "scores": [{"task": "STSBenchmark", "mode": "student", "main_metric": "cosine_spearman", "main_score": 0.8}],
-        "speed": {"texts": 8, "kind": "query", "repeats": 1, "seconds": {"student": 1.0, "teacher": 8.0}},
-    }
-    (tmp_path / "eval").mkdir()
-    (tmp_path / "eval" / "results.json").write_text(json.dumps(data))
-    assert read_results(tmp_path / "eval" / "results.json").speed is None
-    data["speed"]["repeats"] = 5
-    (tmp_path / "eval" / "results.json").write_text(json.dumps(data))
-    assert read_results(tmp_path / "eval" / "results.json").speed.teacher_seconds == 8.0
+def test_speed_record_with_too_few_repeats_is_ignored() -> None:
+    assert "**Speed:**" not in render_card(_inputs(BASE, speed=_speed(repeats=1)))
+    assert "**Speed:** encoded 64 SciFact test queries 7.2× faster" in render_card(_inputs(BASE, speed=_speed()))
 
 
 def test_task_families_and_interchangeability_follow_what_was_evaluated() -> None:

@@ -13,11 +13,14 @@ from leaf_hub.model_card import (
     DATA_ORIGINS,
     _render,
     load_card_inputs,
-    read_recipe,
-    read_results,
     render_asym_card,
     render_card,
 )
+from leaf_hub.run_folder import RunFolder
+
+
+def read_recipe(path: Path):
+    return RunFolder(path.parent).load_recipe()
 
 
 def _inputs(run: Path, teacher_path: Path, student_path: Path, shared_data: Path):
@@ -204,13 +207,24 @@ def test_template_with_unknown_variable_is_an_error(tmp_path) -> None:
         _render(template, ModelCardData(license="apache-2.0"), {})
 
 
-def test_missing_results_is_a_card_error(tmp_path) -> None:
-    (tmp_path / "eval").mkdir()
+def test_missing_or_empty_results_are_card_errors(tmp_path, student_path) -> None:
+    import shutil
+
+    from leaf_hub.evaluation.results import EvalResults
+    from leaf_hub.model_card import card_inputs
+    from leaf_hub.recipe import load_recipe
+
+    run = RunFolder(tmp_path)
+    run.save_recipe(load_recipe("leaf-ir-mini"))
+    shutil.copytree(student_path, run.model_dir)
     with pytest.raises(CardError, match="run `leaf-hub evaluate"):
-        read_results(tmp_path / "eval" / "results.json")
-    (tmp_path / "eval" / "results.json").write_text('{"schema_version": 1, "scores": []}')
+        load_card_inputs(tmp_path)
+    empty = EvalResults(model_path="model", mteb_version="2.26.24", split="test", scores=[], wall_seconds=0.0)
+    run.save_results(empty)
     with pytest.raises(CardError, match="has no scores"):
-        read_results(tmp_path / "eval" / "results.json")
+        load_card_inputs(tmp_path)
+    with pytest.raises(CardError, match="has no scores"):
+        card_inputs(load_recipe("leaf-ir-mini"), empty, run.model_dir)
 
 
 def test_licence_gate(student_path, teacher_path, shared_data) -> None:

@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 
 from leaf_hub.hub_server.testing import DEFAULT_TOKENS
-from tests.publish._run import build_real_run
 
 _MAX_SCAN_BYTES = 512 * 1024 * 1024
 #: Files whose job is to hold a token: a hub server's token file (``<data>.tokens``, mode 0600,
@@ -154,12 +153,6 @@ class ProcessTitles:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-
-@pytest.fixture(scope="session")
-def leaf_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real tiny distilled + evaluated run of tests/publish (built once per session, shared)."""
-    return build_real_run(tmp_path_factory.getbasetemp() / "leaf-run")
 
 
 @pytest.fixture

@@ -1,0 +1,526 @@
+"""The run folder ``runs/<name>/``: its layout, and the one ``load`` and ``save`` of each record in it.
+
+This is the only module that knows the folder's file names and parses its files. The stages
+(:mod:`leaf_hub.distill`, :mod:`leaf_hub.evaluation`, :mod:`leaf_hub.model_card`,
+:mod:`leaf_hub.publish`, :mod:`leaf_hub.leaderboard`) receive typed records from the orchestrator
+(:mod:`leaf_hub.release`) or, when a user runs one stage alone from the CLI, from a
+:class:`RunFolder`; none of them opens another stage's file. Layout::
+
+    runs/<name>/
+      recipe.yaml            Recipe           the recipe the latest stage ran with (each stage saves it)
+      model/                 the distilled sentence-transformers folder (written by distill)
+      checkpoints/           trainer checkpoints of an interrupted distillation (resume)
+      work/                  distill scratch (teacher targets); removed when distill ends
+      metrics.json           DistillReport    what distillation did
+      eval/results.json      EvalResults      scores, sweep, speed (schema: leaf_hub.evaluation.results)
+      eval/mteb/<mode>/      mteb's own TaskResult files (read by mteb's loaders)
+      eval/<plot>.png        the sweep plot
+      exports/               ONNX / OpenVINO exports (leaf_hub.export)
+      stages.json            StageRecord      the input fingerprint each stage last completed with
+      release.json           ReleaseManifest  the model repo's manifest, plus where and when it was published
+      release_summary.json   ReleaseSummary   what the last ``leaf-hub release`` did
+      leaderboard/           the MTEB submission tree (leaf_hub.leaderboard)
+
+Every write is atomic (a temporary file, then :func:`os.replace`), so an interrupted stage never
+leaves a half-written record that a later stage would trust.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from leaf_hub.errors import EvalError, RecipeError, RunFolderError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from leaf_hub.evaluation.results import EvalResults
+    from leaf_hub.recipe import Recipe
+    from leaf_hub.release import ReleaseSummary
+
+__all__ = ["DistillReport", "FileEntry", "ReleaseManifest", "RunFolder", "StageRecord"]
+
+
+# ---------------------------------------------------------------------------------------------
+# records
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DistillReport:
+    """What a distillation run did; the content of ``metrics.json``.
+
+    Attributes:
+        recipe_name: The recipe's name.
+        recipe_fingerprint: :meth:`Recipe.fingerprint` of the recipe distilled with.
+        teacher_id: The teacher's id.
+        teacher_fingerprint: The teacher's own fingerprint (weights or black-box version).
+        student_init_id: The student initialisation's id.
+        run_dir: The run folder.
+        n_train_texts: Texts trained on.
+        n_heldout: Held-out texts of the alignment figure.
+        alignment_before: Mean held-out cosine to the teacher before training.
+        alignment_after: The same after training.
+        steps: Optimizer steps.
+        train_seconds: Training time.
+        train_texts_per_s: Texts per second in training.
+        teacher_seconds: Time spent on the teacher's vectors.
+        teacher_texts_encoded: Texts the teacher encoded (not from its cache).
+        teacher_cache_hits: Vectors read from the teacher cache.
+        wall_seconds: The whole distillation.
+        projection_init: Figures of the projection's ridge fit.
+        loss_history: ``[step, loss]`` pairs.
+        hardware: Machine facts.
+        versions: Library versions.
+        resumed_from: Checkpoint resumed from, if any.
+        text_passes: Texts trained on, counting each epoch's pass.
+        train_tokens_per_s: Real (non-padding) tokens per second in training.
+        alignment_gain_se: Standard error of the alignment gain (paired over held-out texts).
+        parameters: ``trainable`` / ``frozen`` parameter counts.
+        world_size: Processes that trained.
+        teacher_encoded_per_rank: Texts each rank's teacher encoded.
+        citations: Name -> BibTeX of the loss that was built (its parts in order).
+    """
+
+    recipe_name: str
+    recipe_fingerprint: str
+    teacher_id: str
+    teacher_fingerprint: str
+    student_init_id: str
+    run_dir: str
+    n_train_texts: int
+    n_heldout: int
+    alignment_before: float
+    alignment_after: float
+    steps: int
+    train_seconds: float
+    train_texts_per_s: float
+    teacher_seconds: float
+    teacher_texts_encoded: int
+    teacher_cache_hits: int
+    wall_seconds: float
+    projection_init: dict[str, float] = field(default_factory=dict)
+    loss_history: list[list[float]] = field(default_factory=list)
+    hardware: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    resumed_from: str | None = None
+    text_passes: int = 0
+    train_tokens_per_s: float = 0.0
+    alignment_gain_se: float = float("nan")
+    parameters: dict[str, int] = field(default_factory=dict)
+    world_size: int = 1
+    teacher_encoded_per_rank: list[int] = field(default_factory=list)
+    citations: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """Serialise as pretty JSON (the ``metrics.json`` text)."""
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "metrics.json") -> DistillReport:
+        """Parse a ``metrics.json`` text.
+
+        Raises:
+            RunFolderError: If it is not JSON or lacks a field.
+        """
+        try:
+            data = json.loads(text)
+            known = {f for f in cls.__dataclass_fields__}
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except (ValueError, TypeError, AttributeError) as e:
+            raise RunFolderError(f"{source}: not a distillation report ({str(e).splitlines()[0]})") from e
+
+    def summary_table(self) -> Table:
+        """A rich table of the headline figures."""
+        from rich.table import Table
+
+        table = Table(title=f"distilled {self.recipe_name} → {self.run_dir}/model", show_header=True)
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        rows = [
+            ("train texts / held-out", f"{self.n_train_texts:,} / {self.n_heldout:,}"),
+            (
+                "held-out alignment before → after (gain ± s.e.)",
+                f"{self.alignment_before:.4f} → {self.alignment_after:.4f} "
+                f"({self.alignment_after - self.alignment_before:+.4f} ± {self.alignment_gain_se:.4f})",
+            ),
+            ("steps / text-passes", f"{self.steps:,} / {self.text_passes:,}"),
+            ("teacher: texts encoded / cache hits", f"{self.teacher_texts_encoded:,} / {self.teacher_cache_hits:,}"),
+            ("teacher time", f"{self.teacher_seconds:.1f} s"),
+            (
+                "training time (texts/s, real tokens/s)",
+                f"{self.train_seconds:.1f} s ({self.train_texts_per_s:.1f}/s, {self.train_tokens_per_s:,.0f}/s)",
+            ),
+            ("wall time", f"{self.wall_seconds:.1f} s"),
+        ]
+        for name, value in rows:
+            table.add_row(name, value)
+        return table
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FileEntry(_Strict):
+    """One released file: its size in bytes and sha256."""
+
+    size: int
+    sha256: str
+
+
+class ReleaseManifest(_Strict):
+    """``release.json``: a release's deterministic manifest (staged in every repo; the run keeps the model's).
+
+    The staged copy holds every field up to ``files`` (sha256 of each other file, so equal
+    manifests mean equal releases); the run folder's copy adds where and when it was published
+    (``tag`` … ``releases``).
+    """
+
+    schema_version: int = 1
+    leaf_hub_version: str
+    name: str
+    version: str
+    recipe_fingerprint: str
+    teacher: dict[str, Any]
+    student_init: dict[str, Any]
+    scores: list[dict[str, Any]]
+    mteb_version: str | None = None
+    sentence_transformers: dict[str, Any] = {}
+    license: dict[str, Any] = {}
+    exports: dict[str, Any] | None = None
+    repo_id: str
+    kind: str
+    asym_repo_id: str | None = None
+    student_repo_id: str | None = None
+    files: dict[str, FileEntry] = {}
+    tag: str | None = None
+    commit: str | None = None
+    endpoint: str | None = None
+    published_at: str | None = None
+    releases: list[dict[str, Any]] = []
+
+    def to_json(self) -> str:
+        """Deterministic JSON: sorted keys, only the fields that were set."""
+        return json.dumps(self.model_dump(mode="json", exclude_unset=True), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "release.json") -> ReleaseManifest:
+        """Parse a ``release.json`` text.
+
+        Raises:
+            RunFolderError: If it is not JSON or not a manifest.
+        """
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as e:
+            first = e.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+            raise RunFolderError(f"{source}: {loc}: {first['msg']}") from e
+
+    def hashes(self) -> dict[str, str]:
+        """Released file -> sha256."""
+        return {path: entry.sha256.lower() for path, entry in self.files.items()}
+
+
+@dataclass
+class StageRecord:
+    """``stages.json``: the input fingerprint each stage last completed with.
+
+    Attributes:
+        completed: Stage name -> ``{"fingerprint": ..., ...}`` of its last completed run.
+        distill_started: Fingerprint of a distillation that started (and may have been
+            interrupted): its checkpoints may be resumed only by a run of the same inputs.
+    """
+
+    completed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    distill_started: str | None = None
+
+    def fingerprint(self, stage: str) -> str | None:
+        """The fingerprint ``stage`` last completed with, or ``None``."""
+        return (self.completed.get(stage) or {}).get("fingerprint")
+
+    def complete(self, stage: str, fingerprint: str, **facts: Any) -> None:
+        """Record that ``stage`` completed with inputs ``fingerprint`` (plus facts such as a commit)."""
+        self.completed[stage] = {"fingerprint": fingerprint, **facts}
+
+    def invalidate(self, *stages: str) -> None:
+        """Forget ``stages`` (their outputs are stale)."""
+        for stage in stages:
+            self.completed.pop(stage, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# the folder
+# ---------------------------------------------------------------------------------------------
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """One run folder (see the module docstring for the layout).
+
+    Example:
+        >>> run = RunFolder("runs/leaf-ir-mini")  # doctest: +SKIP
+        >>> run.load_results().score("SciFact", "student")  # doctest: +SKIP
+    """
+
+    root: Path
+
+    def __init__(self, root: str | Path) -> None:
+        object.__setattr__(self, "root", Path(root))
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    @property
+    def model_dir(self) -> Path:
+        """``model/``: the distilled sentence-transformers folder."""
+        return self.root / "model"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        """``checkpoints/``: trainer checkpoints."""
+        return self.root / "checkpoints"
+
+    @property
+    def work_dir(self) -> Path:
+        """``work/``: distillation scratch."""
+        return self.root / "work"
+
+    @property
+    def exports_dir(self) -> Path:
+        """``exports/``: ONNX / OpenVINO exports."""
+        return self.root / "exports"
+
+    @property
+    def eval_dir(self) -> Path:
+        """``eval/``: results, mteb's files and the plot."""
+        return self.root / "eval"
+
+    def mteb_dir(self, mode: str) -> Path:
+        """``eval/mteb/<mode>/``: mteb's TaskResult files of one mode."""
+        return self.eval_dir / "mteb" / mode
+
+    @property
+    def leaderboard_dir(self) -> Path:
+        """``leaderboard/``: the submission tree."""
+        return self.root / "leaderboard"
+
+    @property
+    def recipe_file(self) -> Path:
+        """``recipe.yaml``."""
+        return self.root / "recipe.yaml"
+
+    @property
+    def metrics_file(self) -> Path:
+        """``metrics.json``."""
+        return self.root / "metrics.json"
+
+    @property
+    def results_file(self) -> Path:
+        """``eval/results.json``."""
+        return self.eval_dir / "results.json"
+
+    @property
+    def stages_file(self) -> Path:
+        """``stages.json``."""
+        return self.root / "stages.json"
+
+    @property
+    def manifest_file(self) -> Path:
+        """``release.json``."""
+        return self.root / "release.json"
+
+    @property
+    def summary_file(self) -> Path:
+        """``release_summary.json``."""
+        return self.root / "release_summary.json"
+
+    def plot_file(self, results: EvalResults) -> Path | None:
+        """The sweep plot that ``results`` names, when it exists."""
+        if results.plot and (self.eval_dir / results.plot).is_file():
+            return self.eval_dir / results.plot
+        return None
+
+    # -- presence -------------------------------------------------------------------------------
+
+    def has_model(self) -> bool:
+        """Whether ``model/`` holds a sentence-transformers folder."""
+        return (self.model_dir / "modules.json").is_file()
+
+    def has_report(self) -> bool:
+        """Whether distillation's ``metrics.json`` exists."""
+        return self.metrics_file.is_file()
+
+    def has_results(self) -> bool:
+        """Whether ``eval/results.json`` exists."""
+        return self.results_file.is_file()
+
+    def has_manifest(self) -> bool:
+        """Whether a publish left ``release.json``."""
+        return self.manifest_file.is_file()
+
+    def is_run(self) -> bool:
+        """Whether this looks like a run folder (a ``recipe.yaml``)."""
+        return self.recipe_file.is_file()
+
+    def require_model(self) -> Path:
+        """The model folder.
+
+        Raises:
+            RunFolderError: If the run has none.
+        """
+        if not self.root.is_dir():
+            raise RunFolderError(f"run folder not found: {self.root}")
+        if not self.has_model():
+            raise RunFolderError(f"run {self.root} has no model/ (model/modules.json missing); distil it first")
+        return self.model_dir
+
+    # -- records --------------------------------------------------------------------------------
+
+    def load_recipe(self) -> Recipe:
+        """The recipe the latest stage ran with.
+
+        Raises:
+            RunFolderError: If ``recipe.yaml`` is missing.
+            RecipeError: If it is invalid.
+        """
+        from leaf_hub.recipe import load_recipe
+
+        if not self.recipe_file.is_file():
+            raise RunFolderError(
+                f"{self.recipe_file} not found: is {self.root} a run folder made by `leaf-hub distill`?"
+            )
+        try:
+            return load_recipe(self.recipe_file)
+        except RecipeError as e:
+            raise RecipeError(f"{self.recipe_file}: {str(e).splitlines()[0]}") from e
+
+    def save_recipe(self, recipe: Recipe) -> Path:
+        """Record the recipe a stage ran with (resolved: every default written out)."""
+        _atomic_write(self.recipe_file, recipe_yaml(recipe))
+        return self.recipe_file
+
+    def load_report(self) -> DistillReport:
+        """Distillation's report.
+
+        Raises:
+            RunFolderError: If ``metrics.json`` is missing or malformed.
+        """
+        try:
+            text = self.metrics_file.read_text(encoding="utf-8")
+        except OSError as e:
+            raise RunFolderError(f"{self.metrics_file} not found: distil the run first (`leaf-hub distill`)") from e
+        return DistillReport.from_json(text, str(self.metrics_file))
+
+    def save_report(self, report: DistillReport) -> Path:
+        """Write ``metrics.json``."""
+        _atomic_write(self.metrics_file, report.to_json())
+        return self.metrics_file
+
+    def load_results(self) -> EvalResults:
+        """The evaluation's results.
+
+        Raises:
+            RunFolderError: If ``eval/results.json`` is missing, not JSON, or not schema version 1.
+        """
+        from leaf_hub.evaluation.results import load_results
+
+        if not self.results_file.is_file():
+            raise RunFolderError(
+                f"run {self.root} has no eval/results.json; run `leaf-hub evaluate {self.root}` first"
+            )
+        try:
+            return load_results(self.results_file)
+        except EvalError as e:
+            raise RunFolderError(str(e)) from e
+
+    def save_results(self, results: EvalResults) -> Path:
+        """Write ``eval/results.json``."""
+        _atomic_write(self.results_file, results.to_json())
+        return self.results_file
+
+    def load_stages(self) -> StageRecord:
+        """What each stage last completed with (empty when there is no readable ``stages.json``)."""
+        try:
+            data = json.loads(self.stages_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return StageRecord()
+        if not isinstance(data, dict):
+            return StageRecord()
+        started = data.pop("distill_started", None)
+        completed = {k: v for k, v in data.items() if isinstance(v, dict) and isinstance(v.get("fingerprint"), str)}
+        return StageRecord(completed, started if isinstance(started, str) else None)
+
+    def save_stages(self, stages: StageRecord) -> Path:
+        """Write ``stages.json``."""
+        data: dict[str, Any] = dict(stages.completed)
+        if stages.distill_started:
+            data["distill_started"] = stages.distill_started
+        _atomic_write(self.stages_file, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        return self.stages_file
+
+    def load_manifest(self) -> ReleaseManifest:
+        """The last publish's manifest.
+
+        Raises:
+            RunFolderError: If ``release.json`` is missing or malformed.
+        """
+        try:
+            text = self.manifest_file.read_text(encoding="utf-8")
+        except OSError as e:
+            raise RunFolderError(
+                f"{self.manifest_file} not found: publish the run first (`leaf-hub publish` or `leaf-hub release`)"
+            ) from e
+        return ReleaseManifest.from_json(text, str(self.manifest_file))
+
+    def save_manifest(self, manifest: ReleaseManifest) -> Path:
+        """Write ``release.json`` (atomically: a crash never leaves a half manifest claiming a release)."""
+        _atomic_write(self.manifest_file, manifest.to_json())
+        return self.manifest_file
+
+    def load_summary(self) -> ReleaseSummary:
+        """What the last ``leaf-hub release`` did.
+
+        Raises:
+            RunFolderError: If ``release_summary.json`` is missing (the release did not finish) or malformed.
+        """
+        from leaf_hub.release import ReleaseSummary
+
+        try:
+            data = json.loads(self.summary_file.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise RunFolderError(f"{self.summary_file} is missing: the release did not finish") from e
+        except ValueError as e:
+            raise RunFolderError(f"{self.summary_file} is not JSON") from e
+        try:
+            return ReleaseSummary(**data)
+        except TypeError as e:
+            raise RunFolderError(f"{self.summary_file} is not a release summary ({e})") from e
+
+    def save_summary(self, text: str) -> Path:
+        """Write ``release_summary.json`` (the release's own JSON)."""
+        _atomic_write(self.summary_file, text)
+        return self.summary_file
+
+    def clear_summary(self) -> None:
+        """Remove an earlier release's summary, so a failed release never leaves another run's figures."""
+        self.summary_file.unlink(missing_ok=True)
+
+
+def recipe_yaml(recipe: Recipe) -> str:
+    """A recipe as the YAML a run folder or a release records (every default written out)."""
+    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False)
