@@ -144,9 +144,13 @@ def _real_inputs(folder: Path) -> tuple[Path, Path]:
 def soak(seconds: float, clients: int, seed: int) -> dict:
     from huggingface_hub import HfApi
 
-    from leaf_hub.hub_server.testing import running_hub_server
+    from leaf_hub.hub_server import TokenSpec, running_hub_server
 
-    with tempfile.TemporaryDirectory(prefix="leaf-hub-soak-") as tmp, running_hub_server(Path(tmp) / "hub") as hub:
+    tokens = [TokenSpec.generate("alice")]
+    with (
+        tempfile.TemporaryDirectory(prefix="leaf-hub-soak-") as tmp,
+        running_hub_server(Path(tmp) / "hub", tokens=tokens) as hub,
+    ):
         folder = Path(tmp)
         weights, texts = _real_inputs(folder)
         api = HfApi(endpoint=hub.url, token=hub.write_token)

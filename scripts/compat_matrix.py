@@ -83,10 +83,11 @@ def render(rows: list[CompatRow], console: Console) -> None:
 def _via_embedded_hub(folder: Path, reference: dict, texts: list[str], targets: list) -> list[CompatRow]:
     """Publish ``folder`` to a fresh embedded hub, tag it, and run the matrix on the tag."""
     from leaf_hub.hub import HubClient
-    from leaf_hub.hub_server.testing import running_hub_server
+    from leaf_hub.hub_server import TokenSpec, running_hub_server
 
     repo_id, tag = "org/compat-check", "v0.0.1"
-    with running_hub_server() as hub:
+    tokens = [TokenSpec.generate("compat", orgs=["org"]), TokenSpec.generate("compat", "read", ["org"])]
+    with running_hub_server(tokens=tokens) as hub:
         client = HubClient(endpoint=hub.url, token=hub.write_token)
         client.ensure_repo(repo_id)
         commit = client.upload_folder(repo_id, folder, "compat matrix: portable folder")

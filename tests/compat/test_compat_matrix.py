@@ -66,9 +66,9 @@ def test_published_model_loads_at_its_tag_on_every_release(
 ) -> None:
     from huggingface_hub import HfApi
 
-    from leaf_hub.hub_server.testing import running_hub_server
+    from tests.support.hub import running_test_hub
 
-    with running_hub_server() as hub:
+    with running_test_hub() as hub:
         api = HfApi(endpoint=hub.url, token=hub.write_token)
         api.create_repo("org/compat-check")
         commit = api.upload_folder(repo_id="org/compat-check", folder_path=portable_folder, commit_message="portable")
