@@ -36,7 +36,7 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 _LOAD = """
@@ -149,7 +149,7 @@ def run(model_dir: Path, work: Path, *, repeats: int, concurrency: int) -> dict:
     up, down = min(uploads), min(downloads)
     return {
         "schema_version": 1,
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "load_average_at_start": os.getloadavg(),
         "model_dir": str(model_dir),

@@ -39,7 +39,7 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 REPO = "alice/soak"
@@ -242,7 +242,7 @@ def _summarise(
     server_errors = sum(n for status, n in statuses.items() if status.startswith("5"))
     return {
         "benchmark": "bench_soak",
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": round(elapsed, 1),
         "requested_seconds": seconds,
         "clients": clients,
