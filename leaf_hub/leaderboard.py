@@ -270,8 +270,8 @@ def _release_date(release: dict[str, Any], source: Path) -> str:
         if isinstance(value, str) and value:
             return value[:10]
         if isinstance(value, (int, float)):
-            return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc).date().isoformat()
-    return dt.datetime.fromtimestamp(source.stat().st_mtime, tz=dt.timezone.utc).date().isoformat()
+            return dt.datetime.fromtimestamp(value, tz=dt.UTC).date().isoformat()
+    return dt.datetime.fromtimestamp(source.stat().st_mtime, tz=dt.UTC).date().isoformat()
 
 
 def build_model_meta(
