@@ -242,7 +242,7 @@ def _embed_dim(model_dir: Path) -> int:
 def _release_date(release: ReleaseManifest, source: Path) -> str:
     if release.published_at:
         return release.published_at[:10]
-    return dt.datetime.fromtimestamp(source.stat().st_mtime, tz=dt.timezone.utc).date().isoformat()
+    return dt.datetime.fromtimestamp(source.stat().st_mtime, tz=dt.UTC).date().isoformat()
 
 
 def build_model_meta(

@@ -728,7 +728,7 @@ def _write_run_manifest(run: RunFolder, staged: list[StagedRepo], releases: list
             "tag": main.tag,
             "commit": main.commit,
             "endpoint": endpoint,
-            "published_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "published_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "releases": [{"repo_id": r.repo_id, "tag": r.tag, "commit": r.commit} for r in releases],
         }
     )

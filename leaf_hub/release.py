@@ -166,7 +166,7 @@ def stage_fingerprints(
 def _embedded_hub(namespace: str) -> Iterator[tuple[str, str]]:
     """Start the project's Hub server on loopback; yield ``(endpoint, write token)``."""
     from leaf_hub.assets import leaf_hub_home
-    from leaf_hub.hub_server.testing import TokenSpec, running_hub_server
+    from leaf_hub.hub_server import TokenSpec, running_hub_server
 
     root = leaf_hub_home() / "hub"
     token_path = root / "release-token"

@@ -36,7 +36,7 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 _LOAD = """
@@ -89,7 +89,7 @@ def run(model_dir: Path, work: Path, *, repeats: int, concurrency: int) -> dict:
     """Run every measurement; return the report dict."""
     from huggingface_hub import HfApi, hf_hub_download, snapshot_download
 
-    from leaf_hub.hub_server.testing import running_hub_server
+    from leaf_hub.hub_server import TokenSpec, running_hub_server
 
     size = _folder_bytes(model_dir)
     mb = size / 1e6
@@ -98,7 +98,7 @@ def run(model_dir: Path, work: Path, *, repeats: int, concurrency: int) -> dict:
     copies: dict[str, list[float]] = {"copy": [], "copy_fsync": []}
     uploads: list[float] = []
     downloads: list[float] = []
-    with running_hub_server(work / "hub" / "data") as hub:
+    with running_hub_server(work / "hub" / "data", tokens=[TokenSpec.generate("alice")]) as hub:
         api = HfApi(endpoint=hub.url, token=hub.write_token)
         for i in range(repeats):
             copies["copy"].append(_copy(model_dir, work / f"copy-{i}", fsync=False))
@@ -149,7 +149,7 @@ def run(model_dir: Path, work: Path, *, repeats: int, concurrency: int) -> dict:
     up, down = min(uploads), min(downloads)
     return {
         "schema_version": 1,
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "load_average_at_start": os.getloadavg(),
         "model_dir": str(model_dir),

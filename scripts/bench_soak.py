@@ -39,7 +39,7 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 REPO = "alice/soak"
@@ -144,9 +144,13 @@ def _real_inputs(folder: Path) -> tuple[Path, Path]:
 def soak(seconds: float, clients: int, seed: int) -> dict:
     from huggingface_hub import HfApi
 
-    from leaf_hub.hub_server.testing import running_hub_server
+    from leaf_hub.hub_server import TokenSpec, running_hub_server
 
-    with tempfile.TemporaryDirectory(prefix="leaf-hub-soak-") as tmp, running_hub_server(Path(tmp) / "hub") as hub:
+    tokens = [TokenSpec.generate("alice")]
+    with (
+        tempfile.TemporaryDirectory(prefix="leaf-hub-soak-") as tmp,
+        running_hub_server(Path(tmp) / "hub", tokens=tokens) as hub,
+    ):
         folder = Path(tmp)
         weights, texts = _real_inputs(folder)
         api = HfApi(endpoint=hub.url, token=hub.write_token)
@@ -238,7 +242,7 @@ def _summarise(
     server_errors = sum(n for status, n in statuses.items() if status.startswith("5"))
     return {
         "benchmark": "bench_soak",
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": round(elapsed, 1),
         "requested_seconds": seconds,
         "clients": clients,

@@ -1,7 +1,7 @@
 """Compatibility matrix: does a leaf-hub model load, identically, on sentence-transformers 3.4, 4.1, 5.1 and 6.x?
 
 For each release line a cached venv (``$LEAF_HUB_HOME/compat-venvs/<name>``: torch==2.13.0 first,
-then the pinned sentence-transformers stack, see ``leaf_hub.models.compat``) loads the model in a
+then the pinned sentence-transformers stack, see ``scripts/compat/harness.py``) loads the model in a
 ``python -I`` subprocess where ``import leaf_hub`` is impossible, encodes real probe texts with and
 without the ``query`` prompt, and compares them with reference vectors (cosine >= 0.9999).
 
@@ -11,7 +11,7 @@ Sources (any combination; each adds one row per release):
   prompts) saved with ``save_portable``; reference = that in-memory model. ``--with-raw`` also
   checks the same model saved by plain ``model.save()`` (which old releases cannot load).
 - ``--model DIR``: a saved folder (e.g. ``runs/<name>/model``); reference = ``--reference NPZ``
-  (see ``leaf_hub.models.compat.save_reference``) or, without it, the folder loaded in-process.
+  (see ``scripts.compat.harness.save_reference``) or, without it, the folder loaded in-process.
 - ``--repo-id ID --revision TAG --endpoint URL``: the model published to a hub (e.g. the embedded
   hub) at its tag, downloaded in each venv with ``HF_ENDPOINT`` set and a throwaway ``HF_HOME``.
 - ``--embedded-hub``: start the project's own hub on loopback, publish the folder under test to
@@ -39,8 +39,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from leaf_hub.models.compat import (
-    COSINE_THRESHOLD,
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the checkout: leaf_hub and the scripts.compat harness
+
+from leaf_hub.models.portable import portability_problems, save_portable  # noqa: E402
+from leaf_hub.publish import MIN_COSINE  # noqa: E402
+from scripts.compat.harness import (  # noqa: E402
     TORCH_REQUIREMENT,
     CompatRow,
     all_targets,
@@ -51,13 +55,10 @@ from leaf_hub.models.compat import (
     run_matrix,
     write_report,
 )
-from leaf_hub.models.portable import portability_problems, save_portable
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def render(rows: list[CompatRow], console: Console) -> None:
-    table = Table(title=f"sentence-transformers compatibility (cosine >= {COSINE_THRESHOLD})")
+    table = Table(title=f"sentence-transformers compatibility (cosine >= {MIN_COSINE})")
     for column in ("source", "target", "sentence-transformers", "transformers", "loaded", "min cosine", "seconds"):
         table.add_column(column, justify="right" if column in {"min cosine", "seconds"} else "left")
     table.add_column("error", overflow="fold", max_width=60)
@@ -83,10 +84,11 @@ def render(rows: list[CompatRow], console: Console) -> None:
 def _via_embedded_hub(folder: Path, reference: dict, texts: list[str], targets: list) -> list[CompatRow]:
     """Publish ``folder`` to a fresh embedded hub, tag it, and run the matrix on the tag."""
     from leaf_hub.hub import HubClient
-    from leaf_hub.hub_server.testing import running_hub_server
+    from leaf_hub.hub_server import TokenSpec, running_hub_server
 
     repo_id, tag = "org/compat-check", "v0.0.1"
-    with running_hub_server() as hub:
+    tokens = [TokenSpec.generate("compat", orgs=["org"]), TokenSpec.generate("compat", "read", ["org"])]
+    with running_hub_server(tokens=tokens) as hub:
         client = HubClient(endpoint=hub.url, token=hub.write_token)
         client.ensure_repo(repo_id)
         commit = client.upload_folder(repo_id, folder, "compat matrix: portable folder")
@@ -102,7 +104,7 @@ def _via_embedded_hub(folder: Path, reference: dict, texts: list[str], targets: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="a saved model folder (default: the leaf-shaped self-check)")
-    parser.add_argument("--reference", type=Path, help=".npz from leaf_hub.models.compat.save_reference")
+    parser.add_argument("--reference", type=Path, help=".npz from scripts.compat.harness.save_reference")
     parser.add_argument("--repo-id", help="also load this repo from a hub")
     parser.add_argument("--revision", help="hub revision (tag) for --repo-id")
     parser.add_argument("--endpoint", help="hub URL for --repo-id, e.g. http://127.0.0.1:8765")

@@ -5,14 +5,25 @@ of it) talks to it through ``HF_ENDPOINT`` with ``HF_HUB_DISABLE_XET=1``; the HT
 ``HUB_API.md``. Repos are bare git repositories with a git-LFS object store under ``data_dir``.
 
 Entry points: :func:`create_app` (the FastAPI app), :class:`ServerSettings`,
-:func:`~leaf_hub.hub_server.server.run_server` (uvicorn), ``leaf-hub serve`` / ``python -m
-leaf_hub.hub_server`` (the command line) and :mod:`leaf_hub.hub_server.testing` (a subprocess
-server for tests). Nothing here imports torch, transformers or mteb.
+:func:`~leaf_hub.hub_server.server.run_server` (uvicorn in this process), ``leaf-hub serve`` (the
+command line; ``python -m leaf_hub.hub_server`` runs the same command) and
+:func:`running_hub_server` / :class:`EmbeddedHub` (:mod:`leaf_hub.hub_server.embedded`: the server
+in a subprocess, as ``leaf-hub release --embedded-hub`` runs it). Nothing here imports torch,
+transformers or mteb.
 """
 
 from __future__ import annotations
 
 from leaf_hub.hub_server.app import create_app
+from leaf_hub.hub_server.embedded import EmbeddedHub, TokenSpec, running_hub_server, write_token_file
 from leaf_hub.hub_server.settings import ServerSettings, TokenRecord
 
-__all__ = ["ServerSettings", "TokenRecord", "create_app"]
+__all__ = [
+    "EmbeddedHub",
+    "ServerSettings",
+    "TokenRecord",
+    "TokenSpec",
+    "create_app",
+    "running_hub_server",
+    "write_token_file",
+]

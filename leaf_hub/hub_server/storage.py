@@ -40,7 +40,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -292,7 +292,7 @@ def parse_lfs_pointer(data: bytes) -> tuple[str, int] | None:
 
 
 def _utc(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -540,7 +540,7 @@ class Storage:
             (staging / "HEAD").write_text(f"ref: refs/heads/{DEFAULT_BRANCH}\n")
             (staging / "config").write_text("[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n")
             (staging / "description").write_text(f"leaf-hub {key.repo_type} repo {key.repo_id}\n")
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             meta = {"repo_type": key.repo_type, "repo_id": key.repo_id, "private": private}
             meta |= {"created_at": now.isoformat(), "created_by": user}
             _atomic_write(staging / "leaf_hub.json", json.dumps(meta, indent=1).encode(), fsync=self.fsync)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from leaf_hub.models.compat import (
-    COSINE_THRESHOLD,
+from leaf_hub.publish import MIN_COSINE
+from scripts.compat.harness import (
     DEFAULT_TARGETS,
     all_targets,
     reference_embeddings,
@@ -44,7 +44,7 @@ def test_portable_folder_loads_identically_on_every_release(
     for row in rows:
         assert row.loaded_ok, summary
         assert set(row.min_cosine_by_prompt) == {"plain", "query"}, summary
-        assert row.min_cosine is not None and row.min_cosine >= COSINE_THRESHOLD, summary
+        assert row.min_cosine is not None and row.min_cosine >= MIN_COSINE, summary
         assert row.passed, summary
     data = json.loads(report.read_text())
     assert data["all_passed"] is True
@@ -66,9 +66,9 @@ def test_published_model_loads_at_its_tag_on_every_release(
 ) -> None:
     from huggingface_hub import HfApi
 
-    from leaf_hub.hub_server.testing import running_hub_server
+    from tests.support.hub import running_test_hub
 
-    with running_hub_server() as hub:
+    with running_test_hub() as hub:
         api = HfApi(endpoint=hub.url, token=hub.write_token)
         api.create_repo("org/compat-check")
         commit = api.upload_folder(repo_id="org/compat-check", folder_path=portable_folder, commit_message="portable")
@@ -89,7 +89,7 @@ def test_published_model_loads_at_its_tag_on_every_release(
         )
     summary = [(r.target, r.sentence_transformers, r.min_cosine, r.error) for r in rows]
     assert [r.target for r in rows] == [t.name for t in all_targets()], summary
-    assert all(r.loaded_ok and r.passed and r.min_cosine >= COSINE_THRESHOLD for r in rows), summary
+    assert all(r.loaded_ok and r.passed and r.min_cosine >= MIN_COSINE for r in rows), summary
     assert all(set(r.min_cosine_by_prompt) == {"plain", "query"} for r in rows), summary
     assert rows[0].source == f"org/compat-check@v0.0.1 via {hub.url}"
     assert not broken.passed, "main (Dense weights deleted) must not load as the tagged model"

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from leaf_hub.export import ONNX_FP32, ONNX_INT8, ExportedStudent
-from leaf_hub.hub_server.testing import DEFAULT_TOKENS, running_hub_server
+from tests.support.hub import DEFAULT_TOKENS, running_test_hub
 
 pytestmark = pytest.mark.slow  # exports + STS-B checks of a real run, one upload of ~140 MB to the local hub
 
@@ -38,7 +38,7 @@ def run(leaf_run: Path, tmp_path: Path) -> Path:
 def test_publish_ships_verified_exports_and_the_card_snippet_runs(run, tmp_path):
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
-    with running_hub_server(tmp_path / "hub") as hub:
+    with running_test_hub(tmp_path / "hub") as hub:
         args = [str(run), "--repo", "org/leaf-ir-exports", "--tag", "v0.1.0", "--endpoint", hub.url]
         proc = publish_cli(*args, "--token-file", str(token_file))
         assert proc.returncode == 0, proc.stderr[-3000:]

@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from leaf_hub.hub_server import ServerSettings, TokenRecord, create_app
-from leaf_hub.hub_server.testing import DEFAULT_TOKENS, HubServerProcess, running_hub_server
-
-ALICE_WRITE, ALICE_READ, BOB_WRITE = (t.token for t in DEFAULT_TOKENS)
+from leaf_hub.hub_server import EmbeddedHub, ServerSettings, TokenRecord, create_app
+from tests.support.hub import ALICE_WRITE, DEFAULT_TOKENS, running_test_hub
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -42,7 +40,7 @@ def alice() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServerProcess]:
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedHub]:
     """A real server subprocess on an ephemeral loopback port, shared by a test module."""
-    with running_hub_server(tmp_path_factory.mktemp("hub") / "data") as server:
+    with running_test_hub(tmp_path_factory.mktemp("hub") / "data") as server:
         yield server

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.hub_server.conftest import ALICE_READ, BOB_WRITE, bearer
+from tests.hub_server.conftest import bearer
+from tests.support.hub import ALICE_READ, BOB_WRITE
 
 REPO = "alice/demo"
 

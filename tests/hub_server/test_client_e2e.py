@@ -16,8 +16,8 @@ import pytest
 from huggingface_hub import HfApi, hf_hub_download, snapshot_download
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
-from leaf_hub.hub_server.testing import HubServerProcess
-from tests.hub_server.conftest import ALICE_READ, BOB_WRITE
+from leaf_hub.hub_server import EmbeddedHub
+from tests.support.hub import ALICE_READ, BOB_WRITE
 
 REPO = "org/minilm"
 TAG = "v0.1.0"
@@ -32,7 +32,7 @@ def _sha256_tree(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def published(hub: HubServerProcess, student_path: Path) -> dict[str, str]:
+def published(hub: EmbeddedHub, student_path: Path) -> dict[str, str]:
     """all-MiniLM-L6-v2 (90 MB LFS weights + small text files) uploaded in one commit and tagged."""
     api = HfApi(endpoint=hub.url, token=hub.write_token)
     assert api.create_repo(REPO).repo_id == REPO
@@ -42,9 +42,7 @@ def published(hub: HubServerProcess, student_path: Path) -> dict[str, str]:
     return {"commit": commit.oid}
 
 
-def test_publish_tag_list_and_download(
-    hub: HubServerProcess, published: dict, student_path: Path, tmp_path: Path
-) -> None:
+def test_publish_tag_list_and_download(hub: EmbeddedHub, published: dict, student_path: Path, tmp_path: Path) -> None:
     api = HfApi(endpoint=hub.url, token=hub.write_token)
     refs = api.list_repo_refs(REPO)
     assert [(t.name, t.target_commit) for t in refs.tags] == [(TAG, published["commit"])]
@@ -64,7 +62,7 @@ def test_publish_tag_list_and_download(
 
 
 def test_second_commit_leaves_the_tag_unchanged(
-    hub: HubServerProcess, published: dict, student_path: Path, tmp_path: Path
+    hub: EmbeddedHub, published: dict, student_path: Path, tmp_path: Path
 ) -> None:
     api = HfApi(endpoint=hub.url, token=hub.write_token)
     second = api.delete_file("README.md", repo_id=REPO, commit_message="drop the card")
@@ -98,7 +96,7 @@ print(json.dumps(report))
 
 @pytest.mark.slow  # ~30 s: a torch process, a 90 MB download, two models
 def test_sentence_transformer_loads_the_tag(
-    hub: HubServerProcess, published: dict, student_path: Path, tmp_path: Path, real_sentences: list[str]
+    hub: EmbeddedHub, published: dict, student_path: Path, tmp_path: Path, real_sentences: list[str]
 ) -> None:
     result = subprocess.run(
         [sys.executable, "-c", _LOAD, REPO, TAG, str(student_path)],
@@ -116,7 +114,7 @@ def test_sentence_transformer_loads_the_tag(
     assert [s.name for s in snapshots] == [published["commit"]]  # loaded through the hub, at the tag
 
 
-def test_wrong_token_is_a_401_from_the_client(hub: HubServerProcess, published: dict, tmp_path: Path) -> None:
+def test_wrong_token_is_a_401_from_the_client(hub: EmbeddedHub, published: dict, tmp_path: Path) -> None:
     wrong = HfApi(endpoint=hub.url, token="hf_wrong_token")
     with pytest.raises(HfHubHTTPError) as info:
         wrong.model_info(REPO)
@@ -132,7 +130,7 @@ def test_wrong_token_is_a_401_from_the_client(hub: HubServerProcess, published: 
     assert write.value.response.status_code == 403
 
 
-def test_private_repo_needs_a_token(hub: HubServerProcess, student_path: Path, tmp_path: Path) -> None:
+def test_private_repo_needs_a_token(hub: EmbeddedHub, student_path: Path, tmp_path: Path) -> None:
     owner = HfApi(endpoint=hub.url, token=hub.write_token)
     owner.create_repo("alice/private-cfg", private=True)
     owner.upload_file(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from huggingface_hub import HfApi, hf_hub_download
 
-from leaf_hub.hub_server.testing import running_hub_server
+from tests.support.hub import running_test_hub
 
 REPO = "alice/fault"
 
@@ -27,7 +27,7 @@ def test_sigkill_during_upload_keeps_the_previous_head(tmp_path: Path, student_p
     folder.mkdir()
     (folder / "model.safetensors").symlink_to(weights)
     (folder / "config.json").symlink_to(student_path / "config.json")
-    with running_hub_server(tmp_path / "hub") as hub:
+    with running_test_hub(tmp_path / "hub") as hub:
         api = HfApi(endpoint=hub.url, token=hub.write_token)
         api.create_repo(REPO)
         before = api.upload_file(

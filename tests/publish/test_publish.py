@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from leaf_hub.hub_server.testing import DEFAULT_TOKENS, running_hub_server
+from tests.support.hub import DEFAULT_TOKENS, running_test_hub
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ print(json.dumps(np.asarray(getattr(model, method)(texts)).tolist()))
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    with running_hub_server(tmp_path_factory.mktemp("hub") / "data") as server:
+    with running_test_hub(tmp_path_factory.mktemp("hub") / "data") as server:
         yield server
 
 
@@ -170,7 +170,7 @@ def test_refusals_are_one_line_and_create_no_tag(hub, run, token_file, tmp_path)
 def test_server_dies_mid_upload_then_retry_succeeds(run, token_file, tmp_path) -> None:
     from huggingface_hub import HfApi
 
-    with running_hub_server(tmp_path / "hub" / "data") as hub:
+    with running_test_hub(tmp_path / "hub" / "data") as hub:
         cmd = [
             sys.executable,
             "-m",

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from leaf_hub.hub_server.testing import TokenSpec, running_hub_server
+from leaf_hub.hub_server import TokenSpec, running_hub_server
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "hf_release_test_token_0123456789abcdef"

@@ -116,7 +116,7 @@ def test_version_bump_and_evaluation_edit_rerun_exactly_the_changed_stages(tmp_p
     # the Hub: each tag at the commit its release recorded
     from huggingface_hub import HfApi
 
-    from leaf_hub.hub_server.testing import TokenSpec, running_hub_server
+    from leaf_hub.hub_server import TokenSpec, running_hub_server
 
     token = (home / "hub" / "release-token").read_text().strip()
     tokens = [TokenSpec(token=token, user="test-org", role="write")]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from leaf_hub.hub_server.testing import DEFAULT_TOKENS
+from tests.support.hub import DEFAULT_TOKENS
 
 _MAX_SCAN_BYTES = 512 * 1024 * 1024
 #: Files whose job is to hold a token: a hub server's token file (``<data>.tokens``, mode 0600,

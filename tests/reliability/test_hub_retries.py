@@ -16,8 +16,8 @@ from huggingface_hub import HfApi
 
 from leaf_hub.errors import HubAuthError, HubError, RepoNotFound, TagExistsError
 from leaf_hub.hub import HubClient
-from leaf_hub.hub_server.testing import DEFAULT_TOKENS, running_hub_server
 from tests.reliability.faultproxy import FaultProxy
+from tests.support.hub import DEFAULT_TOKENS, running_test_hub
 
 ALICE = DEFAULT_TOKENS[0].token
 BOB = DEFAULT_TOKENS[2].token
@@ -25,7 +25,7 @@ BOB = DEFAULT_TOKENS[2].token
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory):
-    with running_hub_server(tmp_path_factory.mktemp("retry-hub") / "data") as server:
+    with running_test_hub(tmp_path_factory.mktemp("retry-hub") / "data") as server:
         yield server
 
 

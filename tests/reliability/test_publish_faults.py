@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from huggingface_hub import HfApi
 
-from leaf_hub.hub_server.testing import DEFAULT_TOKENS, running_hub_server
 from tests.reliability.conftest import ProcessTitles, SecretWatch
 from tests.reliability.faultproxy import FaultProxy
+from tests.support.hub import DEFAULT_TOKENS, running_test_hub
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ VERIFY_MARK = "from sentence_transformers import SentenceTransformer"  # in the 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory):
-    with running_hub_server(tmp_path_factory.mktemp("publish-faults") / "data") as server:
+    with running_test_hub(tmp_path_factory.mktemp("publish-faults") / "data") as server:
         yield server
 
 

@@ -21,7 +21,7 @@ import pytest
 from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
-from leaf_hub.hub_server.testing import running_hub_server
+from tests.support.hub import running_test_hub
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +79,7 @@ def commit_in_parallel(api: HfApi, repo: str, texts: list[str], parent: str | No
 def test_50_parallel_commits_all_land_or_fail_cleanly(tmp_path: Path, real_sentences: list[str]) -> None:
     repo = "alice/busy"
     texts = real_sentences[:50]
-    with running_hub_server(tmp_path / "hub" / "data") as hub:
+    with running_test_hub(tmp_path / "hub" / "data") as hub:
         api = HfApi(endpoint=hub.url, token=hub.write_token)
         api.create_repo(repo)
         initial = api.repo_info(repo).sha
@@ -113,7 +113,7 @@ def test_sigkill_with_commits_in_flight_keeps_every_acknowledged_commit(
 ) -> None:
     repo = "alice/crashy"
     texts = real_sentences[50:80]
-    with running_hub_server(tmp_path / "hub" / "data") as hub:
+    with running_test_hub(tmp_path / "hub" / "data") as hub:
         api = HfApi(endpoint=hub.url, token=hub.write_token)
         api.create_repo(repo)
         initial = api.repo_info(repo).sha
@@ -175,7 +175,7 @@ def status_of(answer: bytes) -> int | None:
 
 def test_hostile_bytes_get_4xx_or_a_closed_socket_and_change_nothing(tmp_path: Path, student_path: Path) -> None:
     repo = "alice/hostile"
-    with running_hub_server(tmp_path / "hub" / "data", extra_args=["--max-request-bytes", "65536"]) as hub:
+    with running_test_hub(tmp_path / "hub" / "data", extra_args=["--max-request-bytes", "65536"]) as hub:
         api = HfApi(endpoint=hub.url, token=hub.write_token)
         api.create_repo(repo)
         head = api.repo_info(repo).sha

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leaf_hub.hub_server.testing import DEFAULT_TOKENS, running_hub_server
+from tests.support.hub import DEFAULT_TOKENS, running_test_hub
 
 schemathesis = pytest.importorskip("schemathesis")  # in the dev extra
 
@@ -26,7 +26,7 @@ EXAMPLES_PER_OPERATION = 7
 
 @pytest.fixture(scope="module")
 def fuzzed_hub(tmp_path_factory: pytest.TempPathFactory):
-    with running_hub_server(tmp_path_factory.mktemp("fuzz-hub") / "data") as server:
+    with running_test_hub(tmp_path_factory.mktemp("fuzz-hub") / "data") as server:
         yield server
 
 

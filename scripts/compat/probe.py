@@ -1,6 +1,6 @@
 """Load a model with whatever sentence-transformers this interpreter has, and encode probe texts.
 
-Run by :mod:`leaf_hub.models.compat` inside each compat venv as ``python -I _compat_probe.py JOB``
+Run by ``harness.py`` (beside this file) inside each compat venv as ``python -I probe.py JOB``
 from an empty working directory, so that ``leaf_hub`` cannot be imported: the model must load with
 stock sentence-transformers alone. Standard library + numpy + sentence-transformers only; this
 file must stay importable on Python 3.10 and every supported sentence-transformers release.

@@ -1,29 +1,33 @@
-"""A real Hub server in a subprocess, for tests, benchmarks and the main job's embedded hub.
+"""The project's Hub server in a subprocess: start it, hand its URL to a client, stop it.
+
+This is the supported way to run the server from Python. ``leaf-hub release --embedded-hub`` uses
+it, and so do the benchmarks and the tests. The server runs as ``python -m leaf_hub.hub_server``
+(the ``leaf-hub serve`` command) with a token file of mode 0600, so no token is ever on a command
+line.
 
 Example:
-    >>> from leaf_hub.hub_server.testing import running_hub_server, DEFAULT_TOKENS
-    >>> with running_hub_server(tmp_path / "hub") as hub:
-    ...     api = HfApi(endpoint=hub.url, token=hub.write_token)
-    ...     api.create_repo("alice/demo")
-    ...     hub.kill()       # SIGKILL, as in a crash
-    ...     hub.restart()    # same port, same data dir; leftovers of the crash are cleaned
-    ...     api.repo_info("alice/demo")
+    >>> from leaf_hub.hub_server import TokenSpec, running_hub_server
+    >>> token = TokenSpec.generate("alice", orgs=("org",))
+    >>> with running_hub_server(tmp_path / "hub", tokens=[token]) as hub:
+    ...     api = HfApi(endpoint=hub.url, token=token.token)
+    ...     api.create_repo("org/demo")
 
-What the handle offers (:class:`HubServerProcess`): ``url`` (``http://127.0.0.1:<port>``, stable
-across restarts), ``data_dir``, ``token_file``, ``tokens`` (the :class:`TokenSpec` list),
-``write_token`` / ``read_token`` (the first such token), ``kill()`` (SIGKILL), ``stop()``
-(SIGTERM, graceful), ``restart()``, ``start()``, ``log_path`` (server log, appended across restarts)
-and ``env()`` (the ``HF_*`` variables for a client subprocess: ``HF_ENDPOINT``,
-``HF_HUB_DISABLE_XET=1``, ``HF_HUB_DISABLE_TELEMETRY=1``, optionally ``HF_TOKEN``/``HF_HOME``).
+What the handle offers (:class:`EmbeddedHub`):
 
-Client pitfall: ``huggingface_hub`` reads ``HF_ENDPOINT`` and ``HF_HUB_DISABLE_XET`` once, at
-import time. In-process, pass ``endpoint=hub.url`` to ``HfApi``/``snapshot_download``/
-``hf_hub_download`` and set ``HF_HUB_DISABLE_XET=1`` before anything imports ``huggingface_hub``
-(uploads of LFS files fail otherwise). For ``SentenceTransformer("org/name")`` and other loaders
-without an ``endpoint`` argument, run the client in a subprocess with ``env=hub.env(...)``.
+- ``url``: ``http://127.0.0.1:<port>``, the same across restarts;
+- ``data_dir``, ``token_file``, ``tokens`` (the :class:`TokenSpec` list), ``log_path`` (the server
+  log, appended across restarts) and ``pid``;
+- ``write_token`` / ``read_token``: the first token with that role;
+- ``env()``: the ``HF_*`` variables for a client subprocess (``HF_ENDPOINT``, ``HF_HUB_DISABLE_XET=1``,
+  ``HF_HUB_DISABLE_TELEMETRY=1``, and ``HF_TOKEN`` / ``HF_HOME`` if given);
+- ``start()``, ``stop()`` (SIGTERM, graceful), ``kill()`` (SIGKILL, as in a crash) and ``restart()``
+  (same port and data dir; a start cleans up what a crash left behind).
 
-The default tokens (:data:`DEFAULT_TOKENS`) are test-only constants: ``alice`` (orgs ``org``,
-``testorg``) with a write and a read token, and ``bob`` with a write token.
+A client pitfall: ``huggingface_hub`` reads ``HF_ENDPOINT`` and ``HF_HUB_DISABLE_XET`` once, when it
+is imported. In the same process, pass ``endpoint=hub.url`` to ``HfApi``, ``snapshot_download`` and
+``hf_hub_download``, and set ``HF_HUB_DISABLE_XET=1`` before anything imports ``huggingface_hub``
+(otherwise LFS uploads fail). ``SentenceTransformer("org/name")`` and other loaders take no
+``endpoint`` argument: run them in a subprocess with ``env=hub.env(...)``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -43,34 +48,55 @@ from pathlib import Path
 
 from leaf_hub.errors import ServerConfigError
 
-__all__ = ["DEFAULT_TOKENS", "HubServerProcess", "TokenSpec", "running_hub_server", "write_token_file"]
+__all__ = ["EmbeddedHub", "TokenSpec", "running_hub_server", "write_token_file"]
 
 
 @dataclass(frozen=True)
 class TokenSpec:
-    """A token line of the server's token file."""
+    """One line of the server's token file: a secret, its user, its role and the user's organisations.
+
+    Attributes:
+        token: The secret (``Authorization: Bearer <token>``); hidden from ``repr``.
+        user: The user name; the user owns the namespace of the same name.
+        role: ``"read"`` or ``"write"``.
+        orgs: Further namespaces the user may act on.
+    """
 
     token: str = field(repr=False)
     user: str
     role: str = "write"
     orgs: tuple[str, ...] = ()
 
+    @classmethod
+    def generate(cls, user: str, role: str = "write", orgs: Sequence[str] = ()) -> TokenSpec:
+        """Return a spec with a fresh random secret (``hf_leafhub_`` and 32 hex digits).
+
+        Args:
+            user: The user name.
+            role: ``"read"`` or ``"write"``.
+            orgs: The user's organisations.
+
+        Returns:
+            The new spec.
+        """
+        return cls(token=f"hf_leafhub_{secrets.token_hex(16)}", user=user, role=role, orgs=tuple(orgs))
+
     def line(self) -> str:
-        """The token-file line ``<token> <user> <role> [orgs]``."""
+        """Return the token-file line ``<token> <user> <role> [orgs]``."""
         orgs = f" {','.join(self.orgs)}" if self.orgs else ""
         return f"{self.token} {self.user} {self.role}{orgs}"
 
 
-#: Test-only tokens used when none are given.
-DEFAULT_TOKENS: tuple[TokenSpec, ...] = (
-    TokenSpec("hf_leafhub_test_alice_write", "alice", "write", ("org", "testorg")),
-    TokenSpec("hf_leafhub_test_alice_read", "alice", "read", ("org", "testorg")),
-    TokenSpec("hf_leafhub_test_bob_write", "bob", "write"),
-)
-
-
 def write_token_file(path: str | Path, tokens: Sequence[TokenSpec]) -> Path:
-    """Write a token file (mode 0600) and return its path."""
+    """Write a token file readable by its owner only (mode 0600).
+
+    Args:
+        path: The file to write (its folder is created).
+        tokens: One line per token.
+
+    Returns:
+        The path written.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -79,24 +105,24 @@ def write_token_file(path: str | Path, tokens: Sequence[TokenSpec]) -> Path:
     return path
 
 
-class HubServerProcess:
+class EmbeddedHub:
     """A ``python -m leaf_hub.hub_server`` subprocess; see the module docstring.
 
     Args:
-        data_dir: persistent storage of the server.
-        token_file: the server's token file.
-        tokens: the tokens in that file.
-        host: interface to bind.
-        port: port (``0``: a free one, kept across restarts).
-        extra_args: further command-line options (``--page-size 2``, ``--max-request-bytes N``...).
-        startup_timeout: seconds to wait for the server to accept connections.
+        data_dir: Persistent storage of the server.
+        token_file: The server's token file.
+        tokens: The tokens in that file.
+        host: Interface to bind.
+        port: Port (``0``: a free one, then kept across restarts).
+        extra_args: Further ``leaf-hub serve`` options (``--page-size 2``, ``--max-request-bytes N``...).
+        startup_timeout: Seconds to wait for the server to accept connections.
     """
 
     def __init__(
         self,
-        data_dir: Path,
+        data_dir: str | Path,
         *,
-        token_file: Path,
+        token_file: str | Path,
         tokens: Sequence[TokenSpec],
         host: str = "127.0.0.1",
         port: int = 0,
@@ -116,12 +142,20 @@ class HubServerProcess:
 
     @property
     def write_token(self) -> str:
-        """The first write token."""
+        """The first write token.
+
+        Raises:
+            StopIteration: If the server has no write token.
+        """
         return next(t.token for t in self.tokens if t.role == "write")
 
     @property
     def read_token(self) -> str:
-        """The first read-only token."""
+        """The first read-only token.
+
+        Raises:
+            StopIteration: If the server has no read-only token.
+        """
         return next(t.token for t in self.tokens if t.role == "read")
 
     @property
@@ -130,7 +164,15 @@ class HubServerProcess:
         return self._process.pid if self._process is not None and self._process.poll() is None else None
 
     def env(self, *, token: str | None = None, hf_home: str | Path | None = None) -> dict[str, str]:
-        """Return ``os.environ`` plus the client variables for this server (for a client subprocess)."""
+        """Return ``os.environ`` plus the client variables for this server, for a client subprocess.
+
+        Args:
+            token: Set as ``HF_TOKEN`` (else any ``HF_TOKEN`` is removed).
+            hf_home: Set as ``HF_HOME``.
+
+        Returns:
+            The environment (``HF_HUB_OFFLINE`` removed).
+        """
         env = dict(os.environ)
         env.update({"HF_ENDPOINT": self.url, "HF_HUB_DISABLE_XET": "1", "HF_HUB_DISABLE_TELEMETRY": "1"})
         env.pop("HF_HUB_OFFLINE", None)
@@ -142,7 +184,7 @@ class HubServerProcess:
         return env
 
     def start(self) -> None:
-        """Start the server and wait until it accepts connections.
+        """Start the server (if it is not running) and wait until it accepts connections.
 
         Raises:
             ServerConfigError: If it exits or does not come up within ``startup_timeout``.
@@ -173,13 +215,17 @@ class HubServerProcess:
         self.url = info["url"]
 
     def kill(self) -> None:
-        """SIGKILL the server (a crash) and wait for it to die."""
+        """SIGKILL the server (as in a crash) and wait for it to die."""
         if self._process is not None and self._process.poll() is None:
             self._process.send_signal(signal.SIGKILL)
             self._process.wait()
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop the server gracefully (SIGTERM), killing it after ``timeout`` seconds."""
+        """Stop the server gracefully (SIGTERM), killing it after ``timeout`` seconds.
+
+        Args:
+            timeout: Seconds to wait for a graceful exit.
+        """
         if self._process is not None and self._process.poll() is None:
             self._process.send_signal(signal.SIGTERM)
             try:
@@ -193,31 +239,31 @@ class HubServerProcess:
         self.start()
 
     def __repr__(self) -> str:
-        return f"HubServerProcess(url={self.url!r}, data_dir={str(self.data_dir)!r}, pid={self.pid})"
+        return f"EmbeddedHub(url={self.url!r}, data_dir={str(self.data_dir)!r}, pid={self.pid})"
 
 
 @contextlib.contextmanager
 def running_hub_server(
     data_dir: str | Path | None = None,
     *,
-    tokens: Sequence[TokenSpec] = DEFAULT_TOKENS,
+    tokens: Sequence[TokenSpec],
     host: str = "127.0.0.1",
     port: int = 0,
     extra_args: Sequence[str] = (),
     startup_timeout: float = 60.0,
-) -> Iterator[HubServerProcess]:
+) -> Iterator[EmbeddedHub]:
     """Run a Hub server subprocess for the duration of the block.
 
     Args:
-        data_dir: storage folder (default: a temporary folder removed afterwards).
-        tokens: tokens written to ``<data_dir>/../<name>.tokens`` (default: :data:`DEFAULT_TOKENS`).
-        host: interface to bind (loopback by default).
-        port: port (``0``: a free one).
-        extra_args: further ``python -m leaf_hub.hub_server`` options, e.g. ``["--page-size", "2"]``.
-        startup_timeout: seconds to wait for the server to come up.
+        data_dir: Storage folder (default: a temporary folder, removed afterwards).
+        tokens: The accepted tokens, written to ``<data_dir>/../<data_dir name>.tokens`` (mode 0600).
+        host: Interface to bind (loopback by default).
+        port: Port (``0``: a free one).
+        extra_args: Further ``leaf-hub serve`` options, e.g. ``["--page-size", "2"]``.
+        startup_timeout: Seconds to wait for the server to come up.
 
     Yields:
-        The running server's handle; it is stopped (SIGTERM, then SIGKILL) on exit.
+        The running server's handle; the server is stopped (SIGTERM, then SIGKILL) on exit.
 
     Raises:
         ServerConfigError: If the server does not start.
@@ -226,7 +272,7 @@ def running_hub_server(
     root = Path(tempfile.mkdtemp(prefix="leaf-hub-server-")) if owned else Path(data_dir).parent
     data = root / "data" if owned else Path(data_dir)
     token_file = write_token_file(root / f"{data.name}.tokens", tokens)
-    server = HubServerProcess(
+    server = EmbeddedHub(
         data,
         token_file=token_file,
         tokens=tokens,

@@ -1,5 +1,8 @@
 """Compatibility matrix: load a model with several sentence-transformers releases and compare embeddings.
 
+Not part of the installed package: ``scripts/compat_matrix.py`` and ``tests/compat`` use it (as
+``scripts.compat.harness``, the checkout's root on ``sys.path``).
+
 Each target is its own virtual environment under ``$LEAF_HUB_HOME/compat-venvs/<name>``, built once
 with ``python3 -m venv``, then ``pip install torch==2.13.0`` first (the local CPU wheel; pip is
 never left to choose torch, which would pull a multi-GB CUDA build), then the target's pinned
@@ -7,7 +10,7 @@ sentence-transformers / transformers / huggingface_hub / tokenizers with torch p
 same resolve. A stamp file records what was installed; a venv whose stamp does not match is
 rebuilt, one whose stamp matches is reused (warm runs take seconds per target).
 
-In each venv, ``_compat_probe.py`` runs as ``python -I`` from an empty temporary directory, so
+In each venv, ``probe.py`` (beside this file) runs as ``python -I`` from an empty temporary directory, so
 ``leaf_hub`` cannot be imported: the model loads with stock sentence-transformers alone. It
 encodes the probe texts without a prompt and with each prompt name, and the vectors are compared
 with reference vectors (the training-time model's) by cosine similarity.
@@ -36,6 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 from leaf_hub.assets import data_root, leaf_hub_home
 from leaf_hub.errors import AssetError, LeafHubError
+from leaf_hub.models.student import build_student
+from leaf_hub.publish import MIN_COSINE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,8 +49,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "COSINE_THRESHOLD",
     "DEFAULT_TARGETS",
+    "LEAF_PROMPTS",
     "TORCH_REQUIREMENT",
     "CompatRow",
     "CompatTarget",
@@ -63,9 +68,7 @@ __all__ = [
 
 #: Every compat venv gets exactly this torch, installed first (the local CPU wheel).
 TORCH_REQUIREMENT = "torch==2.13.0"
-#: Minimum cosine between a target's vectors and the reference vectors, per text.
-COSINE_THRESHOLD = 0.9999
-_PROBE = Path(__file__).with_name("_compat_probe.py")
+_PROBE = Path(__file__).with_name("probe.py")
 _STAMP = "leaf-hub-compat.json"
 _PIP_TIMEOUT_S = 1800
 _PROBE_TIMEOUT_S = 600
@@ -249,35 +252,25 @@ def default_probe_texts(root: str | Path | None = None) -> list[str]:
     return texts
 
 
-def leaf_shaped_model(init: str | Path, *, out_features: int = 768, seed: int = 0) -> SentenceTransformer:
+#: The prompts of a leaf student (the shipped recipes' ``query: `` / empty document prompt).
+LEAF_PROMPTS = {"query": "query: ", "document": ""}
+
+
+def leaf_shaped_model(init: str | Path, *, out_features: int = 768) -> SentenceTransformer:
     """A model with a leaf student's shape, for checking the save path without training one.
 
-    The init's Transformer and Pooling (its own Normalize/Dense dropped), a ``Dense(d, out_features)``
-    with identity activation and a seeded PyTorch default initialisation, a ``Normalize``, and the
-    prompts ``{"query": "query: ", "document": ""}``.
+    :func:`leaf_hub.models.student.build_student` on CPU: the init's Transformer and Pooling, a
+    ``Dense(d, out_features)`` with identity activation and its seeded default initialisation, a
+    ``Normalize``, and :data:`LEAF_PROMPTS`.
 
     Args:
         init: A local sentence-transformers folder (e.g. all-MiniLM-L6-v2).
         out_features: The projection width (the teacher's).
-        seed: Seed of the projection's initialisation.
 
     Returns:
         The model on CPU.
     """
-    import torch
-    from sentence_transformers import SentenceTransformer, models
-
-    base = SentenceTransformer(str(init), device="cpu")
-    encoder = [m for m in base if not isinstance(m, (models.Normalize, models.Dense))]
-    generator_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    dense = models.Dense(int(base.get_embedding_dimension()), out_features, activation_function=torch.nn.Identity())
-    torch.random.set_rng_state(generator_state)
-    model = SentenceTransformer(
-        modules=[*encoder, dense, models.Normalize()], device="cpu", prompts={"query": "query: ", "document": ""}
-    )
-    model.similarity_fn_name = "cosine"
-    return model
+    return build_student(str(init), projection_dim=out_features, prompts=LEAF_PROMPTS, device="cpu")
 
 
 def reference_embeddings(
@@ -445,7 +438,7 @@ def run_matrix(
     revision: str | None = None,
     endpoint: str | None = None,
     token: str | None = None,
-    threshold: float = COSINE_THRESHOLD,
+    threshold: float = MIN_COSINE,
     venv_root: Path | None = None,
 ) -> list[CompatRow]:
     """Load ``model`` with every target release and compare its vectors with ``reference``.
@@ -518,7 +511,7 @@ def write_report(
     path: str | Path,
     *,
     texts: Sequence[str],
-    threshold: float = COSINE_THRESHOLD,
+    threshold: float = MIN_COSINE,
     wall_seconds: float | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> Path:
