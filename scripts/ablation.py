@@ -531,8 +531,7 @@ def plot(rows: list[dict], summary: dict[str, Any], path: Path) -> None:
     from leaf_hub.evaluation.tasks import task_facts
 
     panels = [
-        (f"{t} {task_facts(t).metric} ({TASKS[t][0]})", lambda r, t=t: r["scores"]["select"][t]["score"])
-        for t in TASKS
+        (f"{t} {task_facts(t).metric} ({TASKS[t][0]})", lambda r, t=t: r["scores"]["select"][t]["score"]) for t in TASKS
     ]
     panels += [
         ("mean of the three", lambda r: r["select_mean"]),
