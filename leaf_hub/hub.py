@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "DEFAULT_ENDPOINT",
     "PROBE_TEXTS",
+    "RELOAD_MIN_COSINE",
     "HubClient",
     "reload_in_subprocess",
     "resolve_endpoint",
@@ -64,6 +65,12 @@ PROBE_TEXTS = (
     "A man is eating a piece of bread.",
     "Aspirin lowers the risk of a second heart attack in some patients.",
 )
+
+#: Smallest cosine, over :data:`PROBE_TEXTS`, between a published model (or export) reloaded from the
+#: Hub and the local one for the two to count as the same model: the one threshold of ``publish``'s
+#: and ``release``'s reload checks. 0.9999 (about 0.8 degrees) allows float noise across processes and
+#: library versions, not a different model.
+RELOAD_MIN_COSINE = 0.9999
 
 
 def resolve_endpoint(endpoint: str | None) -> str:

@@ -16,8 +16,8 @@ before the upload reloads to the same model):
 5. Create the repo if absent and upload the staged folder in **one** commit.
 6. Verify: download that exact commit into a fresh cache, compare every file's sha256 with the
    manifest, load it with ``SentenceTransformer`` in a fresh process and compare probe-text
-   embeddings with the local model (cosine >= 0.9999); run each published export from the
-   downloaded files and compare it with the local export (cosine >= 0.9999) and, for fp32, with
+   embeddings with the local model (cosine >= :data:`leaf_hub.hub.RELOAD_MIN_COSINE`); run each published
+   export from the downloaded files and compare it with the local export (the same threshold) and, for fp32, with
    the torch model (cosine >= 0.99).
 7. Only then create the tag(s).
 
@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from leaf_hub.errors import CardError, LeafHubError, ReleaseError, TagExistsError, VerificationError
 from leaf_hub.hashing import sha256_file
+from leaf_hub.hub import RELOAD_MIN_COSINE
 from leaf_hub.version import __version__
 
 if TYPE_CHECKING:
@@ -57,7 +58,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "MIN_COSINE",
     "PublishResult",
     "RepoRelease",
     "StagedRepo",
@@ -68,8 +68,6 @@ __all__ = [
     "stage_release",
 ]
 
-#: Smallest cosine between a published and a local embedding of the same probe text.
-MIN_COSINE = 0.9999
 _TAG = re.compile(r"^v(\d+\.\d+\.\d+([.-]?[A-Za-z0-9.]+)?)$")
 # Files of the model folder that are not part of the model (the card is re-rendered).
 _SKIP_MODEL_FILES = frozenset({"README.md", "PROVENANCE.txt", ".gitattributes"})
@@ -454,10 +452,10 @@ def _verify(
             _verify_exports(repo, commit, snapshot, run)
     local = _reference_vectors(repo, run, recipe, teacher_folder)
     worst = min(_min_cosine(local[name], remote_vectors[name]) for name in local)
-    if worst < MIN_COSINE:
+    if worst < RELOAD_MIN_COSINE:
         raise VerificationError(
             f"published {repo.repo_id}@{commit[:12]} embeds probe texts differently from the local model: "
-            f"min cosine {worst:.6f} < {MIN_COSINE}; the commit stays untagged",
+            f"min cosine {worst:.6f} < {RELOAD_MIN_COSINE}; the commit stays untagged",
             repo_id=repo.repo_id,
             revision=commit,
         )
@@ -483,10 +481,10 @@ def _verify_exports(repo: StagedRepo, commit: str, snapshot: Path, run: Path) ->
         remote = published.encode(texts, kind="query")
         local = ExportedStudent(run / "model", run / "exports" / entry["path"]).encode(texts, kind="query")
         same = _min_cosine(remote, local)
-        if same < MIN_COSINE:
+        if same < RELOAD_MIN_COSINE:
             raise VerificationError(
                 f"published {entry['path']} in {repo.repo_id}@{commit[:12]} embeds probe texts differently from "
-                f"the local export: min cosine {same:.6f} < {MIN_COSINE}; the commit stays untagged",
+                f"the local export: min cosine {same:.6f} < {RELOAD_MIN_COSINE}; the commit stays untagged",
                 repo_id=repo.repo_id,
                 revision=commit,
             )

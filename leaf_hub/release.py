@@ -339,7 +339,7 @@ def _reload_tag(run_dir: Path, repo: str, tag: str, endpoint: str | None, token:
     from sentence_transformers import SentenceTransformer
 
     from leaf_hub.errors import VerificationError
-    from leaf_hub.hub import PROBE_TEXTS, HubClient, reload_in_subprocess
+    from leaf_hub.hub import PROBE_TEXTS, RELOAD_MIN_COSINE, HubClient, reload_in_subprocess
 
     client = HubClient(endpoint, token)
     calls = {"query": ("encode", {"prompt_name": "query"}), "plain": ("encode", {})}
@@ -352,7 +352,7 @@ def _reload_tag(run_dir: Path, repo: str, tag: str, endpoint: str | None, token:
         b = np.asarray(remote[name])
         cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
         worst = min(worst, float(cos.min()))
-    if worst < 0.9999:
+    if worst < RELOAD_MIN_COSINE:
         raise VerificationError(f"{repo}@{tag} reloads to different embeddings (min cosine {worst:.6f})")
     return worst
 
