@@ -38,7 +38,6 @@ import json
 import logging
 import math
 import re
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +46,7 @@ import yaml
 
 from leaf_hub.errors import CardError, EvalError, RecipeError
 from leaf_hub.evaluation.tasks import metric_label
+from leaf_hub.models.weights import count_parameters
 from leaf_hub.recipe import Recipe, parse_recipe
 from leaf_hub.version import __version__
 
@@ -338,21 +338,6 @@ class ModelFacts:
     similarity: str | None
 
 
-def _safetensors_parameters(path: Path) -> int:
-    with path.open("rb") as fh:
-        (size,) = struct.unpack("<Q", fh.read(8))
-        header = json.loads(fh.read(size))
-    total = 0
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        count = 1
-        for dim in entry["shape"]:
-            count *= int(dim)
-        total += count
-    return total
-
-
 def read_model_facts(folder: str | Path) -> ModelFacts:
     """Read parameter count, output dimension, sequence length and prompts of a model folder.
 
@@ -367,7 +352,7 @@ def read_model_facts(folder: str | Path) -> ModelFacts:
     """
     root = Path(folder)
     modules = _read_json(root / "modules.json", "modules.json", "is this a sentence-transformers folder?")
-    n_params = sum(_safetensors_parameters(p) for p in sorted(root.rglob("*.safetensors")))
+    n_params = count_parameters(root)
     dim: int | None = None
     for module in modules:
         config = root / module.get("path", "") / "config.json"

@@ -358,14 +358,8 @@ def _reload_tag(run_dir: Path, repo: str, tag: str, endpoint: str | None, token:
 
 
 def _model_size(model_dir: Path) -> tuple[int, float]:
-    import numpy as np
-    from safetensors import safe_open
+    """Parameters and MB of weights, by :func:`leaf_hub.models.weights.count_weights`'s rule."""
+    from leaf_hub.models.weights import count_weights
 
-    params = 0
-    size = 0
-    for path in model_dir.rglob("*.safetensors"):
-        size += path.stat().st_size
-        with safe_open(str(path), framework="np") as f:
-            for key in f.keys():  # noqa: SIM118 - safe_open has no __iter__
-                params += int(np.prod(f.get_slice(key).get_shape()))
-    return params, size / 1e6
+    counts = count_weights(model_dir)
+    return counts.parameters, counts.size_bytes / 1e6
