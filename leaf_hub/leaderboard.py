@@ -296,6 +296,7 @@ def build_model_meta(
         The validated ``ModelMeta``.
 
     Raises:
+        RepoIdError: If ``repo_id`` is not a valid ``org/name`` (:func:`leaf_hub.hub.check_repo_id`).
         LeaderboardError: If a field fails mteb's validation (unknown licence or language, ...).
     """
     from mteb.languages.iso_mappings import _hf_langs_to_iso_lang_scripts
@@ -304,8 +305,10 @@ def build_model_meta(
     from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
     from pydantic import ValidationError
 
+    from leaf_hub.hub import check_repo_id
     from leaf_hub.models.weights import count_weights
 
+    check_repo_id(repo_id)
     folder = Path(model_dir)
     counts = count_weights(folder)
     st_config_path = folder / "config_sentence_transformers.json"

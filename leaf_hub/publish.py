@@ -562,7 +562,8 @@ def publish(
 
     Raises:
         CardError: If the run has no evaluation results or they cannot be rendered.
-        ReleaseError: On a bad repo id, tag or run folder, or ``asym`` with a black-box teacher and
+        RepoIdError: On a bad repo id (:func:`leaf_hub.hub.check_repo_id`).
+        ReleaseError: On a bad tag or run folder, or ``asym`` with a black-box teacher and
             no ``teacher.document_encoder``.
         ExportError: If an export cannot be made or an fp32 export differs from the torch model.
         LicenseError: If a redistributed component is not permissively licensed.
@@ -574,16 +575,16 @@ def publish(
     Example:
         >>> publish("runs/leaf-ir-mini", repo_id="org/leaf-ir-mini", tag="v0.1.0", dry_run=True)  # doctest: +SKIP
     """
-    from leaf_hub.hub import HubClient, resolve_endpoint, validate_repo_id
+    from leaf_hub.hub import HubClient, check_repo_id, resolve_endpoint
     from leaf_hub.licenses import check_licenses
     from leaf_hub.model_card import read_recipe
 
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     run = Path(run_dir)
-    validate_repo_id(repo_id)
+    check_repo_id(repo_id)
     if asym:
-        validate_repo_id(f"{repo_id}-asym")
+        check_repo_id(f"{repo_id}-asym")
     _check_run(run)
     recipe = read_recipe(run / "recipe.yaml")
     check_tag(tag, recipe)

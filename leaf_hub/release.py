@@ -206,9 +206,10 @@ def release(
 
     Raises:
         ReleaseError: Tag/version mismatch or no token for a real Hub, before any work is done.
+        RepoIdError: A bad ``repo_id``, before any work is done.
         LeafHubError: Whatever a stage raises (the stages already done stay done).
     """
-    from leaf_hub.hub import resolve_endpoint, resolve_token
+    from leaf_hub.hub import check_repo_id, resolve_endpoint, resolve_token
 
     wall = time.perf_counter()
     if not isinstance(recipe, Recipe):
@@ -220,7 +221,7 @@ def release(
         raise ReleaseError(
             f"tag {tag} does not match recipe {recipe.name} version {recipe.version} (expected v{recipe.version})"
         )
-    repo = repo_id or recipe.hub.repo_id
+    repo = check_repo_id(repo_id or recipe.hub.repo_id)  # a bad --repo is refused before any stage runs
     if not embedded_hub:
         token = token or resolve_token(token_file)
         if not token:
