@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from leaf_hub.citations import LEAF, LEAF_CITATION, SBERT, SBERT_CITATION
 from leaf_hub.errors import CardError, EvalError, RecipeError
 from leaf_hub.evaluation.tasks import metric_label
 from leaf_hub.models.weights import count_parameters
@@ -105,26 +106,6 @@ _FAMILY_WORDS = {
     "MultilabelClassification": "multi-label classification",
     "InstructionRetrieval": "instruction retrieval",
 }
-
-LEAF_CITATION = """@misc{vujanic2025leaf,
-  title = {LEAF: Knowledge Distillation of Text Embedding Models with Teacher-Aligned Representations},
-  author = {Robin Vujanic and Thomas Rueckstiess},
-  year = {2025},
-  eprint = {2509.12539},
-  archivePrefix = {arXiv},
-  primaryClass = {cs.IR},
-  url = {https://arxiv.org/abs/2509.12539},
-}"""
-
-SBERT_CITATION = """@inproceedings{reimers-2019-sentence-bert,
-  title = {Sentence-BERT: Sentence Embeddings using Siamese BERT-Networks},
-  author = {Reimers, Nils and Gurevych, Iryna},
-  booktitle = {Proceedings of the 2019 Conference on Empirical Methods in Natural Language Processing},
-  month = {11},
-  year = {2019},
-  publisher = {Association for Computational Linguistics},
-  url = {https://arxiv.org/abs/1908.10084},
-}"""
 
 
 #: Hub ids of the public datasets the shared distillation files were drawn from (see their SOURCE.md).
@@ -802,22 +783,19 @@ def card_claims(inputs: CardInputs) -> Claims:
 
 
 def _citations(inputs: CardInputs) -> list[tuple[str, str]]:
-    """BibTeX of the losses the recipe builds (as :func:`leaf_hub.losses.build_loss` picks them), then the tasks."""
-    tr = inputs.recipe.training
+    """BibTeX of the loss that was built (``citations`` in ``metrics.json``), Sentence-BERT, then the tasks.
+
+    Distillation records the built loss's methods (:func:`leaf_hub.losses.loss_citations`); a run
+    without that record (made before it was kept) cites LEAF alone. Task entries are mteb's.
+    """
+    metrics = inputs.metrics
+    recorded = metrics.get("citations") if isinstance(metrics, dict) else getattr(metrics, "citations", None)
     citations: list[tuple[str, str]]
-    try:
-        from leaf_hub.losses.focal_distill import KALM_V2_CITATION
-        from leaf_hub.losses.leaf_distill import LEAF_CITATION as LOSS_LEAF_CITATION
-        from leaf_hub.losses.score_distill import LG_ANNA_CITATION
-    except ImportError:  # pragma: no cover - torch missing: cite LEAF only
-        citations = [("LEAF", LEAF_CITATION)]
+    if isinstance(recorded, dict) and recorded:
+        citations = [(str(label), str(bibtex)) for label, bibtex in recorded.items() if bibtex]
     else:
-        citations = [("LEAF", LOSS_LEAF_CITATION)]
-        if tr.score_distill_weight > 0:
-            citations.append(("LG-ANNA (score distillation)", LG_ANNA_CITATION))
-        if tr.focal_gamma > 0:
-            citations.append(("KaLM-Embedding-V2 (focal reweighting)", KALM_V2_CITATION))
-    citations.append(("Sentence-BERT", SBERT_CITATION))
+        citations = [(LEAF, LEAF_CITATION)]
+    citations.append((SBERT, SBERT_CITATION))
     for task in inputs.results.tasks:
         facts = _facts(task)
         if facts and facts.citation:
