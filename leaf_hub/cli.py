@@ -34,6 +34,7 @@ err_console = Console(stderr=True)
 #: Error class -> exit code, most specific first (like huggingface_hub's ``CLI_ERROR_MAPPINGS``).
 ERROR_EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (errors.RecipeError, 2),
+    (errors.RepoIdError, 2),
     (errors.AssetError, 2),
     (errors.ModelFolderError, 2),
     (errors.LicenseError, 2),

@@ -310,7 +310,8 @@ def distill_models(
 
     Returns:
         ``{"steps", "train_seconds", "loss_history", "resumed_from", "text_passes", "mean_tokens",
-        "parameters"}``.
+        "parameters", "citations"}``; ``citations``: label -> BibTeX of each method of the loss that was
+        built (:func:`leaf_hub.losses.loss_citations`), which the model card cites.
 
     Raises:
         DistillError: On a non-finite loss or when ``resume`` finds no checkpoint.
@@ -320,7 +321,7 @@ def distill_models(
     from sentence_transformers import SentenceTransformerTrainingArguments
     from transformers import TrainerCallback
 
-    from leaf_hub.losses import build_loss
+    from leaf_hub.losses import build_loss, loss_citations
     from leaf_hub.training import LeafTrainer, PretokenizedCollator, TokenCache, freeze_lower_layers
 
     if len(texts) != len(targets):
@@ -424,6 +425,7 @@ def distill_models(
         "text_passes": _text_passes(len(texts), steps, training),
         "mean_tokens": float(lengths.mean()) if len(lengths) else 0.0,
         "parameters": params,
+        "citations": loss_citations(loss),
     }
 
 
@@ -601,6 +603,7 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
         parameters=trained["parameters"],
         world_size=here.world,
         teacher_encoded_per_rank=encoded_per_rank,
+        citations=trained["citations"],
     )
     folder.save_report(report)
     shutil.rmtree(work, ignore_errors=True)

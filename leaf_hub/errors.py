@@ -54,6 +54,13 @@ class NotPortableError(ModelFolderError):
     """
 
 
+class RepoIdError(LeafHubError, ValueError):
+    """A Hub repository id breaks the one rule of :func:`leaf_hub.hub.check_repo_id`.
+
+    Example message: ``invalid repo id 'org/bad name!': use 1-96 of [A-Za-z0-9._-] in ORG and in NAME ...``.
+    """
+
+
 class ServerConfigError(LeafHubError, ValueError):
     """The Hub server's configuration is unusable (token file, data dir, limits, port in use).
 

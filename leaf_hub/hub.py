@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from leaf_hub.errors import HubAuthError, HubError, ReleaseError, RepoNotFound, TagExistsError, VerificationError
+from leaf_hub.errors import (
+    HubAuthError,
+    HubError,
+    RepoIdError,
+    RepoNotFound,
+    TagExistsError,
+    VerificationError,
+)
 from leaf_hub.version import __version__
 
 logger = logging.getLogger(__name__)
@@ -41,11 +49,12 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "DEFAULT_ENDPOINT",
     "PROBE_TEXTS",
+    "RELOAD_MIN_COSINE",
     "HubClient",
+    "check_repo_id",
     "reload_in_subprocess",
     "resolve_endpoint",
     "resolve_token",
-    "validate_repo_id",
 ]
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -64,6 +73,12 @@ PROBE_TEXTS = (
     "A man is eating a piece of bread.",
     "Aspirin lowers the risk of a second heart attack in some patients.",
 )
+
+#: Smallest cosine, over :data:`PROBE_TEXTS`, between a published model (or export) reloaded from the
+#: Hub and the local one for the two to count as the same model: the one threshold of ``publish``'s
+#: and ``release``'s reload checks. 0.9999 (about 0.8 degrees) allows float noise across processes and
+#: library versions, not a different model.
+RELOAD_MIN_COSINE = 0.9999
 
 
 def resolve_endpoint(endpoint: str | None) -> str:
@@ -100,21 +115,45 @@ def resolve_token(token_file: str | Path | None) -> str | None:
     return get_token()
 
 
-def validate_repo_id(repo_id: str) -> str:
-    """Check ``repo_id`` with ``huggingface_hub``'s own rules and require ``org/name``.
+#: One half of ``ORG/NAME``: 1-96 of ``[A-Za-z0-9._-]``, first and last a letter or digit.
+_REPO_PART = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?")
+
+
+def check_repo_id(repo_id: str) -> str:
+    """The one client-side rule for a Hub model repo id: ``ORG/NAME``, as huggingface.co accepts it.
+
+    ``ORG`` and ``NAME`` are each 1-96 of ``[A-Za-z0-9._-]`` (ASCII), start and end with a letter
+    or digit, and hold no ``--`` or ``..``; ``NAME`` does not end in ``.git``. Every id this
+    accepts also passes ``huggingface_hub.utils.validate_repo_id`` and the embedded server's
+    :func:`leaf_hub.hub_server.validation.validate_repo_part` (checked in ``tests/test_repo_id.py``),
+    which additionally accept a bare ``NAME`` or ``_`` at the ends; leaf-hub publishes only under
+    an organisation or user, so it asks for both halves. Used by the recipe (``hub.repo_id`` and
+    the teacher and student ids), ``publish``, ``release`` and the leaderboard metadata.
+
+    Args:
+        repo_id: The id to check.
+
+    Returns:
+        ``repo_id`` unchanged.
 
     Raises:
-        ReleaseError: Naming the bad id and the rule it breaks.
+        RepoIdError: Naming the bad id and the rule it breaks (one line).
     """
-    from huggingface_hub.errors import HFValidationError
-    from huggingface_hub.utils import validate_repo_id as hf_validate
-
+    if not isinstance(repo_id, str):
+        raise RepoIdError(f"invalid repo id {repo_id!r}: expected a string ORG/NAME")
     if repo_id.count("/") != 1:
-        raise ReleaseError(f"invalid repo id {repo_id!r}: expected ORG/NAME")
-    try:
-        hf_validate(repo_id)
-    except HFValidationError as e:
-        raise ReleaseError(f"invalid repo id {repo_id!r}: {str(e).splitlines()[0]}") from e
+        raise RepoIdError(f"invalid repo id {repo_id!r}: expected ORG/NAME (exactly one '/')")
+    org, name = repo_id.split("/")
+    for part in (org, name):
+        if not _REPO_PART.fullmatch(part):
+            raise RepoIdError(
+                f"invalid repo id {repo_id!r}: use 1-96 of [A-Za-z0-9._-] in ORG and in NAME, "
+                "each starting and ending with a letter or digit"
+            )
+    if "--" in repo_id or ".." in repo_id:
+        raise RepoIdError(f"invalid repo id {repo_id!r}: '--' and '..' are not allowed")
+    if name.endswith(".git"):
+        raise RepoIdError(f"invalid repo id {repo_id!r}: NAME must not end in '.git'")
     return repo_id
 
 

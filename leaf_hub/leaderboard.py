@@ -53,7 +53,6 @@ import logging
 import math
 import re
 import shutil
-import struct
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,22 +200,6 @@ def _subsample_flags(results: EvalResults, mode: str) -> dict[str, tuple[bool, s
 # ---------------------------------------------------------------------------
 
 
-def _safetensors_counts(path: Path) -> tuple[int, int]:
-    """(parameters, word-embedding parameters) from a safetensors header, without loading tensors."""
-    with path.open("rb") as fh:
-        (length,) = struct.unpack("<Q", fh.read(8))
-        header = json.loads(fh.read(length))
-    total = embedding = 0
-    for name, info in header.items():
-        if name == "__metadata__" or not str(info.get("dtype", "F")).startswith(("F", "BF")):
-            continue  # integer tensors (position_ids) are buffers, not parameters
-        count = math.prod(info["shape"])
-        total += count
-        if "word_embeddings" in name:
-            embedding += count
-    return total, embedding
-
-
 def _module_configs(model_dir: Path) -> list[tuple[str, dict[str, Any]]]:
     modules = json.loads((model_dir / "modules.json").read_text(encoding="utf-8"))
     out = []
@@ -261,7 +244,8 @@ def build_model_meta(
 ) -> ModelMeta:
     """Build mteb's ``ModelMeta`` for a published sentence-transformers folder.
 
-    Sizes come from the folder itself: parameters from the safetensors headers, ``embed_dim`` from the
+    Sizes come from the folder itself: parameters from the safetensors headers
+    (:func:`leaf_hub.models.weights.count_weights`), ``embed_dim`` from the
     final ``Dense`` (or ``Pooling``), ``max_tokens`` from ``sentence_bert_config.json``, the similarity
     function and prompts from ``config_sentence_transformers.json``.
 
@@ -283,6 +267,7 @@ def build_model_meta(
         The validated ``ModelMeta``.
 
     Raises:
+        RepoIdError: If ``repo_id`` is not a valid ``org/name`` (:func:`leaf_hub.hub.check_repo_id`).
         LeaderboardError: If a field fails mteb's validation (unknown licence or language, ...).
     """
     from mteb.languages.iso_mappings import _hf_langs_to_iso_lang_scripts
@@ -291,14 +276,12 @@ def build_model_meta(
     from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
     from pydantic import ValidationError
 
+    from leaf_hub.hub import check_repo_id
+    from leaf_hub.models.weights import count_weights
+
+    check_repo_id(repo_id)
     folder = Path(model_dir)
-    n_params = n_embedding = 0
-    size = 0
-    for path in sorted(folder.rglob("*.safetensors")):
-        total, emb = _safetensors_counts(path)
-        n_params += total
-        n_embedding += emb
-        size += path.stat().st_size
+    counts = count_weights(folder)
     st_config_path = folder / "config_sentence_transformers.json"
     st_config = json.loads(st_config_path.read_text(encoding="utf-8")) if st_config_path.is_file() else {}
     bert_path = folder / "sentence_bert_config.json"
@@ -326,9 +309,9 @@ def build_model_meta(
             revision=revision,
             release_date=release_date,
             languages=iso,
-            n_parameters=n_params,
-            n_embedding_parameters=n_embedding or None,
-            memory_usage_mb=round(size / 2**20),
+            n_parameters=counts.parameters,
+            n_embedding_parameters=counts.embedding_parameters or None,
+            memory_usage_mb=round(counts.size_bytes / 2**20),
             max_tokens=bert_config.get("max_seq_length"),
             embed_dim=_embed_dim(folder),
             license=license,

@@ -35,17 +35,18 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
 import math
 import re
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from leaf_hub.errors import CardError, RecipeError, RunFolderError
+from leaf_hub.citations import LEAF, LEAF_CITATION, SBERT, SBERT_CITATION
+from leaf_hub.errors import CardError, EvalError, RecipeError, RunFolderError
+from leaf_hub.evaluation.tasks import metric_label
+from leaf_hub.models.weights import count_parameters
 from leaf_hub.recipe import Recipe
 from leaf_hub.version import __version__
 
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from huggingface_hub import ModelCardData
 
     from leaf_hub.evaluation.results import EvalResults, ScoreRecord, SpeedRecord
+    from leaf_hub.evaluation.tasks import TaskFacts
     from leaf_hub.licenses import LicenseReport
     from leaf_hub.run_folder import DistillReport
 
@@ -102,77 +104,6 @@ _FAMILY_WORDS = {
     "InstructionRetrieval": "instruction retrieval",
 }
 
-LEAF_CITATION = """@misc{vujanic2025leaf,
-  title = {LEAF: Knowledge Distillation of Text Embedding Models with Teacher-Aligned Representations},
-  author = {Robin Vujanic and Thomas Rueckstiess},
-  year = {2025},
-  eprint = {2509.12539},
-  archivePrefix = {arXiv},
-  primaryClass = {cs.IR},
-  url = {https://arxiv.org/abs/2509.12539},
-}"""
-
-SBERT_CITATION = """@inproceedings{reimers-2019-sentence-bert,
-  title = {Sentence-BERT: Sentence Embeddings using Siamese BERT-Networks},
-  author = {Reimers, Nils and Gurevych, Iryna},
-  booktitle = {Proceedings of the 2019 Conference on Empirical Methods in Natural Language Processing},
-  month = {11},
-  year = {2019},
-  publisher = {Association for Computational Linguistics},
-  url = {https://arxiv.org/abs/1908.10084},
-}"""
-
-
-@dataclass(frozen=True)
-class _TaskInfo:
-    task_type: str
-    dataset: str
-    revision: str
-    metric_name: str
-    citation: str
-
-
-#: Metadata of the tasks leaf-hub evaluates (dataset ids and revisions as pinned by mteb 2.26).
-TASKS: dict[str, _TaskInfo] = {
-    "SciFact": _TaskInfo(
-        "Retrieval",
-        "mteb/scifact",
-        "d56462d0e63a25450459c4f213e49ffdb866f7f9",
-        "nDCG@10",
-        """@inproceedings{wadden2020fact,
-  title = {Fact or Fiction: Verifying Scientific Claims},
-  author = {Wadden, David and Lin, Shanchuan and Lo, Kyle and Wang, Lucy Lu and van Zuylen, Madeleine
-            and Cohan, Arman and Hajishirzi, Hannaneh},
-  booktitle = {Proceedings of the 2020 Conference on Empirical Methods in Natural Language Processing (EMNLP)},
-  year = {2020},
-}""",
-    ),
-    "NFCorpus": _TaskInfo(
-        "Retrieval",
-        "mteb/nfcorpus",
-        "ec0fa4fe99da2ff19ca1214b7966684033a58814",
-        "nDCG@10",
-        """@inproceedings{boteva2016,
-  title = {A Full-Text Learning to Rank Dataset for Medical Information Retrieval},
-  author = {Boteva, Vera and Gholipour, Demian and Sokolov, Artem and Riezler, Stefan},
-  booktitle = {Proceedings of the 38th European Conference on Information Retrieval (ECIR)},
-  year = {2016},
-}""",
-    ),
-    "STSBenchmark": _TaskInfo(
-        "STS",
-        "mteb/stsbenchmark-sts",
-        "b0fddb56ed78048fa8b90373c8a3cfc37b684831",
-        "Spearman (cosine)",
-        """@inproceedings{cer-etal-2017-semeval,
-  title = {{S}em{E}val-2017 Task 1: Semantic Textual Similarity Multilingual and Crosslingual Focused Evaluation},
-  author = {Cer, Daniel and Diab, Mona and Agirre, Eneko and Lopez-Gazpio, I{\\~n}igo and Specia, Lucia},
-  booktitle = {Proceedings of the 11th International Workshop on Semantic Evaluation (SemEval-2017)},
-  year = {2017},
-  url = {https://aclanthology.org/S17-2001},
-}""",
-    ),
-}
 
 #: Hub ids of the public datasets the shared distillation files were drawn from (see their SOURCE.md).
 DATA_ORIGINS: dict[str, list[str]] = {
@@ -225,21 +156,6 @@ class ModelFacts:
     similarity: str | None
 
 
-def _safetensors_parameters(path: Path) -> int:
-    with path.open("rb") as fh:
-        (size,) = struct.unpack("<Q", fh.read(8))
-        header = json.loads(fh.read(size))
-    total = 0
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        count = 1
-        for dim in entry["shape"]:
-            count *= int(dim)
-        total += count
-    return total
-
-
 def read_model_facts(folder: str | Path) -> ModelFacts:
     """Read parameter count, output dimension, sequence length and prompts of a model folder.
 
@@ -254,7 +170,7 @@ def read_model_facts(folder: str | Path) -> ModelFacts:
     """
     root = Path(folder)
     modules = _read_json(root / "modules.json", "modules.json", "is this a sentence-transformers folder?")
-    n_params = sum(_safetensors_parameters(p) for p in sorted(root.rglob("*.safetensors")))
+    n_params = count_parameters(root)
     dim: int | None = None
     for module in modules:
         config = root / module.get("path", "") / "config.json"
@@ -458,19 +374,20 @@ def _pct(value: float | None, digits: int = 2) -> str:
     return "–" if value is None else f"{value * 100:.{digits}f}"
 
 
-@functools.cache
-def task_type(task: str) -> str:
-    """The mteb type of a task (``metadata.type``: ``Retrieval``, ``STS``, ``Clustering``...).
+def _facts(task: str) -> TaskFacts | None:
+    """The facts mteb gives for a task (:func:`leaf_hub.evaluation.tasks.task_facts`), ``None`` for a name it lacks."""
+    from leaf_hub.evaluation.tasks import task_facts
 
-    Falls back to leaf-hub's own table, then ``Other``, for a name mteb does not know.
-    """
     try:
-        import mteb
+        return task_facts(task)
+    except EvalError:
+        return None
 
-        return str(mteb.get_task(task).metadata.type)
-    except (KeyError, ValueError):
-        info = TASKS.get(task)
-        return info.task_type if info else "Other"
+
+def task_type(task: str) -> str:
+    """The mteb type of a task (``metadata.type``: ``Retrieval``, ``STS``, ``Clustering``...), ``Other`` if unknown."""
+    facts = _facts(task)
+    return facts.type if facts else "Other"
 
 
 def _subsample_note(score: ScoreRecord) -> str:
@@ -507,9 +424,8 @@ def build_card_data(inputs: CardInputs) -> ModelCardData:
     res = inputs.results
     eval_results = []
     for score in inputs.results.scores:
-        info = TASKS.get(score.task)
+        info = _facts(score.task)
         kind = task_type(score.task)
-        metric_label = info.metric_name if info else score.main_metric
         metric_args = {"teacher": recipe.teacher.id} if score.mode in ("teacher", "asymmetric") else None
         if score.mode == "init":
             metric_args = {"model": recipe.student.id}
@@ -524,7 +440,7 @@ def build_card_data(inputs: CardInputs) -> ModelCardData:
                 dataset_revision=score.dataset_revision or (info.revision if info else None),
                 dataset_args={"corpus_limit": score.n_docs or res.corpus_limit} if score.subsampled else None,
                 metric_type=score.main_metric,
-                metric_name=f"{metric_label} ({_MODE_LABELS.get(score.mode, score.mode)})",
+                metric_name=f"{metric_label(score.main_metric)} ({_MODE_LABELS.get(score.mode, score.mode)})",
                 metric_config=score.mode,
                 metric_args=metric_args,
                 metric_value=round(score.main_score * 100, 4),
@@ -578,7 +494,7 @@ def _benchmark_rows(inputs: CardInputs) -> list[dict[str, Any]]:
             {
                 "task": task,
                 "type": task_type(task),
-                "metric": TASKS[task].metric_name if task in TASKS else any_score.main_metric,
+                "metric": metric_label(any_score.main_metric),
                 "subsampled": any(s.subsampled for s in res.scores if s.task == task),
                 "n_docs": any_score.n_docs,
                 "n_queries": any_score.n_queries,
@@ -748,23 +664,22 @@ def card_claims(inputs: CardInputs) -> Claims:
 
 
 def _citations(inputs: CardInputs) -> list[tuple[str, str]]:
-    """BibTeX of the losses the recipe builds (as :func:`leaf_hub.losses.build_loss` picks them), then the tasks."""
-    tr = inputs.recipe.training
+    """BibTeX of the loss that was built (``citations`` in ``metrics.json``), Sentence-BERT, then the tasks.
+
+    Distillation records the built loss's methods (:func:`leaf_hub.losses.loss_citations`); a run
+    without that record (made before it was kept) cites LEAF alone. Task entries are mteb's.
+    """
+    recorded = inputs.report.citations if inputs.report else None
     citations: list[tuple[str, str]]
-    try:
-        from leaf_hub.losses.focal_distill import KALM_V2_CITATION
-        from leaf_hub.losses.leaf_distill import LEAF_CITATION as LOSS_LEAF_CITATION
-        from leaf_hub.losses.score_distill import LG_ANNA_CITATION
-    except ImportError:  # pragma: no cover - torch missing: cite LEAF only
-        citations = [("LEAF", LEAF_CITATION)]
+    if recorded:
+        citations = [(str(label), str(bibtex)) for label, bibtex in recorded.items() if bibtex]
     else:
-        citations = [("LEAF", LOSS_LEAF_CITATION)]
-        if tr.score_distill_weight > 0:
-            citations.append(("LG-ANNA (score distillation)", LG_ANNA_CITATION))
-        if tr.focal_gamma > 0:
-            citations.append(("KaLM-Embedding-V2 (focal reweighting)", KALM_V2_CITATION))
-    citations.append(("Sentence-BERT", SBERT_CITATION))
-    citations += [(t, TASKS[t].citation) for t in inputs.results.tasks if t in TASKS]
+        citations = [(LEAF, LEAF_CITATION)]
+    citations.append((SBERT, SBERT_CITATION))
+    for task in inputs.results.tasks:
+        facts = _facts(task)
+        if facts and facts.citation:
+            citations.append((task, facts.citation))
     return citations
 
 

@@ -16,8 +16,8 @@ before the upload reloads to the same model):
 5. Create the repo if absent and upload the staged folder in **one** commit.
 6. Verify: download that exact commit into a fresh cache, compare every file's sha256 with the
    manifest, load it with ``SentenceTransformer`` in a fresh process and compare probe-text
-   embeddings with the local model (cosine >= 0.9999); run each published export from the
-   downloaded files and compare it with the local export (cosine >= 0.9999) and, for fp32, with
+   embeddings with the local model (cosine >= :data:`leaf_hub.hub.RELOAD_MIN_COSINE`); run each published
+   export from the downloaded files and compare it with the local export (the same threshold) and, for fp32, with
    the torch model (cosine >= 0.99).
 7. Only then create the tag(s).
 
@@ -52,6 +52,7 @@ from leaf_hub.errors import (
     VerificationError,
 )
 from leaf_hub.hashing import sha256_file
+from leaf_hub.hub import RELOAD_MIN_COSINE
 from leaf_hub.run_folder import FileEntry, ReleaseManifest, RunFolder, recipe_yaml
 from leaf_hub.version import __version__
 
@@ -67,7 +68,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "MIN_COSINE",
     "PublishResult",
     "RepoRelease",
     "StagedRepo",
@@ -78,8 +78,6 @@ __all__ = [
     "stage_release",
 ]
 
-#: Smallest cosine between a published and a local embedding of the same probe text.
-MIN_COSINE = 0.9999
 _TAG = re.compile(r"^v(\d+\.\d+\.\d+([.-]?[A-Za-z0-9.]+)?)$")
 # Files of the model folder that are not part of the model (the card is re-rendered).
 _SKIP_MODEL_FILES = frozenset({"README.md", "PROVENANCE.txt", ".gitattributes"})
@@ -484,10 +482,10 @@ def _verify(
             _verify_exports(repo, commit, snapshot, run)
     local = _reference_vectors(repo, run, recipe, teacher_folder)
     worst = min(_min_cosine(local[name], remote_vectors[name]) for name in local)
-    if worst < MIN_COSINE:
+    if worst < RELOAD_MIN_COSINE:
         raise VerificationError(
             f"published {repo.repo_id}@{commit[:12]} embeds probe texts differently from the local model: "
-            f"min cosine {worst:.6f} < {MIN_COSINE}; the commit stays untagged",
+            f"min cosine {worst:.6f} < {RELOAD_MIN_COSINE}; the commit stays untagged",
             repo_id=repo.repo_id,
             revision=commit,
         )
@@ -513,10 +511,10 @@ def _verify_exports(repo: StagedRepo, commit: str, snapshot: Path, run: RunFolde
         remote = published.encode(texts, kind="query")
         local = ExportedStudent(run.model_dir, run.exports_dir / entry["path"]).encode(texts, kind="query")
         same = _min_cosine(remote, local)
-        if same < MIN_COSINE:
+        if same < RELOAD_MIN_COSINE:
             raise VerificationError(
                 f"published {entry['path']} in {repo.repo_id}@{commit[:12]} embeds probe texts differently from "
-                f"the local export: min cosine {same:.6f} < {MIN_COSINE}; the commit stays untagged",
+                f"the local export: min cosine {same:.6f} < {RELOAD_MIN_COSINE}; the commit stays untagged",
                 repo_id=repo.repo_id,
                 revision=commit,
             )
@@ -598,7 +596,8 @@ def publish(
 
     Raises:
         CardError: If the run has no evaluation results or they cannot be rendered.
-        ReleaseError: On a bad repo id, tag or run folder, or ``asym`` with a black-box teacher and
+        RepoIdError: On a bad repo id (:func:`leaf_hub.hub.check_repo_id`).
+        ReleaseError: On a bad tag or run folder, or ``asym`` with a black-box teacher and
             no ``teacher.document_encoder``.
         ExportError: If an export cannot be made or an fp32 export differs from the torch model.
         LicenseError: If a redistributed component is not permissively licensed.
@@ -610,15 +609,15 @@ def publish(
     Example:
         >>> publish("runs/leaf-ir-mini", repo_id="org/leaf-ir-mini", tag="v0.1.0", dry_run=True)  # doctest: +SKIP
     """
-    from leaf_hub.hub import HubClient, resolve_endpoint, validate_repo_id
+    from leaf_hub.hub import HubClient, check_repo_id, resolve_endpoint
     from leaf_hub.licenses import check_licenses
 
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     run = RunFolder(run_dir)
-    validate_repo_id(repo_id)
+    check_repo_id(repo_id)
     if asym:
-        validate_repo_id(f"{repo_id}-asym")
+        check_repo_id(f"{repo_id}-asym")
     _check_run(run)
     try:
         recipe = recipe or run.load_recipe()

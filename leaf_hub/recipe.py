@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from leaf_hub.errors import RecipeError
+from leaf_hub.hub import check_repo_id
 
 __all__ = [
     "CardSpec",
@@ -56,7 +57,6 @@ __all__ = [
 #: (:data:`leaf_hub.evaluation.tasks.SHIPPED_DATA`).
 DEFAULT_TASKS = ("SciFact", "NFCorpus", "STSBenchmark")
 EvalMode = Literal["student", "teacher", "asymmetric", "init"]
-_REPO_ID = re.compile(r"^(?!.*(--|\.\.))[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+([.-]?[A-Za-z0-9.]+)?$")
 
 
@@ -86,9 +86,7 @@ class ModelSpec(_Strict):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _REPO_ID.match(value):
-            raise ValueError(f"'{value}' is not a Hub id of the form org/name")
-        return value
+        return check_repo_id(value)
 
 
 def check_task_prompts(prompts: dict[str, str]) -> dict[str, str]:
@@ -533,9 +531,7 @@ class HubSpec(_Strict):
     @field_validator("repo_id")
     @classmethod
     def _check_repo(cls, value: str) -> str:
-        if not _REPO_ID.match(value):
-            raise ValueError(f"'{value}' is not a valid repo id (org/name, letters, digits, '.', '_', '-')")
-        return value
+        return check_repo_id(value)
 
 
 class ComputeSpec(_Strict):

@@ -214,9 +214,10 @@ def release(
 
     Raises:
         ReleaseError: Tag/version mismatch or no token for a real Hub, before any work is done.
+        RepoIdError: A bad ``repo_id``, before any work is done.
         LeafHubError: Whatever a stage raises (the stages already done stay done).
     """
-    from leaf_hub.hub import resolve_endpoint, resolve_token
+    from leaf_hub.hub import check_repo_id, resolve_endpoint, resolve_token
 
     wall = time.perf_counter()
     if not isinstance(recipe, Recipe):
@@ -228,7 +229,7 @@ def release(
         raise ReleaseError(
             f"tag {tag} does not match recipe {recipe.name} version {recipe.version} (expected v{recipe.version})"
         )
-    repo = repo_id or recipe.hub.repo_id
+    repo = check_repo_id(repo_id or recipe.hub.repo_id)  # a bad --repo is refused before any stage runs
     if not embedded_hub:
         token = token or resolve_token(token_file)
         if not token:
@@ -361,7 +362,7 @@ def _reload_tag(model_dir: Path, repo: str, tag: str, endpoint: str | None, toke
     from sentence_transformers import SentenceTransformer
 
     from leaf_hub.errors import VerificationError
-    from leaf_hub.hub import PROBE_TEXTS, HubClient, reload_in_subprocess
+    from leaf_hub.hub import PROBE_TEXTS, RELOAD_MIN_COSINE, HubClient, reload_in_subprocess
 
     client = HubClient(endpoint, token)
     calls = {"query": ("encode", {"prompt_name": "query"}), "plain": ("encode", {})}
@@ -374,20 +375,14 @@ def _reload_tag(model_dir: Path, repo: str, tag: str, endpoint: str | None, toke
         b = np.asarray(remote[name])
         cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
         worst = min(worst, float(cos.min()))
-    if worst < 0.9999:
+    if worst < RELOAD_MIN_COSINE:
         raise VerificationError(f"{repo}@{tag} reloads to different embeddings (min cosine {worst:.6f})")
     return worst
 
 
 def _model_size(model_dir: Path) -> tuple[int, float]:
-    import numpy as np
-    from safetensors import safe_open
+    """Parameters and MB of weights, by :func:`leaf_hub.models.weights.count_weights`'s rule."""
+    from leaf_hub.models.weights import count_weights
 
-    params = 0
-    size = 0
-    for path in model_dir.rglob("*.safetensors"):
-        size += path.stat().st_size
-        with safe_open(str(path), framework="np") as f:
-            for key in f.keys():  # noqa: SIM118 - safe_open has no __iter__
-                params += int(np.prod(f.get_slice(key).get_shape()))
-    return params, size / 1e6
+    counts = count_weights(model_dir)
+    return counts.parameters, counts.size_bytes / 1e6

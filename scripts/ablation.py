@@ -69,11 +69,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 TEACHER_ID = "sentence-transformers/all-mpnet-base-v2"
 STUDENT_ID = "sentence-transformers/all-MiniLM-L6-v2"
-#: task -> (selection split, final split, metric label)
+#: task -> (selection split, final split); the metric and its label come from mteb's metadata (task_facts)
 TASKS = {
-    "SciFact": ("train", "test", "nDCG@10"),
-    "NFCorpus": ("dev", "test", "nDCG@10"),
-    "STSBenchmark": ("dev", "test", "Spearman"),
+    "SciFact": ("train", "test"),
+    "NFCorpus": ("dev", "test"),
+    "STSBenchmark": ("dev", "test"),
 }
 console = Console(width=150)
 
@@ -291,7 +291,7 @@ def evaluate_folder(folder: Path, out: Path, args: argparse.Namespace, *, final:
         "STSBenchmark": args.sts_pairs or None,
     }
     scores: dict[str, dict[str, Any]] = {}
-    for task, (select_split, final_split, _) in TASKS.items():
+    for task, (select_split, final_split) in TASKS.items():
         for which, split in (("select", select_split), ("final", final_split)):
             if which == "final" and not final:
                 continue
@@ -528,7 +528,11 @@ def plot(rows: list[dict], summary: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [(f"{t} {TASKS[t][2]} ({TASKS[t][0]})", lambda r, t=t: r["scores"]["select"][t]["score"]) for t in TASKS]
+    from leaf_hub.evaluation.tasks import task_facts
+
+    panels = [
+        (f"{t} {task_facts(t).metric} ({TASKS[t][0]})", lambda r, t=t: r["scores"]["select"][t]["score"]) for t in TASKS
+    ]
     panels += [
         ("mean of the three", lambda r: r["select_mean"]),
         ("held-out alignment", lambda r: r["heldout_alignment"]),

@@ -42,8 +42,8 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the checkout: leaf_hub and the scripts.compat harness
 
+from leaf_hub.hub import RELOAD_MIN_COSINE as MIN_COSINE  # noqa: E402
 from leaf_hub.models.portable import portability_problems, save_portable  # noqa: E402
-from leaf_hub.publish import MIN_COSINE  # noqa: E402
 from scripts.compat.harness import (  # noqa: E402
     TORCH_REQUIREMENT,
     CompatRow,

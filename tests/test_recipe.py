@@ -44,7 +44,7 @@ def _base() -> dict:
         (lambda d: d["training"].update(lr=1), "training.lr: unknown key"),
         (lambda d: d["training"].update(batch_size=-3), "training.batch_size: Input should be greater than 0"),
         (lambda d: d.pop("teacher"), "teacher: missing required key"),
-        (lambda d: d["hub"].update(repo_id="bad id!"), "hub.repo_id: 'bad id!' is not a valid repo id"),
+        (lambda d: d["hub"].update(repo_id="bad id!"), "hub.repo_id: invalid repo id 'bad id!'"),
         (lambda d: d["evaluation"].update(tasks=["SciFakt"]), "unknown task 'SciFakt'"),
         (lambda d: d.update(version="one"), "version: 'one' is not a semantic version"),
         (

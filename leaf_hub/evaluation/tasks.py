@@ -62,6 +62,7 @@ __all__ = [
     "has_two_sides",
     "hub_unreachable_reason",
     "load_task",
+    "metric_label",
     "resolve_task_names",
     "task_facts",
     "task_split",
@@ -103,6 +104,59 @@ class TaskFacts:
     citation: str | None
     description: str
 
+    @property
+    def metric(self) -> str:
+        """How a card or a report names the main score (:func:`metric_label`)."""
+        return metric_label(self.main_score)
+
+
+#: Display words of the parts of mteb's metric names (``ndcg`` -> ``nDCG``); a part not listed is kept as it is.
+_METRIC_WORDS = {
+    "ndcg": "nDCG",
+    "map": "MAP",
+    "mrr": "MRR",
+    "recall": "Recall",
+    "precision": "Precision",
+    "hit_rate": "Hit rate",
+    "accuracy": "Accuracy",
+    "f1": "F1",
+    "ap": "AP",
+    "v_measure": "V-measure",
+    "nmi": "NMI",
+    "ami": "AMI",
+    "lrap": "LRAP",
+    "spearman": "Spearman",
+    "pearson": "Pearson",
+}
+
+
+def metric_label(main_score: str) -> str:
+    """The display name of an mteb metric: ``ndcg_at_10`` -> ``nDCG@10``, ``cosine_spearman`` -> ``Spearman (cosine)``.
+
+    The one place a metric's name is turned into words: the card and the reports call this with the
+    ``main_score`` mteb's metadata gives (:func:`task_facts`) or the one a score was recorded with.
+    ``<metric>_at_<k>`` becomes ``<Metric>@<k>``; ``<similarity>_<correlation>`` (mteb's STS and
+    pair-classification names) becomes ``<Correlation> (<similarity>)``; ``max_<metric>`` becomes
+    ``<Metric> (best similarity)``; any other name is returned with its known parts spelled out.
+
+    Args:
+        main_score: mteb's metric name.
+
+    Returns:
+        The label.
+    """
+    name = main_score.strip()
+    if "_at_" in name:
+        stem, _, k = name.rpartition("_at_")
+        return f"{metric_label(stem)}@{k}"
+    if name in _METRIC_WORDS:
+        return _METRIC_WORDS[name]
+    for similarity in ("cosine", "euclidean", "manhattan", "dot", "max"):
+        if name.startswith(similarity + "_") and name.removeprefix(similarity + "_") in _METRIC_WORDS:
+            inner = _METRIC_WORDS[name.removeprefix(similarity + "_")]
+            return f"{inner} ({'best similarity' if similarity == 'max' else similarity})"
+    return name
+
 
 def _mteb_task(name: str) -> Any:
     import mteb
@@ -114,8 +168,9 @@ def _mteb_task(name: str) -> Any:
         raise EvalError(f"unknown mteb task {name!r} ({hint})") from None
 
 
+@functools.lru_cache(maxsize=512)
 def task_facts(name: str) -> TaskFacts:
-    """The facts mteb's metadata gives for a task, offline.
+    """The facts mteb's metadata gives for a task, offline (cached per name).
 
     Raises:
         EvalError: If mteb has no task of that name.
@@ -130,7 +185,7 @@ def task_facts(name: str) -> TaskFacts:
         eval_splits=tuple(meta.eval_splits),
         languages=tuple(meta.languages),
         reference=meta.reference,
-        citation=meta.bibtex_citation or None,
+        citation=(meta.bibtex_citation or "").strip() or None,
         description=str(meta.description),
     )
 

@@ -8,25 +8,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from leaf_hub.citations import KALM_V2, KALM_V2_CITATION
 from leaf_hub.errors import DistillError
-from leaf_hub.losses.leaf_distill import LEAF_CITATION, LeafDistillLoss
+from leaf_hub.losses.leaf_distill import LeafDistillLoss
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 __all__ = ["KALM_V2_CITATION", "FocalDistillLoss", "focal_weights"]
-
-KALM_V2_CITATION = """@misc{zhao2025kalmembeddingv2,
-    title={KaLM-Embedding-V2: Superior Training Techniques and Data Inspire A Versatile Embedding Model},
-    author={Xinping Zhao and Xinshuo Hu and Zifei Shan and Shouzheng Huang and Yao Zhou and Xin Zhang and
-        Zetian Sun and Zhenyu Liu and Dongfang Li and Xinyuan Wei and Youcheng Pan and Yang Xiang and
-        Meishan Zhang and Haofen Wang and Jun Yu and Baotian Hu and Min Zhang},
-    year={2025},
-    eprint={2506.20923},
-    archivePrefix={arXiv},
-    primaryClass={cs.CL},
-    url={https://arxiv.org/abs/2506.20923}
-}"""
 
 
 def focal_weights(student: Tensor, teacher: Tensor, gamma: float) -> Tensor:
@@ -115,6 +104,6 @@ class FocalDistillLoss(LeafDistillLoss):
         return {"distance": self.distance, "focal_gamma": self.gamma}
 
     @property
-    def citation(self) -> str:
-        """BibTeX of LEAF and KaLM-Embedding-V2 (focal-style reweighting)."""
-        return f"{LEAF_CITATION}\n\n{KALM_V2_CITATION}"
+    def citations(self) -> dict[str, str]:
+        """LEAF, then KaLM-Embedding-V2 (focal-style reweighting)."""
+        return {**super().citations, KALM_V2: KALM_V2_CITATION}

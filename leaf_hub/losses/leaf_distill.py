@@ -10,22 +10,13 @@ import torch
 from sentence_transformers.losses import MSELoss
 from torch import Tensor
 
+from leaf_hub.citations import LEAF, LEAF_CITATION
 from leaf_hub.errors import DistillError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 __all__ = ["LEAF_CITATION", "LeafDistillLoss"]
-
-LEAF_CITATION = """@misc{vujanic2025leaf,
-    title={LEAF: Knowledge Distillation of Text Embedding Models with Teacher-Aligned Representations},
-    author={Robin Vujanic and Thomas Rueckstiess},
-    year={2025},
-    eprint={2509.12539},
-    archivePrefix={arXiv},
-    primaryClass={cs.IR},
-    url={https://arxiv.org/abs/2509.12539}
-}"""
 
 
 class LeafDistillLoss(MSELoss):
@@ -103,6 +94,11 @@ class LeafDistillLoss(MSELoss):
         return {"distance": self.distance}
 
     @property
+    def citations(self) -> dict[str, str]:
+        """Label -> BibTeX of each method this loss implements, in the order a card lists them: LEAF."""
+        return {LEAF: LEAF_CITATION}
+
+    @property
     def citation(self) -> str:
-        """BibTeX of the LEAF paper."""
-        return LEAF_CITATION
+        """BibTeX of the methods this loss implements (:attr:`citations`, one after the other)."""
+        return "\n\n".join(self.citations.values())

@@ -8,25 +8,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from leaf_hub.citations import KALM_V2, KALM_V2_CITATION, LEAF, LEAF_CITATION, LG_ANNA, LG_ANNA_CITATION
 from leaf_hub.errors import DistillError
-from leaf_hub.losses.focal_distill import KALM_V2_CITATION, FocalDistillLoss, focal_weights
-from leaf_hub.losses.leaf_distill import LEAF_CITATION
+from leaf_hub.losses.focal_distill import FocalDistillLoss, focal_weights
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 __all__ = ["LG_ANNA_CITATION", "ScoreDistillLoss", "in_batch_score_kl"]
-
-LG_ANNA_CITATION = """@misc{choi2025lganna,
-    title={LG-ANNA-Embedding technical report},
-    author={Jooyoung Choi and Hyun Kim and Hansol Jang and Changwook Jun and Kyunghoon Bae and Hyewon Choi and
-        Stanley Jungkyu Choi and Honglak Lee and Chulmin Yun},
-    year={2025},
-    eprint={2506.07438},
-    archivePrefix={arXiv},
-    primaryClass={cs.CL},
-    url={https://arxiv.org/abs/2506.07438}
-}"""
 
 
 def in_batch_score_kl(student: Tensor, teacher: Tensor, temperature: float) -> Tensor:
@@ -145,7 +134,9 @@ class ScoreDistillLoss(FocalDistillLoss):
         }
 
     @property
-    def citation(self) -> str:
-        """BibTeX of LEAF and LG-ANNA (and KaLM-Embedding-V2 when focal weights are on)."""
-        parts = [LEAF_CITATION, LG_ANNA_CITATION] + ([KALM_V2_CITATION] if self.gamma > 0 else [])
-        return "\n\n".join(parts)
+    def citations(self) -> dict[str, str]:
+        """LEAF, LG-ANNA, and KaLM-Embedding-V2 only when focal weights are on (``gamma > 0``)."""
+        out = {LEAF: LEAF_CITATION, LG_ANNA: LG_ANNA_CITATION}
+        if self.gamma > 0:
+            out[KALM_V2] = KALM_V2_CITATION
+        return out

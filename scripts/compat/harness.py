@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 from leaf_hub.assets import data_root, leaf_hub_home
 from leaf_hub.errors import AssetError, LeafHubError
+from leaf_hub.hub import RELOAD_MIN_COSINE as MIN_COSINE
 from leaf_hub.models.student import build_student
-from leaf_hub.publish import MIN_COSINE
 
 if TYPE_CHECKING:
     import numpy as np

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from leaf_hub.publish import MIN_COSINE
+from leaf_hub.hub import RELOAD_MIN_COSINE as MIN_COSINE
 from scripts.compat.harness import (
     DEFAULT_TARGETS,
     all_targets,

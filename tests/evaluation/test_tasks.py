@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from leaf_hub.errors import EvalError
-from leaf_hub.evaluation.tasks import SHIPPED_DATA, get_tasks, resolve_task_names, task_facts
+from leaf_hub.evaluation.tasks import SHIPPED_DATA, get_tasks, metric_label, resolve_task_names, task_facts
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED_DATA))
@@ -48,9 +48,17 @@ def test_task_facts_are_mteb_metadata() -> None:
             meta.dataset["path"],
             meta.dataset["revision"],
         )
-        assert facts.citation == meta.bibtex_citation and list(facts.eval_splits) == list(meta.eval_splits)
+        assert facts.citation == meta.bibtex_citation.strip() and list(facts.eval_splits) == list(meta.eval_splits)
     with pytest.raises(EvalError, match="unknown mteb task 'ArguAnna'"):
         task_facts("ArguAnna")
+
+
+def test_metric_labels_come_from_mteb_main_scores() -> None:
+    assert task_facts("SciFact").metric == "nDCG@10"
+    assert task_facts("STSBenchmark").metric == "Spearman (cosine)"
+    assert task_facts("Banking77Classification").metric == "Accuracy"
+    assert metric_label("map_at_1000") == "MAP@1000" and metric_label("max_ap") == "AP (best similarity)"
+    assert metric_label("p-MRR") == "p-MRR"  # a name with no known parts is shown as mteb spells it
 
 
 def test_unreachable_task_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import re
 
-import pytest
 import yaml
 from huggingface_hub import ModelCard
 
@@ -96,6 +95,7 @@ def _inputs(
     alignment: float | None = 0.80,
     teacher_card: str | None = PLAIN_CARD,
     sweep: bool = False,
+    citations: dict[str, str] | None = None,
 ) -> CardInputs:
     points = [
         SweepRecord(task="STSBenchmark", model="student", dim=768, precision="float32", score=0.8, retention=1.0)
@@ -115,12 +115,15 @@ def _inputs(
     )
     facts = ModelFacts(23_000_000, 768, 128, ["Transformer", "Pooling", "Dense", "Normalize"], {"query": ""}, "cosine")
     teacher = ModelFacts(109_000_000, 768, 128, ["Transformer", "Pooling", "Normalize"], {}, "cosine")
+    report = _report(alignment if alignment is not None else 0.5) if alignment is not None or citations else None
+    if report is not None and citations is not None:
+        report.citations = dict(citations)
     return CardInputs(
         recipe=recipe or _recipe(),
         results=results,
         model=facts,
         repo_id="org/leaf-ir-tiny",
-        report=_report(alignment) if alignment is not None else None,
+        report=report,
         teacher=teacher,
         teacher_card=teacher_card,
     )
@@ -237,9 +240,37 @@ def test_init_losses_are_shown_as_losses() -> None:
     assert "On SciFact this model scores below" not in limits
 
 
-@pytest.mark.parametrize(("weight", "cited"), [(0.1, True), (0.0, False)])
-def test_the_card_cites_the_losses_that_were_built(weight: float, cited: bool) -> None:
-    recipe = _recipe(**{"training.score_distill_weight": weight})
-    citation = render_card(_inputs(BASE, recipe=recipe)).split("## Citation")[1]
-    assert "2509.12539" in citation
-    assert ("**LG-ANNA (score distillation)**" in citation) is cited
+def _citation_section(card: str) -> str:
+    return card.split("## Citation")[1]
+
+
+def test_the_card_cites_the_losses_that_distillation_recorded() -> None:
+    from leaf_hub.citations import LEAF, LEAF_CITATION, LG_ANNA, LG_ANNA_CITATION
+
+    # the record decides, not the recipe: score distillation on in the recipe, but a plain-LEAF record
+    recipe = _recipe(**{"training.score_distill_weight": 0.1})
+    with_anna = _citation_section(
+        render_card(_inputs(BASE, recipe=recipe, citations={LEAF: LEAF_CITATION, LG_ANNA: LG_ANNA_CITATION}))
+    )
+    assert f"**{LG_ANNA}**" in with_anna and LG_ANNA_CITATION in with_anna
+    assert with_anna.index(LEAF_CITATION) < with_anna.index(LG_ANNA_CITATION) < with_anna.index("**Sentence-BERT**")
+    plain = _citation_section(render_card(_inputs(BASE, recipe=recipe, citations={LEAF: LEAF_CITATION})))
+    assert LEAF_CITATION in plain
+    assert "choi2025lganna" not in plain and LG_ANNA not in plain
+
+
+def test_a_run_without_a_citation_record_cites_leaf_only() -> None:
+    from leaf_hub.citations import LEAF_CITATION, LG_ANNA
+
+    old_run = _citation_section(render_card(_inputs(BASE, recipe=_recipe(**{"training.score_distill_weight": 0.1}))))
+    assert LEAF_CITATION in old_run and "**Sentence-BERT**" in old_run
+    assert LG_ANNA not in old_run and "2506.07438" not in old_run and "2506.20923" not in old_run
+
+
+def test_task_citations_are_mteb_s() -> None:
+    from leaf_hub.evaluation.tasks import task_facts
+
+    section = _citation_section(render_card(_inputs(BASE)))
+    for task in ("SciFact", "STSBenchmark"):
+        assert f"**{task}**" in section and task_facts(task).citation in section
+    assert "**NFCorpus**" not in section  # not evaluated here

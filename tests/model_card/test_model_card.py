@@ -73,6 +73,10 @@ def test_card_numbers_and_metadata_round_trip(leaf_run, teacher_path, student_pa
     assert "matryoshka" not in data.tags and "Matryoshka:" not in card.text
     metrics = json.loads((leaf_run / "metrics.json").read_text())
     assert f"{metrics['steps']:,} steps" in card.text
+    # distillation recorded the loss it built (plain LEAF in the tiny recipe), and the card cites that
+    from leaf_hub.citations import LEAF, LEAF_CITATION
+
+    assert metrics["citations"] == {LEAF: LEAF_CITATION} and LEAF_CITATION in card.text
     assert "None" not in card.text
     # the file parses back the same way from disk
     path = leaf_run.parent / "README.md"

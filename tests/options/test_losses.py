@@ -195,3 +195,22 @@ def test_every_loss_has_a_citation(ridge_student, pair):
         for arxiv_id in ids:
             assert arxiv_id in text
     assert "2506.20923" in ScoreDistillLoss(ridge_student, targets, gamma=1.0).citation
+
+
+def test_build_loss_records_the_citations_of_the_loss_it_built(ridge_student, pair):
+    from sentence_transformers.losses import MatryoshkaLoss
+
+    from leaf_hub.citations import KALM_V2, LEAF, LEAF_CITATION, LG_ANNA, LG_ANNA_CITATION
+    from leaf_hub.losses import loss_citations
+
+    targets = pair[1].numpy()
+    score = loss_citations(build_loss(ridge_student, targets, TrainingSpec(score_distill_weight=0.3)))
+    assert score == {LEAF: LEAF_CITATION, LG_ANNA: LG_ANNA_CITATION}  # in order; no focal weights, no KaLM
+    both = loss_citations(build_loss(ridge_student, targets, TrainingSpec(score_distill_weight=0.3, focal_gamma=1)))
+    assert list(both) == [LEAF, LG_ANNA, KALM_V2]
+    assert list(loss_citations(build_loss(ridge_student, targets, TrainingSpec()))) == [LEAF]
+    assert list(loss_citations(build_loss(ridge_student, targets, TrainingSpec(focal_gamma=2.0)))) == [LEAF, KALM_V2]
+    # a wrapped loss lists the wrapped loss's methods, then the wrapper's own (sentence-transformers' Matryoshka)
+    wrapped = MatryoshkaLoss(ridge_student, build_loss(ridge_student, targets, TrainingSpec()), [768, 256])
+    parts = loss_citations(wrapped)
+    assert list(parts) == [LEAF, "MatryoshkaLoss"] and "Matryoshka" in parts["MatryoshkaLoss"]
