@@ -546,12 +546,15 @@ def measure_exports(
     return record
 
 
-def prepare_exports(run_dir: str | Path, *, data_root: str | Path | None = None) -> dict[str, Any]:
-    """Export and check ``run_dir/model`` into ``run_dir/exports`` once; later calls reuse the files.
+def prepare_exports(
+    model_dir: str | Path, out_dir: str | Path, *, data_root: str | Path | None = None
+) -> dict[str, Any]:
+    """Export and check ``model_dir`` into ``out_dir`` once; later calls reuse the files.
 
-    The record (``run_dir/exports/exports.json``) is reused while it belongs to the same model
-    (weights fingerprint) and every file still has its recorded sha256, so publishing the same
-    run twice stages identical files and an identical card.
+    The record (``out_dir/exports.json``, this module's own file) is reused while it belongs to
+    the same model (weights fingerprint) and every file still has its recorded sha256, so
+    publishing the same run twice stages identical files and an identical card. A run keeps its
+    exports in :attr:`leaf_hub.run_folder.RunFolder.exports_dir`.
 
     Returns:
         The record (see :func:`measure_exports`).
@@ -561,13 +564,13 @@ def prepare_exports(run_dir: str | Path, *, data_root: str | Path | None = None)
     """
     from leaf_hub.assets import model_fingerprint
 
-    run = Path(run_dir)
-    out = run / "exports"
+    model = Path(model_dir)
+    out = Path(out_dir)
     record_path = out / RECORD
     if record_path.is_file():
         try:
             record = json.loads(record_path.read_text(encoding="utf-8"))
-            same_model = record["model_fingerprint"] == model_fingerprint(run / "model")
+            same_model = record["model_fingerprint"] == model_fingerprint(model)
             intact = all(
                 (out / rel).is_file() and sha256_file(out / rel) == facts["sha256"]
                 for entry in record["exports"]
@@ -579,8 +582,8 @@ def prepare_exports(run_dir: str | Path, *, data_root: str | Path | None = None)
             return record
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    exports = export_student(run / "model", out)
-    record = measure_exports(run / "model", out, exports, data_root=data_root)
+    exports = export_student(model, out)
+    record = measure_exports(model, out, exports, data_root=data_root)
     write_export_record(record_path, record)
     return record
 

@@ -641,7 +641,7 @@ def publish(
         from leaf_hub.export import prepare_exports
 
         with _timed(seconds, "export"):
-            export_record = prepare_exports(run.root, data_root=_data_root(recipe))
+            export_record = prepare_exports(run.model_dir, run.exports_dir, data_root=_data_root(recipe))
     with tempfile.TemporaryDirectory(prefix="leaf-hub-publish-") as tmp:
         with _timed(seconds, "stage"):
             staged = stage_release(
