@@ -117,7 +117,11 @@ def run_row(workdir: Path, args: argparse.Namespace, world: int, seed: int) -> d
     (workdir / name / "log.txt").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed (exit {proc.returncode}); see {workdir / name / 'log.txt'}")
-    m = json.loads((workdir / name / "run" / "metrics.json").read_text())
+    from dataclasses import asdict
+
+    from leaf_hub.run_folder import RunFolder
+
+    m = asdict(RunFolder(workdir / name / "run").load_report())
     n_teacher = m["teacher_texts_encoded"]
     return {
         "world_size": world,
