@@ -274,3 +274,15 @@ def test_task_citations_are_mteb_s() -> None:
     for task in ("SciFact", "STSBenchmark"):
         assert f"**{task}**" in section and task_facts(task).citation in section
     assert "**NFCorpus**" not in section  # not evaluated here
+
+
+def test_the_subsample_note_agrees_with_the_number_of_tasks() -> None:
+    inputs = _inputs(BASE)
+    one = inputs.results.model_copy(
+        update={"scores": [s.model_copy(update={"subsampled": s.task == "SciFact"}) for s in inputs.results.scores]}
+    )
+    text = render_card(dataclasses.replace(inputs, results=one))
+    assert "- SciFact was evaluated on sub-samples (SciFact: 60 documents, 12 queries)" in text
+    both = inputs.results.model_copy(update={"scores": [s.model_copy(update={"subsampled": True}) for s in one.scores]})
+    text = render_card(dataclasses.replace(inputs, results=both))
+    assert "- SciFact, STSBenchmark were evaluated on sub-samples" in text
