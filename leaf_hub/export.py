@@ -299,12 +299,24 @@ class ExportedStudent:
         self._names = _input_names(self.model)
         self._run = self._onnxruntime(threads) if self.runtime == "onnxruntime" else self._openvino(threads)
         self._graph_sha = sha256_file(self.graph)
+        # the modules after the graph (pooling, Dense, normalise) run from the folder: they are part of the vectors
+        from leaf_hub.assets import model_fingerprint
+
+        self._folder_sha = model_fingerprint(self.model_dir)
         self.fingerprint = self._fingerprint()
 
     def _fingerprint(self) -> str:
         from leaf_hub.teacher import _digest
 
-        return _digest("export", self._graph_sha, self.query_prompt, self.document_prompt, self.model.max_seq_length)
+        return _digest(
+            "export",
+            self._graph_sha,
+            self._folder_sha,
+            self.dim,
+            self.query_prompt,
+            self.document_prompt,
+            self.model.max_seq_length,
+        )
 
     def _onnxruntime(self, threads: int | None) -> Any:
         import onnxruntime as ort

@@ -64,6 +64,24 @@ def test_exported_student_speaks_the_teacher_protocol(minilm_exports, real_queri
     np.testing.assert_allclose(prompted.encode(real_queries[:2], "document"), student.encode(real_queries[:2]))
 
 
+def test_the_fingerprint_covers_the_modules_after_the_graph(tmp_path, minilm_exports, real_queries):
+    """Same graph, another head (CLS instead of mean pooling): other vectors, so another cache key."""
+    import json
+    import shutil
+
+    folder, _ = minilm_exports
+    other = tmp_path / "cls"
+    shutil.copytree(folder, other)
+    config = other / "1_Pooling" / "config.json"
+    pooling = json.loads(config.read_text())
+    pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    config.write_text(json.dumps(pooling))
+    mean, cls = ExportedStudent(folder, folder / ONNX_INT8), ExportedStudent(other, folder / ONNX_INT8)
+    assert mean.fingerprint != cls.fingerprint
+    assert not np.allclose(mean.encode(real_queries[:2]), cls.encode(real_queries[:2]))
+    assert ExportedStudent(folder, folder / ONNX_INT8).fingerprint == mean.fingerprint  # stable
+
+
 def test_missing_export_or_folder_is_one_line(tmp_path, minilm_exports):
     folder, _ = minilm_exports
     with pytest.raises(ExportError, match="export not found"):
