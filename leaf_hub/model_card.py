@@ -344,14 +344,11 @@ def load_card_inputs(
 
     run = RunFolder(run_dir)
     try:
-        recipe = recipe or run.load_recipe()
-        results = run.load_results()
-        report = run.load_report() if run.has_report() else None
+        recipe, results, report = run.load_card_records(recipe)
     except (RunFolderError, RecipeError) as e:
         raise CardError(str(e)) from e
     if not run.has_model():
         raise CardError(f"run {run.root} has no model/modules.json; distil it first")
-    plot = run.plot_file(results)
     return card_inputs(
         recipe,
         results,
@@ -359,7 +356,7 @@ def load_card_inputs(
         report=report,
         repo_id=repo_id,
         asym_repo_id=asym_repo_id,
-        plot=plot.relative_to(run.root).as_posix() if plot else None,
+        plot=run.plot_in_repo(results),
         teacher_folder=teacher_folder,
         licenses=licenses,
     )

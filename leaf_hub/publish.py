@@ -345,7 +345,6 @@ def stage_release(
 
     run = RunFolder(run_dir)
     asym_id = f"{repo_id}-asym" if asym else None
-    plot = run.plot_file(results)
     inputs = card_inputs(
         recipe,
         results,
@@ -353,7 +352,7 @@ def stage_release(
         report=report,
         repo_id=repo_id,
         asym_repo_id=asym_id,
-        plot=plot.relative_to(run.root).as_posix() if plot else None,
+        plot=run.plot_in_repo(results),
         teacher_folder=teacher_folder,
         licenses=licenses,
     )
@@ -373,8 +372,8 @@ def stage_release(
     shutil.copy2(license_text_path(), folder / "LICENSE")
     (folder / "eval").mkdir()
     (folder / "eval" / "results.json").write_text(results.to_json(), encoding="utf-8")
-    if plot and inputs.plot:
-        shutil.copy2(plot, folder / inputs.plot)
+    if inputs.plot:
+        shutil.copy2(run.root / inputs.plot, folder / inputs.plot)
     (folder / "recipe.yaml").write_text(recipe_yaml(recipe), encoding="utf-8")
     if report is not None:
         (folder / "metrics.json").write_text(report.to_json(), encoding="utf-8")
@@ -620,9 +619,7 @@ def publish(
         check_repo_id(f"{repo_id}-asym")
     _check_run(run)
     try:
-        recipe = recipe or run.load_recipe()
-        results = run.load_results()
-        report = run.load_report() if run.has_report() else None
+        recipe, results, report = run.load_card_records(recipe)
     except (RunFolderError, RecipeError) as e:
         raise CardError(str(e)) from e
     check_tag(tag, recipe)

@@ -355,6 +355,11 @@ class RunFolder:
             return self.eval_dir / results.plot
         return None
 
+    def plot_in_repo(self, results: EvalResults) -> str | None:
+        """Where the sweep plot goes in a published repo (the run-relative path), when it exists."""
+        plot = self.plot_file(results)
+        return plot.relative_to(self.root).as_posix() if plot else None
+
     # -- presence -------------------------------------------------------------------------------
 
     def has_model(self) -> bool:
@@ -447,6 +452,19 @@ class RunFolder:
             return load_results(self.results_file)
         except EvalError as e:
             raise RunFolderError(str(e)) from e
+
+    def load_card_records(self, recipe: Recipe | None = None) -> tuple[Recipe, EvalResults, DistillReport | None]:
+        """What a card and a release are made of: the recipe (``recipe``, else the recorded one), results, report.
+
+        The report is ``None`` for a run distilled elsewhere (no ``metrics.json``).
+
+        Raises:
+            RunFolderError: If the recipe (when not given) or the results are missing or malformed.
+            RecipeError: If the recorded recipe is invalid.
+        """
+        recipe = recipe or self.load_recipe()
+        results = self.load_results()
+        return recipe, results, self.load_report() if self.has_report() else None
 
     def save_results(self, results: EvalResults) -> Path:
         """Write ``eval/results.json``."""
