@@ -74,3 +74,14 @@ def leaf_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.publish._run import build_real_run
 
     return build_real_run(tmp_path_factory.getbasetemp() / "leaf-run")
+
+
+@pytest.fixture
+def isolated_home(tmp_path: Path) -> Path:
+    """A ``LEAF_HUB_HOME`` of its own (empty teacher cache, embedded hub) that sees the real model folders."""
+    from leaf_hub.assets import leaf_hub_home
+
+    home = tmp_path / "leaf_hub_home"
+    home.mkdir()
+    (home / "models").symlink_to(leaf_hub_home() / "models")
+    return home

@@ -8,64 +8,23 @@ from pathlib import Path
 import pytest
 
 from leaf_hub.errors import RecipeError, RunFolderError
-from leaf_hub.evaluation.results import EvalResults, ScoreRecord
+from leaf_hub.evaluation.results import EvalResults
 from leaf_hub.recipe import load_recipe
 from leaf_hub.run_folder import DistillReport, FileEntry, ReleaseManifest, RunFolder, StageRecord
+from tests.support.records import distill_report, eval_results, release_manifest, score_record
 
 
 def _report() -> DistillReport:
-    return DistillReport(
-        recipe_name="leaf-ir-mini",
-        recipe_fingerprint="f" * 64,
-        teacher_id="sentence-transformers/all-mpnet-base-v2",
-        teacher_fingerprint="t" * 64,
-        student_init_id="sentence-transformers/all-MiniLM-L6-v2",
-        run_dir="runs/leaf-ir-mini",
-        n_train_texts=100,
-        n_heldout=10,
-        alignment_before=0.65,
-        alignment_after=0.69,
-        steps=7,
-        train_seconds=3.0,
-        train_texts_per_s=33.3,
-        teacher_seconds=1.0,
-        teacher_texts_encoded=110,
-        teacher_cache_hits=0,
-        wall_seconds=5.0,
-        alignment_gain_se=0.0015,
-        citations={"LEAF": "@article{leaf}"},
-    )
+    return distill_report(alignment_gain_se=0.0015, citations={"LEAF": "@article{leaf}"})
 
 
 def _results() -> EvalResults:
-    row = ScoreRecord(
-        task="STSBenchmark",
-        mode="student",
-        split="test",
-        main_metric="cosine_spearman",
-        main_score=0.8,
-        subsampled=False,
-        n_queries=10,
-        n_docs=20,
-        seconds=1.0,
-    )
-    return EvalResults(model_path="model", mteb_version="2.26.24", split="test", scores=[row], wall_seconds=1.0)
+    return eval_results([score_record("STSBenchmark", n_queries=10, n_docs=20)])
 
 
 def _manifest(**extra: object) -> ReleaseManifest:
-    return ReleaseManifest(
-        leaf_hub_version="0.1.0",
-        name="leaf-ir-mini",
-        version="0.3.1",
-        recipe_fingerprint="f" * 64,
-        teacher={"id": "sentence-transformers/all-mpnet-base-v2"},
-        student_init={"id": "sentence-transformers/all-MiniLM-L6-v2"},
-        scores=[],
-        repo_id="org/leaf-ir-mini",
-        kind="model",
-        files={"model.safetensors": FileEntry(size=3, sha256="A" * 64)},
-        **extra,
-    )
+    files = {"model.safetensors": FileEntry(size=3, sha256="A" * 64)}
+    return release_manifest(version="0.3.1", files=files, **extra)
 
 
 def test_every_record_round_trips_through_its_one_load_and_save(tmp_path: Path) -> None:

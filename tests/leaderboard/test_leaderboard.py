@@ -21,7 +21,6 @@ import pytest
 import yaml
 
 from leaf_hub.errors import LeaderboardError
-from leaf_hub.evaluation.results import EvalResults, ScoreRecord
 from leaf_hub.leaderboard import (
     build_model_meta,
     build_submission,
@@ -31,6 +30,7 @@ from leaf_hub.leaderboard import (
 )
 from leaf_hub.recipe import load_recipe
 from leaf_hub.run_folder import ReleaseManifest, RunFolder
+from tests.support.records import eval_results, score_record
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO_ID = "leaf-hub/leaf-ir-mini"
@@ -96,24 +96,10 @@ def make_run(
     main = score["scores"]["test"][0]["main_score"]
     folder = RunFolder(run)
     folder.save_results(
-        EvalResults(
+        eval_results(
+            [score_record("STSBenchmark", value=main, subsampled=subsampled, n_queries=n_pairs, n_docs=2 * n_pairs)],
             model_path=str(run / "model"),
             mteb_version=mteb.__version__,
-            split="test",
-            scores=[
-                ScoreRecord(
-                    task="STSBenchmark",
-                    mode="student",
-                    split="test",
-                    main_metric="cosine_spearman",
-                    main_score=main,
-                    subsampled=subsampled,
-                    n_queries=n_pairs,
-                    n_docs=2 * n_pairs,
-                    seconds=1.0,
-                )
-            ],
-            wall_seconds=1.0,
         )
     )
     files = {

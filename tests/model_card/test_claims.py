@@ -13,7 +13,7 @@ import re
 import yaml
 from huggingface_hub import ModelCard
 
-from leaf_hub.evaluation.results import EvalResults, ScoreRecord, SpeedRecord, SweepRecord
+from leaf_hub.evaluation.results import EvalResults, SpeedRecord, SweepRecord
 from leaf_hub.model_card import (
     INTERCHANGEABLE_MIN_ALIGNMENT,
     CardInputs,
@@ -22,8 +22,8 @@ from leaf_hub.model_card import (
     render_card,
 )
 from leaf_hub.recipe import parse_recipe
-from leaf_hub.run_folder import DistillReport
 from tests.publish._run import TINY_RECIPE
+from tests.support.records import distill_report, score_record
 
 MATRYOSHKA_CARD = "# Teacher\n\nTrained with MatryoshkaLoss on dims 768, 512, 256, 128 and 64.\n"
 PLAIN_CARD = "# all-mpnet-base-v2\n\nThis is a sentence-transformers model: it maps sentences to a 768 dense space.\n"
@@ -35,43 +35,6 @@ def _recipe(**changes):
         section, key = dotted.split(".")
         data[section][key] = value
     return parse_recipe(data, "tiny")
-
-
-def _score(task: str, mode: str, value: float) -> ScoreRecord:
-    metric = "ndcg_at_10" if task in ("SciFact", "NFCorpus") else "cosine_spearman"
-    return ScoreRecord(
-        task=task,
-        mode=mode,
-        split="test",
-        main_metric=metric,
-        main_score=value,
-        subsampled=False,
-        n_queries=12,
-        n_docs=60,
-        seconds=1.0,
-    )
-
-
-def _report(alignment: float) -> DistillReport:
-    return DistillReport(
-        recipe_name="leaf-ir-tiny",
-        recipe_fingerprint="f" * 64,
-        teacher_id="sentence-transformers/all-mpnet-base-v2",
-        teacher_fingerprint="t" * 64,
-        student_init_id="sentence-transformers/all-MiniLM-L6-v2",
-        run_dir="runs/leaf-ir-tiny",
-        n_train_texts=96,
-        n_heldout=16,
-        alignment_before=0.5,
-        alignment_after=alignment,
-        steps=3,
-        train_seconds=1.0,
-        train_texts_per_s=96.0,
-        teacher_seconds=1.0,
-        teacher_texts_encoded=112,
-        teacher_cache_hits=0,
-        wall_seconds=2.0,
-    )
 
 
 def _speed(repeats: int = 5) -> SpeedRecord:
@@ -107,7 +70,7 @@ def _inputs(
         split="test",
         corpus_limit=60,
         query_limit=12,
-        scores=[_score(t, m, v) for (t, m), v in scores.items()],
+        scores=[score_record(t, m, v) for (t, m), v in scores.items()],
         sweep=points if sweep else [],
         plot=None,
         wall_seconds=10.0,
@@ -115,9 +78,10 @@ def _inputs(
     )
     facts = ModelFacts(23_000_000, 768, 128, ["Transformer", "Pooling", "Dense", "Normalize"], {"query": ""}, "cosine")
     teacher = ModelFacts(109_000_000, 768, 128, ["Transformer", "Pooling", "Normalize"], {}, "cosine")
-    report = _report(alignment if alignment is not None else 0.5) if alignment is not None or citations else None
-    if report is not None and citations is not None:
-        report.citations = dict(citations)
+    report = None
+    if alignment is not None or citations:
+        after = 0.5 if alignment is None else alignment
+        report = distill_report(alignment_after=after, citations=dict(citations or {}))
     return CardInputs(
         recipe=recipe or _recipe(),
         results=results,

@@ -8,20 +8,16 @@ completes. Real tiny run: real models, real text, the embedded Hub, a fresh ``LE
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.distill.conftest import write_recipe
+from tests.distill.conftest import run_release, write_recipe
 
 pytestmark = pytest.mark.slow
 
 
-def test_release_trains_afresh_when_every_checkpoint_is_damaged(tmp_path: Path) -> None:
-    from leaf_hub.assets import leaf_hub_home
+def test_release_trains_afresh_when_every_checkpoint_is_damaged(tmp_path: Path, isolated_home: Path) -> None:
     from leaf_hub.recipe import load_recipe
     from leaf_hub.release import stage_fingerprints
 
@@ -38,19 +34,7 @@ def test_release_trains_afresh_when_every_checkpoint_is_damaged(tmp_path: Path) 
     prints = stage_fingerprints(load_recipe(recipe_path), run_dir)
     (run_dir / "stages.json").write_text(json.dumps({"distill_started": prints["distill"]}))
 
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "models").symlink_to(leaf_hub_home() / "models")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env.update({"LEAF_HUB_HOME": str(home), "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_XET": "1"})
-    proc = subprocess.run(
-        [sys.executable, "-m", "leaf_hub.cli", "release", str(recipe_path), "--embedded-hub"],
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        env=env,
-        cwd=tmp_path,
-    )
+    proc = run_release(recipe_path, isolated_home, tmp_path)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
     assert "no intact checkpoint of the interrupted run; training starts afresh" in " ".join(log.split())

@@ -10,30 +10,21 @@ tag at the commit its release recorded.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.distill.conftest import write_recipe
+from tests.distill.conftest import run_release, write_recipe
 
 pytestmark = pytest.mark.slow
 
 EVALUATION = {"tasks": ["STSBenchmark"], "modes": ["student"], "query_limit": 40, "sweep_precisions": []}
 
 
-def _release(recipe: Path, env: dict[str, str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], dict]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "leaf_hub.cli", "release", str(recipe), "--embedded-hub"],
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        env=env,
-        cwd=cwd,
-    )
+def _release(recipe: Path, home: Path, cwd: Path) -> tuple[subprocess.CompletedProcess[str], dict]:
+    proc = run_release(recipe, home, cwd)
     summary_path = cwd / "run" / "release_summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     return proc, summary
@@ -55,18 +46,12 @@ def _status(summary: dict) -> dict[str, str]:
     return {name: stage["status"] for name, stage in summary["stages"].items()}
 
 
-def test_version_bump_and_evaluation_edit_rerun_exactly_the_changed_stages(tmp_path: Path) -> None:
-    from leaf_hub.assets import leaf_hub_home
-
+def test_version_bump_and_evaluation_edit_rerun_exactly_the_changed_stages(tmp_path: Path, isolated_home: Path) -> None:
     recipe = write_recipe(tmp_path, evaluation=EVALUATION)
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "models").symlink_to(leaf_hub_home() / "models")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env.update({"LEAF_HUB_HOME": str(home), "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_XET": "1"})
+    home = isolated_home
     run = tmp_path / "run"
 
-    proc, first = _release(recipe, env, tmp_path)
+    proc, first = _release(recipe, home, tmp_path)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert _status(first) | {"reload": "ran"} == {
         "distill": "ran",
@@ -78,7 +63,7 @@ def test_version_bump_and_evaluation_edit_rerun_exactly_the_changed_stages(tmp_p
     model_before = (run / "model" / "model.safetensors").read_bytes()
 
     # unchanged rerun: nothing is redone, the tag stays where it is
-    proc, again = _release(recipe, env, tmp_path)
+    proc, again = _release(recipe, home, tmp_path)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert _status(again)["distill"] == _status(again)["evaluate"] == "skipped"
     assert _status(again)["publish"].startswith("skipped")
@@ -86,7 +71,7 @@ def test_version_bump_and_evaluation_edit_rerun_exactly_the_changed_stages(tmp_p
 
     # version bump: only the card and publish run; a new tag, with the new version everywhere
     _edit(recipe, version="0.1.1")
-    proc, bumped = _release(recipe, env, tmp_path)
+    proc, bumped = _release(recipe, home, tmp_path)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert _status(bumped)["distill"] == _status(bumped)["evaluate"] == "skipped"
     assert _status(bumped)["card"] == _status(bumped)["publish"] == "ran"
@@ -97,7 +82,7 @@ def test_version_bump_and_evaluation_edit_rerun_exactly_the_changed_stages(tmp_p
 
     # evaluation edit (+ bump): evaluate reruns with the new settings, distill does not
     _edit(recipe, version="0.1.2", **{"evaluation.query_limit": 24})
-    proc, edited = _release(recipe, env, tmp_path)
+    proc, edited = _release(recipe, home, tmp_path)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert _status(edited)["distill"] == "skipped"
     assert _status(edited)["evaluate"] == _status(edited)["publish"] == "ran"
@@ -108,7 +93,7 @@ def test_version_bump_and_evaluation_edit_rerun_exactly_the_changed_stages(tmp_p
 
     # the same kind of edit without a bump: refused in one line, the tag is not moved
     _edit(recipe, **{"evaluation.query_limit": 20})
-    proc, _ = _release(recipe, env, tmp_path)
+    proc, _ = _release(recipe, home, tmp_path)
     assert proc.returncode != 0
     assert "tag v0.1.2 already exists" in proc.stderr and "bump the version" in proc.stderr
     assert "Traceback" not in proc.stderr

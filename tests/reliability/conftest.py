@@ -155,12 +155,3 @@ class ProcessTitles:
         self._thread.join()
 
 
-@pytest.fixture
-def isolated_home(tmp_path: Path) -> Path:
-    """A ``LEAF_HUB_HOME`` of its own (empty teacher cache, embedded hub) that sees the real model folders."""
-    from leaf_hub.assets import leaf_hub_home
-
-    home = tmp_path / "leaf_hub_home"
-    home.mkdir()
-    (home / "models").symlink_to(leaf_hub_home() / "models")
-    return home

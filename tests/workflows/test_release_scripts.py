@@ -342,50 +342,19 @@ def test_summary_never_shows_the_committed_report_and_fails_in_one_line(
 def test_summary_renders_release_scores_and_stages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     _committed_report(tmp_path, "leaf-ir-mini")
-    from leaf_hub.evaluation.results import EvalResults, ScoreRecord
     from leaf_hub.release import ReleaseSummary
-    from leaf_hub.run_folder import ReleaseManifest, RunFolder
+    from leaf_hub.run_folder import RunFolder
+    from tests.support.records import eval_results, release_manifest, score_record
 
     run = tmp_path / "runs" / "leaf-ir-mini"
     folder = RunFolder(run)
-    folder.save_manifest(
-        ReleaseManifest(
-            leaf_hub_version="0.1.0",
-            name="leaf-ir-mini",
-            version="0.1.0",
-            recipe_fingerprint="f" * 64,
-            teacher={"id": "sentence-transformers/all-mpnet-base-v2"},
-            student_init={"id": "sentence-transformers/all-MiniLM-L6-v2"},
-            scores=[],
-            repo_id="org/leaf-ir-mini",
-            kind="model",
-            commit="a" * 40,
-            tag="v0.1.0",
-            mteb_version="2.26.24",
-        )
-    )
-
-    def score(task: str, metric: str, value: float, subsampled: bool, docs: int) -> ScoreRecord:
-        return ScoreRecord(
-            task=task,
-            mode="student",
-            split="test",
-            main_metric=metric,
-            main_score=value,
-            subsampled=subsampled,
-            n_queries=10,
-            n_docs=docs,
-            seconds=1.0,
-        )
+    folder.save_manifest(release_manifest(commit="a" * 40, tag="v0.1.0", mteb_version="2.26.24"))
 
     folder.save_results(
-        EvalResults(
-            model_path="model",
-            mteb_version="2.26.24",
-            split="test",
-            scores=[
-                score("SciFact", "ndcg_at_10", 0.61234, True, 600),
-                score("STSBenchmark", "cosine_spearman", 0.8, False, 50),
+        eval_results(
+            [
+                score_record("SciFact", value=0.61234, subsampled=True, n_queries=10, n_docs=600),
+                score_record("STSBenchmark", value=0.8, n_queries=10, n_docs=50),
             ],
             wall_seconds=3.0,
         )
