@@ -3,17 +3,27 @@
 huggingface_hub reads its settings once, at import time, so they are set here before any
 test module imports transformers or sentence-transformers: classic LFS uploads (no Xet), no
 telemetry, a throwaway ``HF_HOME``, and no token from the developer's environment.
+Subprocesses get a ``TMPDIR`` inside the session's scratch folder, so what a killed one leaves
+behind (the fault tests kill publishes and trainings mid-write) is deleted with the session.
 Model weights come from the real offline cache (``LEAF_HUB_HOME``, filled by
 ``../shared/scripts/fetch_models.sh``) so they are fetched once per machine, not per test.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-_HF_HOME = tempfile.mkdtemp(prefix="leaf-hub-test-hf-")
+_SCRATCH = Path(tempfile.mkdtemp(prefix="leaf-hub-test-"))
+atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
+_HF_HOME = str(_SCRATCH / "hf")
+(_SCRATCH / "hf").mkdir()
+(_SCRATCH / "tmp").mkdir()
+os.environ["TMPDIR"] = str(_SCRATCH / "tmp")
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HOME"] = _HF_HOME
@@ -24,6 +34,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("LEAF_HUB_HOME", str(Path.home() / ".cache" / "leaf_hub"))
 
 import pytest  # noqa: E402
+
+ModuleTmp = Callable[[str], Path]
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -74,6 +86,25 @@ def leaf_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.publish._run import build_real_run
 
     return build_real_run(tmp_path_factory.getbasetemp() / "leaf-run")
+
+
+@pytest.fixture(scope="module")
+def module_tmp(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleTmp]:
+    """``module_tmp(name)`` makes a folder for one module's shared files (hub data, run copies, exports).
+
+    They are deleted after the module unless one of its tests failed (then they stay for a look).
+    """
+    root = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    failed = request.session.testsfailed
+
+    def mktemp(name: str) -> Path:
+        path = root / name
+        path.mkdir()
+        return path
+
+    yield mktemp
+    if request.session.testsfailed == failed:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -20,11 +20,11 @@ def task(shared_data: Path):
 
 
 @pytest.fixture(scope="module")
-def sources(student_path: Path, tmp_path_factory: pytest.TempPathFactory):
+def sources(student_path: Path, module_tmp):
     from leaf_hub.evaluation.encoders import EmbeddingSource
     from leaf_hub.teacher import SentenceTransformerTeacher, TeacherCache
 
-    root = tmp_path_factory.mktemp("enc-cache")
+    root = module_tmp("enc-cache")
     plain = SentenceTransformerTeacher(student_path)
     prompted = SentenceTransformerTeacher(student_path, document_prompt="passage: ")
     assert plain.fingerprint != prompted.fingerprint

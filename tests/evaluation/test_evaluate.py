@@ -20,11 +20,11 @@ TASKS = ["SciFact", "STSBenchmark"]
 
 
 @pytest.fixture(scope="module")
-def runs(student_path: Path, shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
+def runs(student_path: Path, shared_data: Path, module_tmp):
     from leaf_hub.evaluation import eval_settings, evaluate_models
     from leaf_hub.teacher import SentenceTransformerTeacher
 
-    base = tmp_path_factory.mktemp("evaluate")
+    base = module_tmp("evaluate")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LEAF_HUB_HOME", str(base / "home"))
         settings = eval_settings(None, tasks=TASKS, corpus_limit=50, query_limit=40, sweep_dims=[256, 64])

@@ -30,8 +30,8 @@ def _with_prompts(student_path: Path, folder: Path, prompts: dict[str, str]) -> 
 
 
 @pytest.fixture(scope="module")
-def prompted(student_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _with_prompts(student_path, tmp_path_factory.mktemp("prompted") / "model", PROMPTS)
+def prompted(student_path: Path, module_tmp) -> Path:
+    return _with_prompts(student_path, module_tmp("prompted") / "model", PROMPTS)
 
 
 def _tasks(shared_data: Path, names: list[str]):

@@ -40,7 +40,7 @@ def alice() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedHub]:
+def hub(module_tmp) -> Iterator[EmbeddedHub]:
     """A real server subprocess on an ephemeral loopback port, shared by a test module."""
-    with running_test_hub(tmp_path_factory.mktemp("hub") / "data") as server:
+    with running_test_hub(module_tmp("hub") / "data") as server:
         yield server

@@ -65,13 +65,13 @@ def _evaluate_stsb(model_path: Path, cache_dir: Path, data_root: Path, n_pairs: 
 
 
 @pytest.fixture(scope="module")
-def subsampled_mteb(tmp_path_factory: pytest.TempPathFactory, student_path: Path, shared_data: Path) -> Path:
-    return _evaluate_stsb(student_path, tmp_path_factory.mktemp("mteb-sub"), shared_data, 200)
+def subsampled_mteb(module_tmp, student_path: Path, shared_data: Path) -> Path:
+    return _evaluate_stsb(student_path, module_tmp("mteb-sub"), shared_data, 200)
 
 
 @pytest.fixture(scope="module")
-def full_mteb(tmp_path_factory: pytest.TempPathFactory, student_path: Path, shared_data: Path) -> Path:
-    return _evaluate_stsb(student_path, tmp_path_factory.mktemp("mteb-full"), shared_data, None)
+def full_mteb(module_tmp, student_path: Path, shared_data: Path) -> Path:
+    return _evaluate_stsb(student_path, module_tmp("mteb-full"), shared_data, None)
 
 
 def make_run(

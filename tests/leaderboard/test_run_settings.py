@@ -40,10 +40,10 @@ def _evaluate(student_path: Path, out: Path, pairs: int | None) -> Path:
 
 
 @pytest.fixture(scope="module")
-def small_eval(tmp_path_factory: pytest.TempPathFactory, student_path: Path) -> Path:
+def small_eval(module_tmp, student_path: Path) -> Path:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LEAF_HUB_HOME", str(tmp_path_factory.mktemp("home")))
-        return _evaluate(student_path, tmp_path_factory.mktemp("eval"), 30)
+        mp.setenv("LEAF_HUB_HOME", str(module_tmp("home")))
+        return _evaluate(student_path, module_tmp("eval"), 30)
 
 
 def test_run_settings_are_what_mteb_cache_writes(small_eval: Path, tmp_path: Path) -> None:

@@ -93,7 +93,7 @@ def test_asym_card_lists_only_asymmetric_results(leaf_run, teacher_path, student
 
 
 @pytest.fixture(scope="module")
-def init_run(leaf_run, tmp_path_factory) -> Path:
+def init_run(leaf_run, module_tmp) -> Path:
     """The tiny real run evaluated again with the init mode and an uncached speed timing.
 
     Student and teacher vectors come from the caches of the first evaluation; only the init
@@ -103,7 +103,7 @@ def init_run(leaf_run, tmp_path_factory) -> Path:
 
     from leaf_hub.evaluation.run import evaluate_run
 
-    run = tmp_path_factory.mktemp("init-run") / "run"
+    run = module_tmp("init-run") / "run"
     shutil.copytree(leaf_run, run, ignore=shutil.ignore_patterns("checkpoints"))
     evaluate_run(run, modes=["student", "teacher", "asymmetric", "init"], progress=False, speed_texts=12)
     return run

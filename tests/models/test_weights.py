@@ -18,13 +18,13 @@ def _loaded_parameters(folder: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def leaf_folder(student_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def leaf_folder(student_path: Path, module_tmp) -> Path:
     """A real leaf student (all-MiniLM-L6-v2 + Dense 384 -> 768 + Normalize), saved as leaf-hub saves it."""
     from leaf_hub.models.portable import save_portable
     from leaf_hub.models.student import build_student
 
     student = build_student(str(student_path), projection_dim=768, max_seq_length=128, device="cpu")
-    return save_portable(student, tmp_path_factory.mktemp("weights") / "model")
+    return save_portable(student, module_tmp("weights") / "model")
 
 
 def test_stock_folder_counts_what_sentence_transformers_loads(student_path: Path) -> None:

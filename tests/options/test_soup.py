@@ -28,9 +28,9 @@ def validation(option_texts, option_targets):
 
 
 @pytest.fixture(scope="module")
-def folders(tmp_path_factory, student_path, option_texts, option_targets, ridge_student):
+def folders(module_tmp, student_path, option_texts, option_targets, ridge_student):
     """Three real students with the same architecture but different projections, saved portable."""
-    root = tmp_path_factory.mktemp("members")
+    root = module_tmp("members")
     texts, targets = option_texts[:64], option_targets[:64]
     good = save_portable(ridge_student, root / "good")
     stiff = save_portable(make_student(student_path, texts, targets, lam=1000.0), root / "stiff")

@@ -17,7 +17,7 @@ BASE = {"batch_size": 16, "max_steps": 2, "learning_rate": 5e-5, "seed": 3, "che
 
 
 @pytest.fixture(scope="module")
-def runs(student_path, option_texts, option_targets, tmp_path_factory):
+def runs(student_path, option_texts, option_targets, module_tmp):
     """Two steps of plain LEAF, +focal and +score distillation from the same start on the same batches."""
     texts, targets = option_texts[:64], option_targets[:64]
     out = {}
@@ -28,7 +28,7 @@ def runs(student_path, option_texts, option_targets, tmp_path_factory):
     }.items():
         student = make_student(student_path, texts, targets)
         trained = distill_models(
-            student, texts, targets, TrainingSpec(**BASE, **extra), tmp_path_factory.mktemp(name) / "checkpoints"
+            student, texts, targets, TrainingSpec(**BASE, **extra), module_tmp(name) / "checkpoints"
         )
         trained["alignment"] = mean_alignment(student, option_texts[64:], option_targets[64:])
         out[name] = trained

@@ -30,21 +30,21 @@ print(json.dumps(np.asarray(getattr(model, method)(texts)).tolist()))
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    with running_test_hub(tmp_path_factory.mktemp("hub") / "data") as server:
+def hub(module_tmp):
+    with running_test_hub(module_tmp("hub") / "data") as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def run(leaf_run: Path, tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("publish") / "run"
+def run(leaf_run: Path, module_tmp) -> Path:
+    target = module_tmp("publish") / "run"
     shutil.copytree(leaf_run, target, ignore=shutil.ignore_patterns("checkpoints"))
     return target
 
 
 @pytest.fixture(scope="module")
-def token_file(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("secret") / "token"
+def token_file(module_tmp) -> Path:
+    path = module_tmp("secret") / "token"
     path.write_text(TOKEN + "\n")
     return path
 

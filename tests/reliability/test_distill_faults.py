@@ -94,9 +94,9 @@ class Distill:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def reference(module_tmp) -> dict:
     """SIGKILL, then SIGINT, during teacher embedding; then an uninterrupted run to the end."""
-    runner = Distill(tmp_path_factory.mktemp("distill-faults"))
+    runner = Distill(module_tmp("distill-faults"))
     code, _ = runner.interrupt_when("ref", lambda: len(runner.chunk_sidecars()) >= 1, signal.SIGKILL)
     assert code == -signal.SIGKILL
     after_kill = runner.cached_keys()

@@ -24,8 +24,8 @@ BOB = DEFAULT_TOKENS[2].token
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory):
-    with running_test_hub(tmp_path_factory.mktemp("retry-hub") / "data") as server:
+def hub(module_tmp):
+    with running_test_hub(module_tmp("retry-hub") / "data") as server:
         yield server
 
 

@@ -33,8 +33,8 @@ VERIFY_MARK = "from sentence_transformers import SentenceTransformer"  # in the 
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory):
-    with running_test_hub(tmp_path_factory.mktemp("publish-faults") / "data") as server:
+def hub(module_tmp):
+    with running_test_hub(module_tmp("publish-faults") / "data") as server:
         yield server
 
 

@@ -25,8 +25,8 @@ EXAMPLES_PER_OPERATION = 7
 
 
 @pytest.fixture(scope="module")
-def fuzzed_hub(tmp_path_factory: pytest.TempPathFactory):
-    with running_test_hub(tmp_path_factory.mktemp("fuzz-hub") / "data") as server:
+def fuzzed_hub(module_tmp):
+    with running_test_hub(module_tmp("fuzz-hub") / "data") as server:
         yield server
 
 
