@@ -1,0 +1,144 @@
+"""Peak disk use of a command, such as the CI test suite: ``python scripts/bench_test_disk.py -- bash .ci/run``.
+
+Every ``--every`` seconds it sums the blocks of what the run added to the temporary folder (pytest's
+``pytest-of-<user>`` root and every entry that was not there at the start: the suite's scratch folder,
+subprocesses' leftovers) and reads the disk's free space. It writes the peak, the end state and the
+command's exit status to ``reports/test_disk.json`` and prints a table. Standard library only, so it
+can wrap the command that builds the venv. The disk is shared with other machines' work, so the fall in
+free space is recorded but the temporary-folder sum is the figure of record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+GIB = 1024**3
+
+
+def tree_bytes(path: Path) -> int:
+    """Allocated bytes under ``path`` (files vanishing mid-walk are skipped)."""
+    total = 0
+    stack = [path]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(Path(entry.path))
+                        else:
+                            total += entry.stat(follow_symlinks=False).st_blocks * 512
+                    except OSError:
+                        continue
+        except (NotADirectoryError, FileNotFoundError, PermissionError):
+            try:
+                total += current.lstat().st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+class Sampler(threading.Thread):
+    """Samples the temporary folder and the disk until stopped."""
+
+    def __init__(self, tmp_root: Path, every: float) -> None:
+        super().__init__(daemon=True)
+        self.tmp_root, self.every = tmp_root, every
+        self.before = {entry.name for entry in os.scandir(tmp_root)}
+        self.before.discard(f"pytest-of-{getpass.getuser()}")
+        self.samples: list[tuple[float, int, int]] = []  # (seconds, tmp bytes, free bytes)
+        self.stop = threading.Event()
+        self.start_time = time.monotonic()
+
+    def added_bytes(self) -> int:
+        """Bytes in the temporary folder's entries that were not there at the start (and pytest's root)."""
+        total = 0
+        for entry in os.scandir(self.tmp_root):
+            if entry.name not in self.before:
+                total += tree_bytes(Path(entry.path))
+        return total
+
+    def sample(self) -> None:
+        self.samples.append(
+            (time.monotonic() - self.start_time, self.added_bytes(), shutil.disk_usage(self.tmp_root).free)
+        )
+
+    def run(self) -> None:
+        while not self.stop.wait(self.every):
+            self.sample()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--every", type=float, default=10.0, help="seconds between samples")
+    parser.add_argument("--out", type=Path, default=Path("reports/test_disk.json"))
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")
+    args = parser.parse_args(argv)
+    command = [part for part in args.command if part != "--"] or ["bash", ".ci/run"]
+
+    tmp_root = Path(tempfile.gettempdir())
+    load_before = os.getloadavg()[0]
+    pytest_root = tmp_root / f"pytest-of-{getpass.getuser()}"
+    root_before = tree_bytes(pytest_root) if pytest_root.exists() else 0
+    sampler = Sampler(tmp_root, args.every)
+    sampler.sample()
+    sampler.start()
+    started = time.monotonic()
+    code = subprocess.call(command)
+    wall = time.monotonic() - started
+    sampler.stop.set()
+    sampler.join()
+    sampler.sample()
+
+    peak_at, peak_tmp, _ = max(sampler.samples, key=lambda s: s[1])
+    free_start, free_min = sampler.samples[0][2], min(s[2] for s in sampler.samples)
+    report = {
+        "command": command,
+        "exit_code": code,
+        "wall_s": round(wall, 1),
+        "samples": len(sampler.samples),
+        "every_s": args.every,
+        "tmp_root": str(tmp_root),
+        "pytest_root_bytes_before": root_before,
+        "peak_tmp_bytes": peak_tmp,
+        "peak_tmp_gib": round(peak_tmp / GIB, 2),
+        "peak_at_s": round(peak_at, 1),
+        "end_tmp_bytes": sampler.samples[-1][1],
+        "end_tmp_gib": round(sampler.samples[-1][1] / GIB, 2),
+        "disk_free_start_gib": round(free_start / GIB, 2),
+        "disk_free_min_gib": round(free_min / GIB, 2),
+        "load_1m_before": round(load_before, 2),
+        "load_1m_after": round(os.getloadavg()[0], 2),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
+        "trace": [[round(t, 1), round(b / GIB, 3)] for t, b, _ in sampler.samples],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    rows = [
+        ("exit code", str(code)),
+        ("wall", f"{wall:,.0f} s"),
+        ("peak added to temp folder", f"{report['peak_tmp_gib']} GiB at {peak_at:,.0f} s"),
+        ("left in temp folder at the end", f"{report['end_tmp_gib']} GiB"),
+        ("disk free: start / lowest", f"{report['disk_free_start_gib']} / {report['disk_free_min_gib']} GiB"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    print(f"wrote {args.out}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
