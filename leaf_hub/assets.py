@@ -14,14 +14,18 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leaf_hub.errors import AssetError, ModelFolderError
-from leaf_hub.recipe import ModelSpec
+
+if TYPE_CHECKING:
+    from leaf_hub.recipe import ModelSpec
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "OFFLINE_MODELS",
+    "SHIPPED_DATA",
     "data_root",
     "fetch_script",
     "leaf_hub_home",
@@ -31,6 +35,8 @@ __all__ = [
     "resolve_model",
 ]
 
+#: mteb task name -> folder (inside the data root) of the copies shipped in ``../shared/data``.
+SHIPPED_DATA: dict[str, str] = {"SciFact": "scifact", "NFCorpus": "nfcorpus", "STSBenchmark": "stsb"}
 #: Hub ids that ``fetch_models.sh`` can lay out offline: id -> (folder name, script target).
 OFFLINE_MODELS: dict[str, tuple[str, str]] = {
     "sentence-transformers/all-MiniLM-L6-v2": ("all-MiniLM-L6-v2", "student"),

@@ -33,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from leaf_hub.assets import SHIPPED_DATA
 from leaf_hub.errors import RecipeError
 from leaf_hub.hub import check_repo_id
 
@@ -53,9 +54,8 @@ __all__ = [
     "load_recipe",
 ]
 
-#: Tasks evaluated unless a recipe names others: those with copies shipped in ``../shared/data``
-#: (:data:`leaf_hub.evaluation.tasks.SHIPPED_DATA`).
-DEFAULT_TASKS = ("SciFact", "NFCorpus", "STSBenchmark")
+#: Tasks evaluated unless a recipe names others: those with copies shipped in ``../shared/data``.
+DEFAULT_TASKS: tuple[str, ...] = tuple(SHIPPED_DATA)
 EvalMode = Literal["student", "teacher", "asymmetric", "init"]
 _VERSION = re.compile(r"^\d+\.\d+\.\d+([.-]?[A-Za-z0-9.]+)?$")
 

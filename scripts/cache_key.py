@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from leaf_hub.assets import data_root, resolve_data_file  # noqa: E402
+from leaf_hub.assets import SHIPPED_DATA, data_root, resolve_data_file  # noqa: E402
 from leaf_hub.errors import AssetError, LeafHubError  # noqa: E402
 from leaf_hub.recipe import Recipe, load_recipe  # noqa: E402
 
@@ -41,9 +41,6 @@ from leaf_hub.recipe import Recipe, load_recipe  # noqa: E402
 CACHE_FORMAT = 1
 #: Folders under ``$LEAF_HUB_HOME`` that the workflows save and restore (release.yml, cache.yml).
 CACHE_DIRS = ("teacher_cache", "token_cache")
-#: Data folder (under the data root) of each shipped evaluation task, as leaf_hub.evaluation.tasks reads it
-#: (a recipe's ``evaluation.local`` adds or overrides folders).
-EVAL_DATA = {"SciFact": "scifact", "NFCorpus": "nfcorpus", "STSBenchmark": "stsb"}
 _STUDENT_TOKENIZER = ("id", "revision", "path", "source", "max_seq_length")
 
 
@@ -66,7 +63,7 @@ def data_files(recipe: Recipe, root: Path | None = None) -> dict[str, str]:
     for source in recipe.data.sources:
         path = resolve_data_file(source.path, base)
         files[source.path] = _file_digest(path)
-    local = {**EVAL_DATA, **(getattr(recipe.evaluation, "local", None) or {})}
+    local = {**SHIPPED_DATA, **(getattr(recipe.evaluation, "local", None) or {})}
     for task in recipe.evaluation.tasks:
         if task not in local:
             continue  # read by mteb from the Hub: its name (in the evaluation section) is all there is to key

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlparse
 
+from leaf_hub.assets import SHIPPED_DATA
 from leaf_hub.assets import data_root as resolve_data_root
 from leaf_hub.errors import EvalError
 from leaf_hub.evaluation.data import (
@@ -47,6 +48,7 @@ from leaf_hub.evaluation.data import (
     subsample_retrieval,
     subsample_sts,
 )
+from leaf_hub.recipe import DEFAULT_TASKS
 
 if TYPE_CHECKING:
     from leaf_hub.evaluation.results import EvalResults
@@ -68,10 +70,6 @@ __all__ = [
     "task_split",
 ]
 
-#: Task name -> folder (inside the data root) of the copies shipped in ``../shared/data``.
-SHIPPED_DATA: dict[str, str] = {"SciFact": "scifact", "NFCorpus": "nfcorpus", "STSBenchmark": "stsb"}
-#: What evaluation runs unless told otherwise: the shipped local copies.
-DEFAULT_TASKS: tuple[str, ...] = tuple(SHIPPED_DATA)
 #: mteb task types a local folder can stand for, and the layout it must have.
 _LOCAL_LAYOUT = {"Retrieval": "beir", "STS": "sts"}
 

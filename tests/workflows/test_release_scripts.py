@@ -292,10 +292,13 @@ def test_cache_key_script_on_the_shipped_recipes_and_real_data() -> None:
     assert set(mini) == {"key", "restore_prefix", "teacher", "data"}
 
 
-def test_cache_key_knows_where_evaluation_reads_its_data() -> None:
-    from leaf_hub.evaluation import tasks
-
-    assert cache_key.EVAL_DATA == tasks.SHIPPED_DATA
+def test_cache_key_covers_the_files_of_every_default_task(tmp_path: Path) -> None:
+    recipe = load_recipe(_write_recipe(tmp_path, **{"evaluation.tasks": None}))  # the defaults
+    files = cache_key.data_files(recipe)
+    assert recipe.evaluation.tasks == ["SciFact", "NFCorpus", "STSBenchmark"]
+    for task in recipe.evaluation.tasks:
+        keyed = {name.split(":", 1)[1] for name in files if name.startswith(f"{task}:")}
+        assert any(name.endswith(("corpus.jsonl", "test.tsv")) for name in keyed), (task, sorted(keyed))
 
 
 def test_cache_key_script_missing_data_is_one_line(tmp_path: Path) -> None:
