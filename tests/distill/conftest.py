@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.recipes import with_changes
+
 TINY = {
     "name": "tiny",
     "teacher": {"id": "sentence-transformers/all-mpnet-base-v2", "max_seq_length": 128},
@@ -32,15 +34,8 @@ TINY = {
 
 
 def write_recipe(folder: Path, **changes: object) -> Path:
-    """Write the tiny real-data recipe with dotted-key changes applied."""
-    data = yaml.safe_load(yaml.safe_dump(TINY))
-    data["output_dir"] = str(folder / "run")
-    for dotted, value in changes.items():
-        node = data
-        *parents, leaf = dotted.split("__")
-        for key in parents:
-            node = node[key]
-        node[leaf] = value
+    """Write the tiny real-data recipe with ``section__key`` changes applied."""
+    data = with_changes({**TINY, "output_dir": str(folder / "run")}, changes, sep="__")
     path = folder / "recipe.yaml"
     path.write_text(yaml.safe_dump(data))
     return path

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import re
 
-import yaml
 from huggingface_hub import ModelCard
 
 from leaf_hub.evaluation.results import EvalResults, SpeedRecord, SweepRecord
@@ -23,6 +22,7 @@ from leaf_hub.model_card import (
 )
 from leaf_hub.recipe import parse_recipe
 from tests.publish._run import TINY_RECIPE
+from tests.support.recipes import with_changes
 from tests.support.records import distill_report, score_record
 
 MATRYOSHKA_CARD = "# Teacher\n\nTrained with MatryoshkaLoss on dims 768, 512, 256, 128 and 64.\n"
@@ -30,11 +30,7 @@ PLAIN_CARD = "# all-mpnet-base-v2\n\nThis is a sentence-transformers model: it m
 
 
 def _recipe(**changes):
-    data = yaml.safe_load(yaml.safe_dump(TINY_RECIPE))
-    for dotted, value in changes.items():
-        section, key = dotted.split(".")
-        data[section][key] = value
-    return parse_recipe(data, "tiny")
+    return parse_recipe(with_changes(TINY_RECIPE, changes), "tiny")
 
 
 def _speed(repeats: int = 5) -> SpeedRecord:

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from tests.distill.conftest import run_release, write_recipe
+from tests.support.recipes import edit_recipe_file
 
 pytestmark = pytest.mark.slow
 
@@ -28,18 +29,6 @@ def _release(recipe: Path, home: Path, cwd: Path) -> tuple[subprocess.CompletedP
     summary_path = cwd / "run" / "release_summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     return proc, summary
-
-
-def _edit(recipe: Path, **changes: object) -> None:
-    """Edit the recipe file as a user would (top-level key or ``section.key``)."""
-    data = yaml.safe_load(recipe.read_text())
-    for dotted, value in changes.items():
-        node = data
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node[key]
-        node[leaf] = value
-    recipe.write_text(yaml.safe_dump(data))
 
 
 def _status(summary: dict) -> dict[str, str]:
@@ -70,7 +59,7 @@ def test_version_bump_and_evaluation_edit_rerun_exactly_the_changed_stages(tmp_p
     assert again["commit"] == first["commit"]
 
     # version bump: only the card and publish run; a new tag, with the new version everywhere
-    _edit(recipe, version="0.1.1")
+    edit_recipe_file(recipe, version="0.1.1")
     proc, bumped = _release(recipe, home, tmp_path)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert _status(bumped)["distill"] == _status(bumped)["evaluate"] == "skipped"
@@ -81,7 +70,7 @@ def test_version_bump_and_evaluation_edit_rerun_exactly_the_changed_stages(tmp_p
     assert json.loads((run / "release.json").read_text())["version"] == "0.1.1"
 
     # evaluation edit (+ bump): evaluate reruns with the new settings, distill does not
-    _edit(recipe, version="0.1.2", **{"evaluation.query_limit": 24})
+    edit_recipe_file(recipe, version="0.1.2", **{"evaluation.query_limit": 24})
     proc, edited = _release(recipe, home, tmp_path)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert _status(edited)["distill"] == "skipped"
@@ -92,7 +81,7 @@ def test_version_bump_and_evaluation_edit_rerun_exactly_the_changed_stages(tmp_p
     assert (run / "model" / "model.safetensors").read_bytes() == model_before
 
     # the same kind of edit without a bump: refused in one line, the tag is not moved
-    _edit(recipe, **{"evaluation.query_limit": 20})
+    edit_recipe_file(recipe, **{"evaluation.query_limit": 20})
     proc, _ = _release(recipe, home, tmp_path)
     assert proc.returncode != 0
     assert "tag v0.1.2 already exists" in proc.stderr and "bump the version" in proc.stderr

@@ -13,6 +13,7 @@ import yaml
 
 from leaf_hub.errors import RecipeError, ReleaseError
 from leaf_hub.recipe import load_recipe
+from tests.support.recipes import with_changes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,16 +107,7 @@ def test_release_params_script_prints_github_output_lines_or_one_error_line() ->
 
 def _write_recipe(tmp_path: Path, base: str = "leaf-ir-mini", **changes: object) -> Path:
     """A copy of a shipped recipe with top-level ``section.key`` changes (``None`` removes the key)."""
-    data = yaml.safe_load((ROOT / "recipes" / f"{base}.yaml").read_text(encoding="utf-8"))
-    for dotted, value in changes.items():
-        *parents, leaf = dotted.split(".")
-        node = data
-        for key in parents:
-            node = node[key]
-        if value is None:
-            node.pop(leaf, None)
-        else:
-            node[leaf] = value
+    data = with_changes(yaml.safe_load((ROOT / "recipes" / f"{base}.yaml").read_text(encoding="utf-8")), changes)
     path = tmp_path / f"{base}-{len(list(tmp_path.glob('*.yaml')))}.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
