@@ -345,10 +345,9 @@ def load_card_inputs(
     run = RunFolder(run_dir)
     try:
         recipe, results, report = run.load_card_records(recipe)
+        run.require_model()
     except (RunFolderError, RecipeError) as e:
         raise CardError(str(e)) from e
-    if not run.has_model():
-        raise CardError(f"run {run.root} has no model/modules.json; distil it first")
     return card_inputs(
         recipe,
         results,

@@ -169,10 +169,10 @@ def check_tag(tag: str, recipe: Recipe) -> str:
 
 
 def _check_run(run: RunFolder) -> None:
-    if not run.root.is_dir():
-        raise ReleaseError(f"run folder not found: {run.root}")
-    if not run.has_model():
-        raise ReleaseError(f"run {run.root} has no model/ (model/modules.json missing); run `leaf-hub distill` first")
+    try:
+        run.require_model()
+    except RunFolderError as e:
+        raise ReleaseError(str(e)) from None
     if not run.has_results():
         raise CardError(f"run {run.root} has no eval/results.json; run `leaf-hub evaluate {run.root}` first")
 

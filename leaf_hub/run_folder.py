@@ -391,7 +391,9 @@ class RunFolder:
         if not self.root.is_dir():
             raise RunFolderError(f"run folder not found: {self.root}")
         if not self.has_model():
-            raise RunFolderError(f"run {self.root} has no model/ (model/modules.json missing); distil it first")
+            raise RunFolderError(
+                f"run {self.root} has no model/ (model/modules.json missing); run `leaf-hub distill` first"
+            )
         return self.model_dir
 
     # -- records --------------------------------------------------------------------------------
