@@ -38,7 +38,7 @@ import numpy as np
 
 from leaf_hub import parallel
 from leaf_hub.errors import AssetError, DistillError
-from leaf_hub.hashing import sha256_file
+from leaf_hub.hashing import atomic_write, sha256_file
 from leaf_hub.recipe import DataSpec, Recipe, TrainingSpec
 from leaf_hub.run_folder import DistillReport, RunFolder
 
@@ -210,7 +210,7 @@ def write_checkpoint_checksums(folder: Path) -> None:
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name != CHECKPOINT_CHECKSUMS and not p.name.startswith(".")
     }
-    _atomic_write(folder / CHECKPOINT_CHECKSUMS, json.dumps({"files": files}, indent=1, sort_keys=True))
+    atomic_write(folder / CHECKPOINT_CHECKSUMS, json.dumps({"files": files}, indent=1, sort_keys=True))
 
 
 def checkpoint_problem(folder: Path) -> str | None:
@@ -623,10 +623,4 @@ def _save_model(student: SentenceTransformer, path: Path) -> None:
         save_portable(student, tmp)
     if path.exists():
         shutil.rmtree(path)
-    os.replace(tmp, path)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
     os.replace(tmp, path)

@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -35,6 +34,7 @@ from pydantic import (
 
 from leaf_hub.assets import SHIPPED_DATA
 from leaf_hub.errors import RecipeError
+from leaf_hub.hashing import sha256_text
 from leaf_hub.hub import check_repo_id
 
 __all__ = [
@@ -611,7 +611,7 @@ class Recipe(_Strict):
             data = {k: data[k] for k in sections}
         else:
             data.pop("compute", None)
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+        return sha256_text(json.dumps(data, sort_keys=True))
 
 
 def _format_validation_error(source: str, error: ValidationError) -> str:

@@ -136,9 +136,9 @@ class ReleaseSummary:
 
 
 def _digest(*parts: str) -> str:
-    import hashlib
+    from leaf_hub.hashing import sha256_text
 
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+    return sha256_text("|".join(parts))
 
 
 def stage_fingerprints(

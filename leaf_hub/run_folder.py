@@ -28,7 +28,6 @@ leaves a half-written record that a later stage would trust.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +36,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from leaf_hub.errors import EvalError, RecipeError, RunFolderError
+from leaf_hub.hashing import atomic_write
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -262,13 +262,6 @@ class StageRecord:
 # ---------------------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 @dataclass(frozen=True)
 class RunFolder:
     """One run folder (see the module docstring for the layout).
@@ -418,7 +411,7 @@ class RunFolder:
 
     def save_recipe(self, recipe: Recipe) -> Path:
         """Record the recipe a stage ran with (resolved: every default written out)."""
-        _atomic_write(self.recipe_file, recipe_yaml(recipe))
+        atomic_write(self.recipe_file, recipe_yaml(recipe))
         return self.recipe_file
 
     def load_report(self) -> DistillReport:
@@ -435,7 +428,7 @@ class RunFolder:
 
     def save_report(self, report: DistillReport) -> Path:
         """Write ``metrics.json``."""
-        _atomic_write(self.metrics_file, report.to_json())
+        atomic_write(self.metrics_file, report.to_json())
         return self.metrics_file
 
     def load_results(self) -> EvalResults:
@@ -470,7 +463,7 @@ class RunFolder:
 
     def save_results(self, results: EvalResults) -> Path:
         """Write ``eval/results.json``."""
-        _atomic_write(self.results_file, results.to_json())
+        atomic_write(self.results_file, results.to_json())
         return self.results_file
 
     def load_stages(self) -> StageRecord:
@@ -490,7 +483,7 @@ class RunFolder:
         data: dict[str, Any] = dict(stages.completed)
         if stages.distill_started:
             data["distill_started"] = stages.distill_started
-        _atomic_write(self.stages_file, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        atomic_write(self.stages_file, json.dumps(data, indent=2, sort_keys=True) + "\n")
         return self.stages_file
 
     def load_manifest(self) -> ReleaseManifest:
@@ -509,7 +502,7 @@ class RunFolder:
 
     def save_manifest(self, manifest: ReleaseManifest) -> Path:
         """Write ``release.json`` (atomically: a crash never leaves a half manifest claiming a release)."""
-        _atomic_write(self.manifest_file, manifest.to_json())
+        atomic_write(self.manifest_file, manifest.to_json())
         return self.manifest_file
 
     def load_summary(self) -> ReleaseSummary:
@@ -533,7 +526,7 @@ class RunFolder:
 
     def save_summary(self, text: str) -> Path:
         """Write ``release_summary.json`` (the release's own JSON)."""
-        _atomic_write(self.summary_file, text)
+        atomic_write(self.summary_file, text)
         return self.summary_file
 
     def clear_summary(self) -> None:

@@ -16,7 +16,6 @@ mteb datasets.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -122,10 +121,10 @@ def data_checksum(files: list[Path], base: Path) -> str:
 
     The same files with the same content give the same checksum wherever the folder lives.
     """
-    from leaf_hub.hashing import sha256_file
+    from leaf_hub.hashing import sha256_file, sha256_text
 
     lines = sorted(f"{Path(os.path.relpath(f, base)).as_posix()}\0{sha256_file(f)}\n" for f in files)
-    return hashlib.sha256("".join(lines).encode()).hexdigest()
+    return sha256_text("".join(lines))
 
 
 def detect_layout(folder: str | Path) -> DataLayout | None:

@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -32,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from leaf_hub.errors import CacheCorruptError
-from leaf_hub.hashing import sha256_file
+from leaf_hub.hashing import sha256_file, sha256_text
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -75,11 +74,11 @@ def tokenizer_fingerprint(model: SentenceTransformer) -> str:
     backend = getattr(tokenizer, "backend_tokenizer", None)
     definition = backend.to_str() if backend is not None else json.dumps(tokenizer.get_vocab(), sort_keys=True)
     parts = [type(tokenizer).__name__, definition, int(model.max_seq_length)]
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+    return sha256_text(json.dumps(parts))
 
 
 def _key(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256_text(text)
 
 
 class TokenCache:
