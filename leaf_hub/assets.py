@@ -14,12 +14,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from leaf_hub.errors import AssetError, ModelFolderError
-
-if TYPE_CHECKING:
-    from leaf_hub.recipe import ModelSpec
 
 logger = logging.getLogger(__name__)
 
@@ -149,15 +145,17 @@ def _fetch_offline(folder_name: str, target: str) -> Path:
     return require_model_folder(folder)
 
 
-def resolve_model(spec: ModelSpec) -> str:
-    """Return what ``SentenceTransformer(...)`` should load for a model spec.
+def resolve_model(model_id: str, *, path: str | None = None, source: str = "auto") -> str:
+    """Return what ``SentenceTransformer(...)`` should load for a model.
 
     ``path`` wins when given. Otherwise a known id is laid out offline with ``fetch_models.sh``
     (``source: auto`` or ``offline``); ``source: hub`` returns the Hub id for the caller to load
-    with ``revision``.
+    with its revision. A recipe's model section calls this through ``ModelSpec.resolve()``.
 
     Args:
-        spec: The recipe's teacher or student section.
+        model_id: Hub id, e.g. ``sentence-transformers/all-MiniLM-L6-v2``.
+        path: A local model folder, if given.
+        source: ``auto``, ``offline``, ``hub`` or ``path`` (see the recipe's ``ModelSpec``).
 
     Returns:
         A local folder path, or the Hub id.
@@ -166,17 +164,17 @@ def resolve_model(spec: ModelSpec) -> str:
         AssetError: If the offline copy cannot be had.
         ModelFolderError: If a given path is not a model folder.
     """
-    if spec.path or spec.source == "path":
-        if not spec.path:
-            raise AssetError(f"{spec.id}: source is 'path' but no path is given")
-        return str(require_model_folder(Path(spec.path).expanduser()))
-    if spec.source == "hub":
-        return spec.id
-    known = OFFLINE_MODELS.get(spec.id)
+    if path or source == "path":
+        if not path:
+            raise AssetError(f"{model_id}: source is 'path' but no path is given")
+        return str(require_model_folder(Path(path).expanduser()))
+    if source == "hub":
+        return model_id
+    known = OFFLINE_MODELS.get(model_id)
     if known is None:
-        if spec.source == "offline":
-            raise AssetError(f"no offline copy is known for {spec.id}; give its folder as path:")
-        return spec.id
+        if source == "offline":
+            raise AssetError(f"no offline copy is known for {model_id}; give its folder as path:")
+        return model_id
     return str(_fetch_offline(*known))
 
 

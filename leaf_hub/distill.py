@@ -40,7 +40,8 @@ from leaf_hub import parallel
 from leaf_hub.errors import AssetError, DistillError
 from leaf_hub.hashing import atomic_write, sha256_file
 from leaf_hub.recipe import DataSpec, Recipe, TrainingSpec
-from leaf_hub.run_folder import DistillReport, RunFolder
+from leaf_hub.records import DistillReport
+from leaf_hub.run_folder import RunFolder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -499,7 +500,6 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
         AssetError: A model or data file is missing.
         DistillError: Dimension mismatch, unwritable output, non-finite loss.
     """
-    from leaf_hub.assets import resolve_model
     from leaf_hub.models.student import build_student, init_projection
     from leaf_hub.teacher import build_teacher
 
@@ -535,7 +535,7 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
 
     prompts = {"query": recipe.student.query_prompt, "document": recipe.student.document_prompt}
     student = build_student(
-        resolve_model(recipe.student),
+        recipe.student.resolve(),
         projection_dim=recipe.student.projection_dim,
         projection_bias=recipe.student.projection_bias,
         normalize=recipe.teacher.normalize,

@@ -62,12 +62,13 @@ import yaml
 
 from leaf_hub.errors import LeaderboardError, RecipeError, RunFolderError
 from leaf_hub.hashing import sha256_file
-from leaf_hub.run_folder import ReleaseManifest, RunFolder
+from leaf_hub.records import ReleaseManifest
+from leaf_hub.run_folder import RunFolder
 
 if TYPE_CHECKING:
     from mteb.models.model_meta import ModelMeta
 
-    from leaf_hub.evaluation.results import EvalResults
+    from leaf_hub.records import EvalResults
 
 logger = logging.getLogger(__name__)
 

@@ -45,18 +45,17 @@ from typing import TYPE_CHECKING, Any
 
 from leaf_hub.citations import LEAF, LEAF_CITATION, SBERT, SBERT_CITATION
 from leaf_hub.errors import CardError, EvalError, RecipeError, RunFolderError
-from leaf_hub.evaluation.tasks import metric_label
 from leaf_hub.models.weights import count_parameters
 from leaf_hub.recipe import Recipe
+from leaf_hub.task_meta import metric_label
 from leaf_hub.version import __version__
 
 if TYPE_CHECKING:
     from huggingface_hub import ModelCardData
 
-    from leaf_hub.evaluation.results import EvalResults, ScoreRecord, SpeedRecord
-    from leaf_hub.evaluation.tasks import TaskFacts
     from leaf_hub.licenses import LicenseReport
-    from leaf_hub.run_folder import DistillReport
+    from leaf_hub.records import DistillReport, EvalResults, ScoreRecord, SpeedRecord
+    from leaf_hub.task_meta import TaskFacts
 
 logger = logging.getLogger(__name__)
 
@@ -371,8 +370,8 @@ def _pct(value: float | None, digits: int = 2) -> str:
 
 
 def _facts(task: str) -> TaskFacts | None:
-    """The facts mteb gives for a task (:func:`leaf_hub.evaluation.tasks.task_facts`), ``None`` for a name it lacks."""
-    from leaf_hub.evaluation.tasks import task_facts
+    """The facts mteb gives for a task (:func:`leaf_hub.task_meta.task_facts`), ``None`` for a name it lacks."""
+    from leaf_hub.task_meta import task_facts
 
     try:
         return task_facts(task)

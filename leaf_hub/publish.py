@@ -53,17 +53,17 @@ from leaf_hub.errors import (
 )
 from leaf_hub.hashing import sha256_file
 from leaf_hub.hub import RELOAD_MIN_COSINE
-from leaf_hub.run_folder import FileEntry, ReleaseManifest, RunFolder, recipe_yaml
+from leaf_hub.records import FileEntry, ReleaseManifest
+from leaf_hub.run_folder import RunFolder, recipe_yaml
 from leaf_hub.version import __version__
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from leaf_hub.evaluation.results import EvalResults
     from leaf_hub.hub import HubClient
     from leaf_hub.licenses import LicenseReport
     from leaf_hub.recipe import Recipe
-    from leaf_hub.run_folder import DistillReport
+    from leaf_hub.records import DistillReport, EvalResults
 
 logger = logging.getLogger(__name__)
 
@@ -216,9 +216,8 @@ def _document_encoder_folder(recipe: Recipe) -> Path | None:
             f"--asym needs a document encoder: the teacher {teacher.id} is a black box (kind: {teacher.kind}); "
             "name a sentence-transformers model in teacher.document_encoder, or publish without --asym"
         )
-    from leaf_hub.assets import resolve_model
 
-    folder = Path(resolve_model(teacher.document_encoder)).expanduser()
+    folder = Path(teacher.document_encoder.resolve()).expanduser()
     return folder if (folder / "modules.json").is_file() else None
 
 

@@ -88,6 +88,17 @@ class ModelSpec(_Strict):
     def _check_id(cls, value: str) -> str:
         return check_repo_id(value)
 
+    def resolve(self) -> str:
+        """What ``SentenceTransformer(...)`` loads: a folder or the Hub id (:func:`~leaf_hub.assets.resolve_model`).
+
+        Raises:
+            AssetError: If the offline copy cannot be had.
+            ModelFolderError: If a given path is not a model folder.
+        """
+        from leaf_hub.assets import resolve_model
+
+        return resolve_model(self.id, path=self.path, source=self.source)
+
 
 def check_task_prompts(prompts: dict[str, str]) -> dict[str, str]:
     """Check that every key of a per-task prompt table is one mteb resolves.
@@ -465,7 +476,7 @@ class EvalSpec(_Strict):
         if set(value) <= set(DEFAULT_TASKS):
             return value
         from leaf_hub.errors import EvalError
-        from leaf_hub.evaluation.tasks import resolve_task_names
+        from leaf_hub.task_meta import resolve_task_names
 
         try:
             resolve_task_names(value)

@@ -22,117 +22,28 @@ printed or stored outside that folder.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from leaf_hub.errors import ReleaseError
 from leaf_hub.recipe import Recipe, load_recipe
+from leaf_hub.records import ReleaseSummary
 from leaf_hub.run_folder import RunFolder
 
 if TYPE_CHECKING:
-    from rich.table import Table
+    pass
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ReleaseSummary", "release", "stage_fingerprints"]
+__all__ = ["release", "stage_fingerprints"]
 
 _DISTILL_SECTIONS = ("teacher", "student", "data", "training")
-
-
-@dataclass
-class ReleaseSummary:
-    """What one ``leaf-hub release`` did; written to ``<run_dir>/release_summary.json``.
-
-    Attributes:
-        recipe: Recipe name.
-        version: Recipe version.
-        run_dir: The run folder.
-        endpoint: Hub endpoint published to.
-        repo_id: Published repository.
-        tag: Release tag.
-        commit: Commit id the tag points at.
-        url: Web URL of the repository.
-        stages: Stage name -> ``{"status": "ran"|"skipped", "seconds": float}``.
-        scores: ``"<task>/<mode>"`` -> main score (fraction); modes include ``init`` when evaluated.
-        alignment_before: Held-out alignment before training.
-        alignment_after: Held-out alignment after training.
-        alignment_gain_se: Standard error of the alignment gain (paired, per held-out text).
-        text_passes: Texts trained on, counting each epoch's pass (steps × batch size).
-        train_seconds: Training time of the distill stage.
-        model_mb: Size of the model's weights in MB.
-        n_parameters: Parameters of the student.
-        reload_min_cosine: Worst cosine between the local model and the tag reloaded from the Hub.
-        wall_seconds: Whole release.
-    """
-
-    recipe: str
-    version: str
-    run_dir: str
-    endpoint: str
-    repo_id: str
-    tag: str
-    commit: str | None = None
-    url: str | None = None
-    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
-    scores: dict[str, float] = field(default_factory=dict)
-    subsampled: dict[str, bool] = field(default_factory=dict)
-    alignment_before: float | None = None
-    alignment_after: float | None = None
-    alignment_gain_se: float | None = None
-    text_passes: int | None = None
-    train_seconds: float | None = None
-    model_mb: float | None = None
-    n_parameters: int | None = None
-    reload_min_cosine: float | None = None
-    wall_seconds: float = 0.0
-
-    def to_json(self) -> str:
-        """Serialise as pretty JSON."""
-        return json.dumps(asdict(self), indent=2)
-
-    def summary_table(self) -> Table:
-        """A rich table: scores, sizes, repo, commit, tag and per-stage times."""
-        from rich.table import Table
-
-        table = Table(title=f"leaf-hub release {self.recipe} {self.tag}", show_header=True)
-        table.add_column("item")
-        table.add_column("value", justify="right")
-        for name, stage in self.stages.items():
-            table.add_row(f"stage {name}", f"{stage['status']} ({stage['seconds']:.1f} s)")
-        for key, value in sorted(self.scores.items()):
-            note = " (sub-sampled corpus)" if self.subsampled.get(key) else ""
-            table.add_row(key, f"{100 * value:.2f}{note}")
-        for key in sorted(k for k in self.scores if k.endswith("/init")):
-            task = key.removesuffix("/init")
-            if f"{task}/student" in self.scores:  # a loss reads as a loss: negative
-                delta = 100 * (self.scores[f"{task}/student"] - self.scores[key])
-                table.add_row(f"{task}: student − init", f"{delta:+.2f}")
-        if self.alignment_after is not None:
-            gain = self.alignment_after - self.alignment_before
-            se = f" ± {self.alignment_gain_se:.4f}" if self.alignment_gain_se is not None else ""
-            table.add_row(
-                "held-out alignment (gain)",
-                f"{self.alignment_before:.4f} → {self.alignment_after:.4f} ({gain:+.4f}{se})",
-            )
-        if self.text_passes:
-            table.add_row("training: text-passes / seconds", f"{self.text_passes:,} / {self.train_seconds:.0f} s")
-        if self.n_parameters:
-            table.add_row("parameters / weights", f"{self.n_parameters / 1e6:.1f} M / {self.model_mb:.1f} MB")
-        table.add_row("repo", self.url or self.repo_id)
-        table.add_row("commit", self.commit or "-")
-        table.add_row("tag", self.tag)
-        if self.reload_min_cosine is not None:
-            table.add_row("reload at tag: min cosine", f"{self.reload_min_cosine:.6f}")
-        table.add_row("wall time", f"{self.wall_seconds:.1f} s")
-        return table
 
 
 def _digest(*parts: str) -> str:

@@ -12,7 +12,7 @@ This is the only module that knows the folder's file names and parses its files.
       checkpoints/           trainer checkpoints of an interrupted distillation (resume)
       work/                  distill scratch (teacher targets); removed when distill ends
       metrics.json           DistillReport    what distillation did
-      eval/results.json      EvalResults      scores, sweep, speed (schema: leaf_hub.evaluation.results)
+      eval/results.json      EvalResults      scores, sweep, speed (schema: leaf_hub.records.evaluation)
       eval/mteb/<mode>/      mteb's own TaskResult files (read by mteb's loaders)
       eval/<plot>.png        the sweep plot
       exports/               ONNX / OpenVINO exports (leaf_hub.export)
@@ -28,233 +28,21 @@ leaves a half-written record that a later stage would trust.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from leaf_hub.errors import EvalError, RecipeError, RunFolderError
 from leaf_hub.hashing import atomic_write
+from leaf_hub.records import DistillReport, ReleaseManifest, StageRecord
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
-    from leaf_hub.evaluation.results import EvalResults
     from leaf_hub.recipe import Recipe
-    from leaf_hub.release import ReleaseSummary
+    from leaf_hub.records import EvalResults, ReleaseSummary
 
-__all__ = ["DistillReport", "FileEntry", "ReleaseManifest", "RunFolder", "StageRecord"]
-
-
-# ---------------------------------------------------------------------------------------------
-# records
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class DistillReport:
-    """What a distillation run did; the content of ``metrics.json``.
-
-    Attributes:
-        recipe_name: The recipe's name.
-        recipe_fingerprint: :meth:`Recipe.fingerprint` of the recipe distilled with.
-        teacher_id: The teacher's id.
-        teacher_fingerprint: The teacher's own fingerprint (weights or black-box version).
-        student_init_id: The student initialisation's id.
-        run_dir: The run folder.
-        n_train_texts: Texts trained on.
-        n_heldout: Held-out texts of the alignment figure.
-        alignment_before: Mean held-out cosine to the teacher before training.
-        alignment_after: The same after training.
-        steps: Optimizer steps.
-        train_seconds: Training time.
-        train_texts_per_s: Texts per second in training.
-        teacher_seconds: Time spent on the teacher's vectors.
-        teacher_texts_encoded: Texts the teacher encoded (not from its cache).
-        teacher_cache_hits: Vectors read from the teacher cache.
-        wall_seconds: The whole distillation.
-        projection_init: Figures of the projection's ridge fit.
-        loss_history: ``[step, loss]`` pairs.
-        hardware: Machine facts.
-        versions: Library versions.
-        resumed_from: Checkpoint resumed from, if any.
-        text_passes: Texts trained on, counting each epoch's pass.
-        train_tokens_per_s: Real (non-padding) tokens per second in training.
-        alignment_gain_se: Standard error of the alignment gain (paired over held-out texts).
-        parameters: ``trainable`` / ``frozen`` parameter counts.
-        world_size: Processes that trained.
-        teacher_encoded_per_rank: Texts each rank's teacher encoded.
-        citations: Name -> BibTeX of the loss that was built (its parts in order).
-    """
-
-    recipe_name: str
-    recipe_fingerprint: str
-    teacher_id: str
-    teacher_fingerprint: str
-    student_init_id: str
-    run_dir: str
-    n_train_texts: int
-    n_heldout: int
-    alignment_before: float
-    alignment_after: float
-    steps: int
-    train_seconds: float
-    train_texts_per_s: float
-    teacher_seconds: float
-    teacher_texts_encoded: int
-    teacher_cache_hits: int
-    wall_seconds: float
-    projection_init: dict[str, float] = field(default_factory=dict)
-    loss_history: list[list[float]] = field(default_factory=list)
-    hardware: dict[str, Any] = field(default_factory=dict)
-    versions: dict[str, str] = field(default_factory=dict)
-    resumed_from: str | None = None
-    text_passes: int = 0
-    train_tokens_per_s: float = 0.0
-    alignment_gain_se: float = float("nan")
-    parameters: dict[str, int] = field(default_factory=dict)
-    world_size: int = 1
-    teacher_encoded_per_rank: list[int] = field(default_factory=list)
-    citations: dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        """Serialise as pretty JSON (the ``metrics.json`` text)."""
-        return json.dumps(asdict(self), indent=2)
-
-    @classmethod
-    def from_json(cls, text: str, source: str = "metrics.json") -> DistillReport:
-        """Parse a ``metrics.json`` text.
-
-        Raises:
-            RunFolderError: If it is not JSON or lacks a field.
-        """
-        try:
-            data = json.loads(text)
-            known = {f for f in cls.__dataclass_fields__}
-            return cls(**{k: v for k, v in data.items() if k in known})
-        except (ValueError, TypeError, AttributeError) as e:
-            raise RunFolderError(f"{source}: not a distillation report ({str(e).splitlines()[0]})") from e
-
-    def summary_table(self) -> Table:
-        """A rich table of the headline figures."""
-        from rich.table import Table
-
-        table = Table(title=f"distilled {self.recipe_name} → {self.run_dir}/model", show_header=True)
-        table.add_column("figure")
-        table.add_column("value", justify="right")
-        rows = [
-            ("train texts / held-out", f"{self.n_train_texts:,} / {self.n_heldout:,}"),
-            (
-                "held-out alignment before → after (gain ± s.e.)",
-                f"{self.alignment_before:.4f} → {self.alignment_after:.4f} "
-                f"({self.alignment_after - self.alignment_before:+.4f} ± {self.alignment_gain_se:.4f})",
-            ),
-            ("steps / text-passes", f"{self.steps:,} / {self.text_passes:,}"),
-            ("teacher: texts encoded / cache hits", f"{self.teacher_texts_encoded:,} / {self.teacher_cache_hits:,}"),
-            ("teacher time", f"{self.teacher_seconds:.1f} s"),
-            (
-                "training time (texts/s, real tokens/s)",
-                f"{self.train_seconds:.1f} s ({self.train_texts_per_s:.1f}/s, {self.train_tokens_per_s:,.0f}/s)",
-            ),
-            ("wall time", f"{self.wall_seconds:.1f} s"),
-        ]
-        for name, value in rows:
-            table.add_row(name, value)
-        return table
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class FileEntry(_Strict):
-    """One released file: its size in bytes and sha256."""
-
-    size: int
-    sha256: str
-
-
-class ReleaseManifest(_Strict):
-    """``release.json``: a release's deterministic manifest (staged in every repo; the run keeps the model's).
-
-    The staged copy holds every field up to ``files`` (sha256 of each other file, so equal
-    manifests mean equal releases); the run folder's copy adds where and when it was published
-    (``tag`` … ``releases``).
-    """
-
-    schema_version: int = 1
-    leaf_hub_version: str
-    name: str
-    version: str
-    recipe_fingerprint: str
-    teacher: dict[str, Any]
-    student_init: dict[str, Any]
-    scores: list[dict[str, Any]]
-    mteb_version: str | None = None
-    sentence_transformers: dict[str, Any] = {}
-    license: dict[str, Any] = {}
-    exports: dict[str, Any] | None = None
-    repo_id: str
-    kind: str
-    asym_repo_id: str | None = None
-    student_repo_id: str | None = None
-    files: dict[str, FileEntry] = {}
-    tag: str | None = None
-    commit: str | None = None
-    endpoint: str | None = None
-    published_at: str | None = None
-    releases: list[dict[str, Any]] = []
-
-    def to_json(self) -> str:
-        """Deterministic JSON: sorted keys, only the fields that were set."""
-        return json.dumps(self.model_dump(mode="json", exclude_unset=True), indent=2, sort_keys=True) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str, source: str = "release.json") -> ReleaseManifest:
-        """Parse a ``release.json`` text.
-
-        Raises:
-            RunFolderError: If it is not JSON or not a manifest.
-        """
-        try:
-            return cls.model_validate_json(text)
-        except ValidationError as e:
-            first = e.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-            raise RunFolderError(f"{source}: {loc}: {first['msg']}") from e
-
-    def hashes(self) -> dict[str, str]:
-        """Released file -> sha256."""
-        return {path: entry.sha256.lower() for path, entry in self.files.items()}
-
-
-@dataclass
-class StageRecord:
-    """``stages.json``: the input fingerprint each stage last completed with.
-
-    Attributes:
-        completed: Stage name -> ``{"fingerprint": ..., ...}`` of its last completed run.
-        distill_started: Fingerprint of a distillation that started (and may have been
-            interrupted): its checkpoints may be resumed only by a run of the same inputs.
-    """
-
-    completed: dict[str, dict[str, Any]] = field(default_factory=dict)
-    distill_started: str | None = None
-
-    def fingerprint(self, stage: str) -> str | None:
-        """The fingerprint ``stage`` last completed with, or ``None``."""
-        return (self.completed.get(stage) or {}).get("fingerprint")
-
-    def complete(self, stage: str, fingerprint: str, **facts: Any) -> None:
-        """Record that ``stage`` completed with inputs ``fingerprint`` (plus facts such as a commit)."""
-        self.completed[stage] = {"fingerprint": fingerprint, **facts}
-
-    def invalidate(self, *stages: str) -> None:
-        """Forget ``stages`` (their outputs are stale)."""
-        for stage in stages:
-            self.completed.pop(stage, None)
+__all__ = ["RunFolder", "recipe_yaml"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -437,7 +225,7 @@ class RunFolder:
         Raises:
             RunFolderError: If ``eval/results.json`` is missing, not JSON, or not schema version 1.
         """
-        from leaf_hub.evaluation.results import load_results
+        from leaf_hub.records import load_results
 
         if not self.results_file.is_file():
             raise RunFolderError(
@@ -511,7 +299,7 @@ class RunFolder:
         Raises:
             RunFolderError: If ``release_summary.json`` is missing (the release did not finish) or malformed.
         """
-        from leaf_hub.release import ReleaseSummary
+        from leaf_hub.records import ReleaseSummary
 
         try:
             data = json.loads(self.summary_file.read_text(encoding="utf-8"))

@@ -164,10 +164,8 @@ class SentenceTransformerTeacher:
     @classmethod
     def from_spec(cls, spec: TeacherSpec, device: str | None = None) -> SentenceTransformerTeacher:
         """Build the teacher a recipe names (offline copy by default, see :mod:`leaf_hub.assets`)."""
-        from leaf_hub.assets import resolve_model
-
         return cls(
-            resolve_model(spec),
+            spec.resolve(),
             revision=spec.revision if spec.source == "hub" else None,
             query_prompt=spec.query_prompt,
             document_prompt=spec.document_prompt,

@@ -262,11 +262,10 @@ def teacher_targets(data: dict[str, list[tuple[str, str]]], args: argparse.Names
 def base_student(texts: list[str], targets: np.ndarray, args: argparse.Namespace):
     from leaf_hub.assets import resolve_model
     from leaf_hub.models.student import build_student, init_projection
-    from leaf_hub.recipe import ModelSpec
 
     device = None if args.device == "auto" else args.device
     student = build_student(
-        resolve_model(ModelSpec(id=STUDENT_ID)),
+        resolve_model(STUDENT_ID),
         projection_dim=targets.shape[1],
         max_seq_length=args.max_seq_length,
         device=device,
@@ -528,7 +527,7 @@ def plot(rows: list[dict], summary: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from leaf_hub.evaluation.tasks import task_facts
+    from leaf_hub.task_meta import task_facts
 
     panels = [
         (f"{t} {task_facts(t).metric} ({TASKS[t][0]})", lambda r, t=t: r["scores"]["select"][t]["score"]) for t in TASKS

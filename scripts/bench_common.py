@@ -49,12 +49,11 @@ def resolve_teacher(spec: str | None, prog: str) -> str:
     """A teacher folder, or the offline copy of a Hub id (default all-mpnet-base-v2); one line on failure."""
     from leaf_hub.assets import resolve_model
     from leaf_hub.errors import LeafHubError
-    from leaf_hub.recipe import ModelSpec
 
     if spec and Path(spec).expanduser().is_dir():
         return str(Path(spec).expanduser())
     try:
-        return resolve_model(ModelSpec(id=spec or "sentence-transformers/all-mpnet-base-v2"))
+        return resolve_model(spec or "sentence-transformers/all-mpnet-base-v2")
     except (LeafHubError, ValueError) as e:
         sys.exit(f"{prog}: teacher {spec}: {str(e).splitlines()[0]}")
 

@@ -40,10 +40,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 def _student(teacher_dim: int):
     from leaf_hub.assets import resolve_model
     from leaf_hub.models.student import build_student
-    from leaf_hub.recipe import ModelSpec
 
     return build_student(
-        resolve_model(ModelSpec(id="sentence-transformers/all-MiniLM-L6-v2")),
+        resolve_model("sentence-transformers/all-MiniLM-L6-v2"),
         projection_dim=teacher_dim,
         max_seq_length=128,
     )
@@ -94,10 +93,9 @@ def _baseline_run(texts, heldout, workdir: Path, training) -> dict:
     from leaf_hub.assets import resolve_model
     from leaf_hub.distill import mean_alignment
     from leaf_hub.models.student import init_projection
-    from leaf_hub.recipe import ModelSpec
 
     start = time.perf_counter()
-    teacher = SentenceTransformer(resolve_model(ModelSpec(id="sentence-transformers/all-mpnet-base-v2")))
+    teacher = SentenceTransformer(resolve_model("sentence-transformers/all-mpnet-base-v2"))
     teacher.max_seq_length = 128
     t0 = time.perf_counter()
     train = Dataset.from_dict({"text": texts}).map(

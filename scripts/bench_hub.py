@@ -232,9 +232,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.model is None:
         from leaf_hub.assets import resolve_model
-        from leaf_hub.recipe import ModelSpec
 
-        args.model = Path(resolve_model(ModelSpec(id="sentence-transformers/all-MiniLM-L6-v2")))
+        args.model = Path(resolve_model("sentence-transformers/all-MiniLM-L6-v2"))
     repeats, concurrency = (1, 10) if args.quick else (args.repeats, args.concurrency)
     work = Path(tempfile.mkdtemp(prefix="leaf-hub-bench-"))
     try:

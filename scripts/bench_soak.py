@@ -132,9 +132,8 @@ def worker(index: int, deadline: float, weights: Path, texts: Path, out: Path, s
 def _real_inputs(folder: Path) -> tuple[Path, Path]:
     """The real MiniLM weights (LFS payloads) and real corpus lines (text payloads)."""
     from leaf_hub.assets import data_root, resolve_model
-    from leaf_hub.recipe import ModelSpec
 
-    weights = Path(resolve_model(ModelSpec(id="sentence-transformers/all-MiniLM-L6-v2"))) / "model.safetensors"
+    weights = Path(resolve_model("sentence-transformers/all-MiniLM-L6-v2")) / "model.safetensors"
     texts = folder / "texts.txt"
     with (data_root() / "distill" / "corpus_en.txt").open(encoding="utf-8") as fh:
         texts.write_text("".join(next(fh) for _ in range(2000)), encoding="utf-8")

@@ -144,7 +144,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     import torch
 
-    from leaf_hub.assets import resolve_model
     from leaf_hub.distill import load_texts, mean_alignment, teacher_vectors
     from leaf_hub.models.student import build_student, init_projection
     from leaf_hub.recipe import load_recipe
@@ -166,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     texts = [prompts[k] + t for t, k in data.train]
     held = [prompts[k] + t for t, k in data.heldout]
     base = build_student(
-        resolve_model(recipe.student),
+        recipe.student.resolve(),
         projection_dim=recipe.student.projection_dim,
         max_seq_length=recipe.student.max_seq_length,
         device="cpu",

@@ -150,9 +150,8 @@ def main(argv: list[str] | None = None) -> int:
                 reference = {k: v[[0, 1, 2, -1]] for k, v in reference.items()}
         if args.model is None:
             from leaf_hub.assets import resolve_model
-            from leaf_hub.recipe import ModelSpec
 
-            init = resolve_model(ModelSpec(id="sentence-transformers/all-MiniLM-L6-v2"))
+            init = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
             model = leaf_shaped_model(init)
             if not args.reference:
                 reference = reference_embeddings(model, texts, ["query"])

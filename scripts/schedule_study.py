@@ -201,14 +201,13 @@ class Study:
 
     def student(self, settings: dict[str, Any]) -> tuple[Any, dict[str, float]]:
         """A fresh copy of the ridge-initialised student for these ridge settings."""
-        from leaf_hub.assets import resolve_model
         from leaf_hub.models.student import build_student, init_projection
 
         key = f"{settings['ridge_samples']}-{settings['ridge_lambda']}"
         if key not in self._students:
             spec = self.recipe.student
             student = build_student(
-                resolve_model(spec), projection_dim=spec.projection_dim, max_seq_length=spec.max_seq_length
+                spec.resolve(), projection_dim=spec.projection_dim, max_seq_length=spec.max_seq_length
             )
             n = min(settings["ridge_samples"], len(self.texts))
             fit = init_projection(student, self.texts[:n], self.targets[:n], lam=settings["ridge_lambda"])

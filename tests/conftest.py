@@ -52,18 +52,16 @@ def shared_data() -> Path:
 def student_path() -> Path:
     """The real all-MiniLM-L6-v2 folder (fetched once with fetch_models.sh)."""
     from leaf_hub.assets import resolve_model
-    from leaf_hub.recipe import ModelSpec
 
-    return Path(resolve_model(ModelSpec(id="sentence-transformers/all-MiniLM-L6-v2")))
+    return Path(resolve_model("sentence-transformers/all-MiniLM-L6-v2"))
 
 
 @pytest.fixture(scope="session")
 def teacher_path() -> Path:
     """The real all-mpnet-base-v2 folder (fetched once with fetch_models.sh)."""
     from leaf_hub.assets import resolve_model
-    from leaf_hub.recipe import ModelSpec
 
-    return Path(resolve_model(ModelSpec(id="sentence-transformers/all-mpnet-base-v2")))
+    return Path(resolve_model("sentence-transformers/all-mpnet-base-v2"))
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from leaf_hub.errors import RecipeError, RunFolderError
-from leaf_hub.evaluation.results import EvalResults
 from leaf_hub.recipe import load_recipe
-from leaf_hub.run_folder import DistillReport, FileEntry, ReleaseManifest, RunFolder, StageRecord
+from leaf_hub.records import DistillReport, EvalResults, FileEntry, ReleaseManifest, StageRecord
+from leaf_hub.run_folder import RunFolder
 from tests.support.records import distill_report, eval_results, release_manifest, score_record
 
 

@@ -4,7 +4,6 @@
 * :mod:`~leaf_hub.evaluation.encoders`: the mteb encoder that routes queries and documents to the
   student or the teacher (symmetric and asymmetric modes), over cached vectors;
 * :mod:`~leaf_hub.evaluation.sweep`: the Matryoshka x quantisation sweep and its plot;
-* :mod:`~leaf_hub.evaluation.results`: the ``eval/results.json`` schema (documented there);
 * :mod:`~leaf_hub.evaluation.run`: the entry points below, the only caller of ``mteb.evaluate``.
 
 Importing this package does not import mteb, torch or sentence-transformers.
@@ -12,7 +11,6 @@ Importing this package does not import mteb, torch or sentence-transformers.
 
 from __future__ import annotations
 
-from leaf_hub.evaluation.results import EvalResults, ScoreRecord, SweepRecord, load_results
 from leaf_hub.evaluation.run import (
     EVAL_MODES,
     eval_settings,
@@ -23,12 +21,8 @@ from leaf_hub.evaluation.run import (
 
 __all__ = [
     "EVAL_MODES",
-    "EvalResults",
-    "ScoreRecord",
-    "SweepRecord",
     "eval_settings",
     "evaluate_model_folder",
     "evaluate_models",
     "evaluate_run",
-    "load_results",
 ]

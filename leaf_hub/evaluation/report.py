@@ -9,7 +9,7 @@ from leaf_hub.errors import EvalError
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from leaf_hub.evaluation.results import EvalResults, ScoreRecord
+    from leaf_hub.records import EvalResults, ScoreRecord
 
 __all__ = ["scores_table", "sweep_table", "task_type"]
 
@@ -18,7 +18,7 @@ def task_type(row: ScoreRecord) -> str:
     """The mteb type of the row's task: recorded with the score, else read from mteb's metadata."""
     if row.task_type:
         return row.task_type
-    from leaf_hub.evaluation.tasks import task_facts
+    from leaf_hub.task_meta import task_facts
 
     try:
         return task_facts(row.task).type

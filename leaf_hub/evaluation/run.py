@@ -19,7 +19,7 @@ Optionally (``speed_texts``), a dedicated uncached timing of student and teacher
 texts (:mod:`leaf_hub.evaluation.speed`), the only source of a card's speed claim.
 
 Then the Matryoshka x quantisation sweep (:mod:`leaf_hub.evaluation.sweep`) on the same cached
-vectors, and the files: ``results.json`` (schema in :mod:`leaf_hub.evaluation.results`),
+vectors, and the files: ``results.json`` (schema in :mod:`leaf_hub.records.evaluation`),
 ``mteb/<mode>/<Task>.json`` (mteb's ``TaskResult``) and ``sweep.png``.
 """
 
@@ -39,8 +39,9 @@ from pydantic import ValidationError
 from leaf_hub.assets import data_root as resolve_data_root
 from leaf_hub.assets import leaf_hub_home, model_fingerprint, require_model_folder
 from leaf_hub.errors import EvalError, ModelFolderError
-from leaf_hub.evaluation.results import EvalResults, ScoreRecord, SweepRecord
+from leaf_hub.hashing import atomic_write
 from leaf_hub.recipe import EvalSpec
+from leaf_hub.records import EvalResults, ScoreRecord, SweepRecord
 
 if TYPE_CHECKING:
     from leaf_hub.evaluation.encoders import EmbeddingSource
@@ -81,7 +82,7 @@ def eval_settings(base: EvalSpec | None = None, **overrides: Any) -> EvalSpec:
     """
     data = (base or EvalSpec()).model_dump()
     if overrides.get("tasks"):
-        from leaf_hub.evaluation.tasks import resolve_task_names
+        from leaf_hub.task_meta import resolve_task_names
 
         resolve_task_names(overrides["tasks"])
     for mode in overrides.get("modes") or []:
@@ -385,7 +386,7 @@ def evaluate_models(
         texts_encoded={name: source.texts_encoded for name, source in sources.items()},
         speed=speed,
     )
-    results.write(out / "results.json")
+    atomic_write(out / "results.json", results.to_json())
     return results
 
 
@@ -494,9 +495,7 @@ def load_init(recipe: Recipe, batch_size: int = 32) -> Teacher:
         AssetError: If the offline copy cannot be had.
         ModelFolderError: If the folder cannot be loaded.
     """
-    from leaf_hub.assets import resolve_model
-
-    source = resolve_model(recipe.student)
+    source = recipe.student.resolve()
     if not Path(source).is_dir():
         raise ModelFolderError(f"init mode needs a local copy of {recipe.student.id}; got {source!r}")
     return _load_student(Path(source), None, recipe.student.max_seq_length, batch_size)

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from leaf_hub.errors import EvalError
-from leaf_hub.evaluation.results import SpeedRecord
+from leaf_hub.records import SpeedRecord
 
 if TYPE_CHECKING:
     from leaf_hub.teacher import Teacher, TextKind
@@ -72,7 +72,7 @@ def time_models(
         batch_size: Batch size the models encode with, for the record.
 
     Returns:
-        The :class:`~leaf_hub.evaluation.results.SpeedRecord`.
+        The :class:`~leaf_hub.records.evaluation.SpeedRecord`.
 
     Raises:
         EvalError: With fewer than two models, no texts, or fewer than :data:`MIN_REPEATS` repeats.

@@ -19,7 +19,7 @@ import numpy as np
 
 from leaf_hub.evaluation.data import document_text
 from leaf_hub.evaluation.encoders import CompressedEncoder, EmbeddingSource, Precision, RoutedEncoder
-from leaf_hub.evaluation.results import SweepRecord
+from leaf_hub.records import SweepRecord
 
 logger = logging.getLogger(__name__)
 

@@ -1,11 +1,8 @@
 """mteb tasks by name: mteb's own tasks, read from local copies when there are any, else downloaded by mteb.
 
-mteb's :class:`~mteb.abstasks.task_metadata.TaskMetadata` is the one source of task facts here
-(type, main score, dataset id and revision, splits, citation): :func:`task_facts` exposes them for
-the card and the reports, and nothing in leaf_hub keeps its own table of tasks.
+mteb's :class:`~mteb.abstasks.task_metadata.TaskMetadata` is the one source of task facts
+(:mod:`leaf_hub.task_meta`); nothing here keeps its own table of tasks.
 
-* :func:`resolve_task_names` expands benchmark names (``BEIR``, ``MTEB(eng, v2)``) into their tasks
-  with ``mteb.get_benchmark``, offline, from the metadata mteb ships.
 * :func:`get_tasks` builds one task per name. A task with a local copy (the shipped SciFact,
   NFCorpus and STS-B in ``../shared/data``, or any BEIR-layout or STS-layout folder a recipe maps to
   a task name with ``evaluation.local``) is a subclass of mteb's own class for that name: it carries
@@ -29,7 +26,6 @@ import logging
 import os
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlparse
@@ -48,204 +44,23 @@ from leaf_hub.evaluation.data import (
     subsample_retrieval,
     subsample_sts,
 )
-from leaf_hub.recipe import DEFAULT_TASKS
+from leaf_hub.task_meta import mteb_task, resolve_task_names
 
 if TYPE_CHECKING:
-    from leaf_hub.evaluation.results import EvalResults
+    pass
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "DEFAULT_TASKS",
-    "benchmark_average",
-    "SHIPPED_DATA",
-    "TaskFacts",
     "get_tasks",
     "has_two_sides",
     "hub_unreachable_reason",
     "load_task",
-    "metric_label",
-    "resolve_task_names",
-    "task_facts",
     "task_split",
 ]
 
 #: mteb task types a local folder can stand for, and the layout it must have.
 _LOCAL_LAYOUT = {"Retrieval": "beir", "STS": "sts"}
-
-
-@dataclass(frozen=True)
-class TaskFacts:
-    """What mteb's ``TaskMetadata`` says about a task (for cards and reports).
-
-    Attributes:
-        name: mteb's task name.
-        type: Task type (``Retrieval``, ``STS``, ``Classification``, ...).
-        main_score: The metric the leaderboard ranks by (``ndcg_at_10``, ``cosine_spearman``, ...).
-        dataset: Hub dataset id mteb loads.
-        revision: The dataset revision mteb pins.
-        eval_splits: Splits mteb evaluates.
-        languages: ISO language-script codes.
-        reference: URL of the dataset's page or paper.
-        citation: BibTeX.
-        description: mteb's one-paragraph description.
-    """
-
-    name: str
-    type: str
-    main_score: str
-    dataset: str
-    revision: str
-    eval_splits: tuple[str, ...]
-    languages: tuple[str, ...]
-    reference: str | None
-    citation: str | None
-    description: str
-
-    @property
-    def metric(self) -> str:
-        """How a card or a report names the main score (:func:`metric_label`)."""
-        return metric_label(self.main_score)
-
-
-#: Display words of the parts of mteb's metric names (``ndcg`` -> ``nDCG``); a part not listed is kept as it is.
-_METRIC_WORDS = {
-    "ndcg": "nDCG",
-    "map": "MAP",
-    "mrr": "MRR",
-    "recall": "Recall",
-    "precision": "Precision",
-    "hit_rate": "Hit rate",
-    "accuracy": "Accuracy",
-    "f1": "F1",
-    "ap": "AP",
-    "v_measure": "V-measure",
-    "nmi": "NMI",
-    "ami": "AMI",
-    "lrap": "LRAP",
-    "spearman": "Spearman",
-    "pearson": "Pearson",
-}
-
-
-def metric_label(main_score: str) -> str:
-    """The display name of an mteb metric: ``ndcg_at_10`` -> ``nDCG@10``, ``cosine_spearman`` -> ``Spearman (cosine)``.
-
-    The one place a metric's name is turned into words: the card and the reports call this with the
-    ``main_score`` mteb's metadata gives (:func:`task_facts`) or the one a score was recorded with.
-    ``<metric>_at_<k>`` becomes ``<Metric>@<k>``; ``<similarity>_<correlation>`` (mteb's STS and
-    pair-classification names) becomes ``<Correlation> (<similarity>)``; ``max_<metric>`` becomes
-    ``<Metric> (best similarity)``; any other name is returned with its known parts spelled out.
-
-    Args:
-        main_score: mteb's metric name.
-
-    Returns:
-        The label.
-    """
-    name = main_score.strip()
-    if "_at_" in name:
-        stem, _, k = name.rpartition("_at_")
-        return f"{metric_label(stem)}@{k}"
-    if name in _METRIC_WORDS:
-        return _METRIC_WORDS[name]
-    for similarity in ("cosine", "euclidean", "manhattan", "dot", "max"):
-        if name.startswith(similarity + "_") and name.removeprefix(similarity + "_") in _METRIC_WORDS:
-            inner = _METRIC_WORDS[name.removeprefix(similarity + "_")]
-            return f"{inner} ({'best similarity' if similarity == 'max' else similarity})"
-    return name
-
-
-def _mteb_task(name: str) -> Any:
-    import mteb
-
-    try:
-        return mteb.get_task(name)
-    except (KeyError, ValueError) as e:
-        hint = str(e).strip("'\"").removeprefix("KeyError: ").strip("'\"")
-        raise EvalError(f"unknown mteb task {name!r} ({hint})") from None
-
-
-@functools.lru_cache(maxsize=512)
-def task_facts(name: str) -> TaskFacts:
-    """The facts mteb's metadata gives for a task, offline (cached per name).
-
-    Raises:
-        EvalError: If mteb has no task of that name.
-    """
-    meta = _mteb_task(name).metadata
-    return TaskFacts(
-        name=meta.name,
-        type=str(meta.type),
-        main_score=str(meta.main_score),
-        dataset=str(meta.dataset["path"]),
-        revision=str(meta.dataset["revision"]),
-        eval_splits=tuple(meta.eval_splits),
-        languages=tuple(meta.languages),
-        reference=meta.reference,
-        citation=(meta.bibtex_citation or "").strip() or None,
-        description=str(meta.description),
-    )
-
-
-def resolve_task_names(names: Sequence[str]) -> list[str]:
-    """Task names with every benchmark name replaced by its tasks (in mteb's order, duplicates dropped).
-
-    Works offline: mteb's task and benchmark metadata ship with the package.
-
-    Raises:
-        EvalError: On a name that is neither an mteb task nor an mteb benchmark (mteb's suggestion included).
-    """
-    import mteb
-
-    out: list[str] = []
-    for name in names:
-        try:
-            mteb.get_task(name)
-            out.append(name)
-            continue
-        except (KeyError, ValueError):
-            pass
-        try:
-            benchmark = mteb.get_benchmark(name)
-        except (KeyError, ValueError):
-            raise EvalError(
-                f"unknown task {name!r}: neither an mteb task nor an mteb benchmark (mteb {mteb.__version__}; "
-                "see mteb.get_tasks() and mteb.get_benchmarks())"
-            ) from None
-        out += [t.metadata.name for t in benchmark.tasks]
-    return list(dict.fromkeys(out))
-
-
-def benchmark_average(benchmark: str, results: EvalResults, mode: str = "student") -> float | None:
-    """Mean main score over a benchmark's tasks (mteb's "Mean (Task)"), only when every task ran on full splits.
-
-    Args:
-        benchmark: mteb benchmark name (``BEIR``, ``MTEB(eng, v2)``).
-        results: An evaluation's results.
-        mode: Which rows (``student``, ``teacher``, ...).
-
-    Returns:
-        The mean (a fraction), or ``None`` when a task of the benchmark is missing, sub-sampled or
-        scored on a split the benchmark does not select.
-
-    Raises:
-        EvalError: If mteb has no benchmark of that name.
-    """
-    import mteb
-
-    rows = {r.task: r for r in results.scores if r.mode == mode}
-    try:
-        selected = mteb.get_benchmark(benchmark).tasks
-    except (KeyError, ValueError):
-        raise EvalError(f"unknown mteb benchmark {benchmark!r}") from None
-    scores = []
-    for task in selected:
-        row = rows.get(task.metadata.name)
-        if row is None or row.subsampled or row.split not in task.eval_splits:
-            return None
-        scores.append(row.main_score)
-    return sum(scores) / len(scores) if scores else None
 
 
 @functools.lru_cache(maxsize=8)
@@ -405,7 +220,7 @@ class _LocalSTS(_LocalTask):
 
 @functools.lru_cache(maxsize=256)
 def _local_class(name: str, folder: str) -> type:
-    official = type(_mteb_task(name))
+    official = type(mteb_task(name))
     meta = official.metadata
     layout = _LOCAL_LAYOUT.get(str(meta.type))
     if layout is None:
@@ -428,7 +243,7 @@ def _local_class(name: str, folder: str) -> type:
 
 def _check_folder(name: str, folder: str, root: str | Path | None) -> None:
     path = Path(folder) if Path(folder).is_absolute() else resolve_data_root(root) / folder
-    want = _LOCAL_LAYOUT.get(str(_mteb_task(name).metadata.type))
+    want = _LOCAL_LAYOUT.get(str(mteb_task(name).metadata.type))
     found = detect_layout(path)
     if not path.is_dir():
         raise EvalError(f"evaluation.local.{name}: {path} is not a folder")
@@ -470,7 +285,7 @@ def _count(task: Any, split: str) -> SampleInfo:
 
 def _online_task(name: str, split: str, seed: int, template: Any | None = None) -> Any:
     """The mteb task, as a benchmark selects it (``template``: its splits and subsets) or whole."""
-    official = template if template is not None else _mteb_task(name)
+    official = template if template is not None else mteb_task(name)
     splits = list(official.eval_splits)
     chosen = split if split in splits else (splits[0] if split == "test" else None)
     if chosen is None:
@@ -546,7 +361,7 @@ def get_tasks(
         _check_folder(name, folders[name], data_root)
     expanded = resolve_task_names(list(names))
     for name in expanded:
-        modalities = list(_mteb_task(name).metadata.modalities)
+        modalities = list(mteb_task(name).metadata.modalities)
         if modalities != ["text"]:
             raise EvalError(f"{name} is an mteb task on {'+'.join(modalities)}; leaf_hub evaluates text embeddings")
     selections = _benchmark_selections(names)

@@ -147,8 +147,8 @@ def test_recipe_naming_a_benchmark_resolves_offline_and_is_refused_in_one_line(
 ) -> None:
     import mteb
 
-    from leaf_hub.evaluation.tasks import resolve_task_names
     from leaf_hub.recipe import load_recipe
+    from leaf_hub.task_meta import resolve_task_names
 
     recipe = load_recipe(ROOT / "recipes" / "leaf-ir-beir.yaml")
     assert recipe.evaluation.tasks == ["BEIR"]

@@ -46,7 +46,7 @@ def runs(student_path: Path, shared_data: Path, module_tmp):
 
 
 def test_results_json_round_trips_and_lists_every_task_and_mode(runs) -> None:
-    from leaf_hub.evaluation import load_results
+    from leaf_hub.records import load_results
 
     results, folder, _ = runs["cold"]
     assert load_results(folder / "results.json") == results

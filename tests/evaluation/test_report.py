@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from leaf_hub.evaluation.report import scores_table
-from leaf_hub.evaluation.results import EvalResults, ScoreRecord
+from leaf_hub.records import EvalResults, ScoreRecord
 
 
 def _row(task: str, metric: str, score: float, task_type: str | None) -> ScoreRecord:

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from leaf_hub.assets import SHIPPED_DATA
 from leaf_hub.errors import EvalError
-from leaf_hub.evaluation.tasks import SHIPPED_DATA, get_tasks, metric_label, resolve_task_names, task_facts
+from leaf_hub.evaluation.tasks import get_tasks
+from leaf_hub.task_meta import metric_label, resolve_task_names, task_facts
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED_DATA))
@@ -148,8 +150,8 @@ def test_a_benchmark_keeps_its_own_selection_of_subsets(monkeypatch: pytest.Monk
 def test_benchmark_average_needs_every_task_on_full_splits() -> None:
     import mteb
 
-    from leaf_hub.evaluation.results import EvalResults, ScoreRecord
-    from leaf_hub.evaluation.tasks import benchmark_average
+    from leaf_hub.records import EvalResults, ScoreRecord
+    from leaf_hub.task_meta import benchmark_average
 
     def rows(subsampled: str | None = None, missing: str | None = None) -> EvalResults:
         scores = [

@@ -29,7 +29,8 @@ from leaf_hub.leaderboard import (
     write_submission,
 )
 from leaf_hub.recipe import load_recipe
-from leaf_hub.run_folder import ReleaseManifest, RunFolder
+from leaf_hub.records import ReleaseManifest
+from leaf_hub.run_folder import RunFolder
 from tests.support.records import eval_results, score_record
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,6 @@ import re
 
 from huggingface_hub import ModelCard
 
-from leaf_hub.evaluation.results import EvalResults, SpeedRecord, SweepRecord
 from leaf_hub.model_card import (
     INTERCHANGEABLE_MIN_ALIGNMENT,
     CardInputs,
@@ -21,6 +20,7 @@ from leaf_hub.model_card import (
     render_card,
 )
 from leaf_hub.recipe import parse_recipe
+from leaf_hub.records import EvalResults, SpeedRecord, SweepRecord
 from tests.publish._run import TINY_RECIPE
 from tests.support.recipes import with_changes
 from tests.support.records import distill_report, score_record
@@ -228,7 +228,7 @@ def test_a_run_without_a_citation_record_cites_leaf_only() -> None:
 
 
 def test_task_citations_are_mteb_s() -> None:
-    from leaf_hub.evaluation.tasks import task_facts
+    from leaf_hub.task_meta import task_facts
 
     section = _citation_section(render_card(_inputs(BASE)))
     for task in ("SciFact", "STSBenchmark"):

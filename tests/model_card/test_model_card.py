@@ -214,9 +214,9 @@ def test_template_with_unknown_variable_is_an_error(tmp_path) -> None:
 def test_missing_or_empty_results_are_card_errors(tmp_path, student_path) -> None:
     import shutil
 
-    from leaf_hub.evaluation.results import EvalResults
     from leaf_hub.model_card import card_inputs
     from leaf_hub.recipe import load_recipe
+    from leaf_hub.records import EvalResults
 
     run = RunFolder(tmp_path)
     run.save_recipe(load_recipe("leaf-ir-mini"))

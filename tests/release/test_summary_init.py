@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from leaf_hub.release import ReleaseSummary
+from leaf_hub.records import ReleaseSummary
 
 
 def _rendered(scores: dict[str, float]) -> str:

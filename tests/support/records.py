@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from leaf_hub.evaluation.results import EvalResults, ScoreRecord
-from leaf_hub.run_folder import DistillReport, ReleaseManifest
+from leaf_hub.records import DistillReport, EvalResults, ReleaseManifest, ScoreRecord
 
 #: mteb's main score of the tasks the tests use
 _METRICS = {"SciFact": "ndcg_at_10", "NFCorpus": "ndcg_at_10", "STSBenchmark": "cosine_spearman"}

@@ -21,9 +21,8 @@ def _model():
     from sentence_transformers import SentenceTransformer
 
     from leaf_hub.assets import resolve_model
-    from leaf_hub.recipe import ModelSpec
 
-    return SentenceTransformer(resolve_model(ModelSpec(id="sentence-transformers/all-MiniLM-L6-v2")), device="cpu")
+    return SentenceTransformer(resolve_model("sentence-transformers/all-MiniLM-L6-v2"), device="cpu")
 
 
 def encode(texts: list[str]) -> list[list[float]]:
@@ -53,9 +52,8 @@ def _teacher():
     from sentence_transformers import SentenceTransformer
 
     from leaf_hub.assets import resolve_model
-    from leaf_hub.recipe import ModelSpec
 
-    return SentenceTransformer(resolve_model(ModelSpec(id="sentence-transformers/all-mpnet-base-v2")), device="cpu")
+    return SentenceTransformer(resolve_model("sentence-transformers/all-mpnet-base-v2"), device="cpu")
 
 
 def encode_mpnet(texts: list[str]) -> np.ndarray:

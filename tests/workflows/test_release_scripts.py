@@ -337,7 +337,7 @@ def test_summary_never_shows_the_committed_report_and_fails_in_one_line(
 def test_summary_renders_release_scores_and_stages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     _committed_report(tmp_path, "leaf-ir-mini")
-    from leaf_hub.release import ReleaseSummary
+    from leaf_hub.records import ReleaseSummary
     from leaf_hub.run_folder import RunFolder
     from tests.support.records import eval_results, release_manifest, score_record
 

@@ -168,15 +168,6 @@ class EvalResults(_Record):
         """The ``results.json`` text (indented JSON)."""
         return json.dumps(self.model_dump(mode="json"), indent=2) + "\n"
 
-    def write(self, path: str | Path) -> Path:
-        """Write the results to ``path`` atomically (a run folder's: :meth:`RunFolder.save_results`)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
-        tmp.replace(path)
-        return path
-
 
 def load_results(path: str | Path) -> EvalResults:
     """Read and validate an ``eval/results.json``.

@@ -1,0 +1,38 @@
+"""Typed records the stages hand each other: the ground floor of the package.
+
+Each record is plain data with its own JSON form; :mod:`leaf_hub.run_folder` decides where it lives
+on disk. Nothing here imports a stage, the orchestrator or a heavy library: only
+:mod:`leaf_hub.errors`.
+
+* :mod:`~leaf_hub.records.distill`: :class:`DistillReport` (``metrics.json``);
+* :mod:`~leaf_hub.records.evaluation`: :class:`EvalResults` and its rows (``eval/results.json``);
+* :mod:`~leaf_hub.records.release`: :class:`ReleaseManifest`, :class:`FileEntry`,
+  :class:`StageRecord`, :class:`ReleaseSummary`.
+"""
+
+from __future__ import annotations
+
+from leaf_hub.records.distill import DistillReport
+from leaf_hub.records.evaluation import (
+    SCHEMA_VERSION,
+    EvalResults,
+    ScoreRecord,
+    SpeedRecord,
+    SweepRecord,
+    load_results,
+)
+from leaf_hub.records.release import FileEntry, ReleaseManifest, ReleaseSummary, StageRecord
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "DistillReport",
+    "EvalResults",
+    "FileEntry",
+    "ReleaseManifest",
+    "ReleaseSummary",
+    "ScoreRecord",
+    "SpeedRecord",
+    "StageRecord",
+    "SweepRecord",
+    "load_results",
+]
