@@ -8,7 +8,6 @@ plain ``SentenceTransformer`` in a fresh process.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -21,16 +20,14 @@ import numpy as np
 import pytest
 
 from leaf_hub.hub_server import TokenSpec, running_hub_server
+from tests.support.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "hf_release_test_token_0123456789abcdef"
 
 
 def _workflow_step() -> dict:
-    spec = importlib.util.spec_from_file_location("workflow_command", ROOT / "scripts" / "workflow_command.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.workflow_step(ROOT / ".github" / "workflows" / "release.yml", "release")
+    return load_script("ci/workflow_command").workflow_step(ROOT / ".github" / "workflows" / "release.yml", "release")
 
 
 def _workdir(tmp_path: Path) -> Path:

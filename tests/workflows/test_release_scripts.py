@@ -1,8 +1,7 @@
-"""scripts/release_params.py (which recipe, tag and runner), scripts/cache_key.py and scripts/release_summary.py."""
+"""scripts/ci/: release_params.py (which recipe, tag and runner), cache_key.py and release_summary.py."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -14,20 +13,14 @@ import yaml
 from leaf_hub.errors import RecipeError, ReleaseError
 from leaf_hub.recipe import load_recipe
 from tests.support.recipes import with_changes
+from tests.support.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-release_params = _load_script("release_params")
-release_summary = _load_script("release_summary")
-cache_key = _load_script("cache_key")
+release_params = load_script("ci/release_params")
+release_summary = load_script("ci/release_summary")
+cache_key = load_script("ci/cache_key")
 MINI = load_recipe(ROOT / "recipes" / "leaf-ir-mini.yaml")
 FULL = load_recipe(ROOT / "recipes" / "leaf-ir.yaml")
 SHIPPED = ["leaf-ir-mini", "leaf-ir", "leaf-mt-mini", "leaf-mt"]
@@ -92,11 +85,11 @@ def test_unknown_recipe_is_a_recipe_error() -> None:
 
 def test_release_params_script_prints_github_output_lines_or_one_error_line() -> None:
     env = {"EVENT_NAME": "push", "REF_NAME": f"v{MINI.version}+leaf-ir-mini", "PATH": "/usr/bin:/bin"}
-    ok = subprocess.run([sys.executable, "scripts/release_params.py"], env=env, capture_output=True, text=True)
+    ok = subprocess.run([sys.executable, "scripts/ci/release_params.py"], env=env, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert f"tag=v{MINI.version}" in ok.stdout.splitlines()
     env["REF_NAME"] = "v9.9.9+leaf-ir-mini"
-    bad = subprocess.run([sys.executable, "scripts/release_params.py"], env=env, capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "scripts/ci/release_params.py"], env=env, capture_output=True, text=True)
     assert bad.returncode == 2
     assert bad.stdout == ""
     assert len(bad.stderr.strip().splitlines()) == 1
@@ -142,7 +135,7 @@ def test_gpu_recipe_on_a_cpu_runner_is_refused_in_one_line_before_any_work() -> 
     with pytest.raises(ReleaseError, match="needs a gpu runner"):
         release_params.resolve({"EVENT_NAME": "push", "REF_NAME": f"v{FULL.version}", "DEFAULT_RECIPE": "leaf-ir"})
     script = subprocess.run(
-        [sys.executable, "scripts/release_params.py"],
+        [sys.executable, "scripts/ci/release_params.py"],
         env={**env, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -198,7 +191,7 @@ def test_hosted_runner_limit_and_undeclared_compute(tmp_path: Path) -> None:
 
 def test_recipe_option_ignores_the_event() -> None:
     out = subprocess.run(
-        [sys.executable, "scripts/release_params.py", "--recipe", "leaf-ir-mini"],
+        [sys.executable, "scripts/ci/release_params.py", "--recipe", "leaf-ir-mini"],
         env={"PATH": "/usr/bin:/bin", "EVENT_NAME": "schedule"},
         capture_output=True,
         text=True,
@@ -272,7 +265,7 @@ def test_cache_key_is_deterministic_and_follows_teacher_and_data(tmp_path: Path)
 
 
 def test_cache_key_script_on_the_shipped_recipes_and_real_data() -> None:
-    run = [sys.executable, "scripts/cache_key.py"]
+    run = [sys.executable, "scripts/ci/cache_key.py"]
     outputs = {}
     for name in ("leaf-ir-mini", "leaf-ir-mini", "leaf-ir"):
         out = subprocess.run([*run, name], capture_output=True, text=True, check=True)
@@ -295,7 +288,7 @@ def test_cache_key_covers_the_files_of_every_default_task(tmp_path: Path) -> Non
 
 def test_cache_key_script_missing_data_is_one_line(tmp_path: Path) -> None:
     path = _tiny_recipe(tmp_path, tmp_path / "nowhere")
-    out = subprocess.run([sys.executable, "scripts/cache_key.py", str(path)], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "scripts/ci/cache_key.py", str(path)], capture_output=True, text=True)
     assert out.returncode == 2
     assert out.stdout == ""
     assert out.stderr.count("\n") == 1 and "not found" in out.stderr
@@ -326,7 +319,7 @@ def test_summary_never_shows_the_committed_report_and_fails_in_one_line(
     _committed_report(tmp_path, "leaf-ir-mini")
     run = tmp_path / "runs" / "leaf-ir-mini"
     (run / "eval").mkdir(parents=True)
-    script = ROOT / "scripts" / "release_summary.py"
+    script = ROOT / "scripts" / "ci" / "release_summary.py"
     out = subprocess.run([sys.executable, str(script), str(run)], capture_output=True, text=True)
     assert out.returncode == 1
     assert "4242.5" not in out.stdout and "777.7" not in out.stdout

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.scripts import load_script, script_path
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 CI = WORKFLOWS / "ci.yml"
@@ -24,15 +26,8 @@ CACHE = WORKFLOWS / "cache.yml"
 BOTH = [CI, RELEASE, CACHE]  # every workflow (the name predates cache.yml)
 
 
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-workflow_command = _load_script("workflow_command")
-cache_key = _load_script("cache_key")
+workflow_command = load_script("ci/workflow_command")
+cache_key = load_script("ci/cache_key")
 
 
 def actionlint_bin() -> str:
@@ -172,11 +167,11 @@ def test_no_expressions_inside_run_scripts(path: Path) -> None:
 
 
 def test_ci_runs_the_same_command_as_dot_ci_run_with_cpu_torch() -> None:
-    assert "exec bash scripts/run_tests.sh" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "exec bash scripts/ci/run_tests.sh" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     workflow = workflow_command.load_workflow(CI)
     assert set(workflow["on"]) >= {"push", "pull_request", "workflow_call"}
     scripts = _run_scripts(workflow)
-    assert "bash scripts/run_tests.sh" in scripts
+    assert "bash scripts/ci/run_tests.sh" in scripts
     assert any("torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in s for s in scripts)
     assert any("ruff check" in s for s in scripts)
     steps = workflow["jobs"]["test"]["steps"]
@@ -248,18 +243,18 @@ def test_release_command_options_exist_in_the_cli() -> None:
 
 def test_workflow_command_script(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "workflow_command.py")], capture_output=True, text=True, check=True
+        [sys.executable, str(script_path("ci/workflow_command"))], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == workflow_command.workflow_step(RELEASE)["run"]
     as_json = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "workflow_command.py"), "--json"],
+        [sys.executable, str(script_path("ci/workflow_command")), "--json"],
         capture_output=True,
         text=True,
         check=True,
     )
     assert json.loads(as_json.stdout)["working_directory"] == "leaf-hub"
     missing = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "workflow_command.py"), "--step", "nope"],
+        [sys.executable, str(script_path("ci/workflow_command")), "--step", "nope"],
         capture_output=True,
         text=True,
     )
@@ -306,7 +301,7 @@ def test_runner_and_time_limit_come_from_release_params(path: Path, job: str) ->
     for output in ("device", "runs_on", "timeout_minutes"):
         assert params["outputs"][output] == f"${{{{ steps.params.outputs.{output} }}}}"
     step = workflow_command.workflow_step(path, "params")
-    assert "scripts/release_params.py" in step["run"]
+    assert "scripts/ci/release_params.py" in step["run"]
     assert step["env"]["RUNNER_DEVICE"] == "${{ inputs.runner || vars.LEAF_HUB_RELEASE_RUNNER || 'cpu' }}"
     assert step["env"]["GPU_RUNNER"] == "${{ vars.LEAF_HUB_GPU_RUNNER }}"
     assert "runner" in workflow["on"]["workflow_dispatch"]["inputs"]

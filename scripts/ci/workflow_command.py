@@ -6,15 +6,14 @@ The release workflow keeps its command in exactly one place, the ``run:`` of the
 embedded Hub server with their own environment, so CI runs what the tests ran.
 
 Usage:
-    python scripts/workflow_command.py                      # the run: script of release.yml's `release` step
-    python scripts/workflow_command.py --json               # the step with its env, cwd and shell, as JSON
-    bash -c "$(python scripts/workflow_command.py)"        # run it (RECIPE, TAG, HF_TOKEN, HF_ENDPOINT from the env)
+    python scripts/ci/workflow_command.py                      # the run: script of release.yml's `release` step
+    python scripts/ci/workflow_command.py --json               # the step with its env, cwd and shell, as JSON
+    bash -c "$(python scripts/ci/workflow_command.py)"        # run it (RECIPE, TAG, HF_TOKEN, HF_ENDPOINT from the env)
 
-From a test (scripts/ is not a package)::
+From a test (scripts/ is not a package; ``tests/support/scripts.py`` loads it by path)::
 
-    spec = importlib.util.spec_from_file_location("workflow_command", ROOT / "scripts" / "workflow_command.py")
-    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
-    step = mod.workflow_step(ROOT / ".github/workflows/release.yml", "release")
+    from tests.support.scripts import load_script
+    step = load_script("ci/workflow_command").workflow_step(ROOT / ".github/workflows/release.yml", "release")
     subprocess.run(["bash", "-c", step["run"]], env={**os.environ, "RECIPE": ..., "TAG": ..., ...}, cwd=ROOT)
 """
 
@@ -28,7 +27,7 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RELEASE_WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 
 

@@ -11,7 +11,7 @@ says which stage did not finish. It never reads the committed
 belongs to another tag) the release did not finish: the Markdown says so, and the script prints one
 error line on stderr and exits 1. Never prints a token: only the listed fields are read.
 
-Usage: python scripts/release_summary.py runs/leaf-ir [--tag v0.2.0]
+Usage: python scripts/ci/release_summary.py runs/leaf-ir [--tag v0.2.0]
 """
 
 from __future__ import annotations

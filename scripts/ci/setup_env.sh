@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Create (or reuse) .venv with CPU torch first, then leaf-hub and its dev tools.
-# Sourced by scripts/run_tests.sh and scripts/main_job.sh; safe to run twice.
+# Sourced by scripts/ci/run_tests.sh and scripts/ci/main_job.sh; safe to run twice.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv

@@ -20,7 +20,7 @@ incomplete. Reads files only; imports no torch.
 Prints ``key=``, ``restore_prefix=``, ``teacher=`` and ``data=`` lines; a missing recipe or data
 file is a one-line error (exit 2).
 
-Usage: python scripts/cache_key.py RECIPE [--data DIR]
+Usage: python scripts/ci/cache_key.py RECIPE [--data DIR]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from leaf_hub.assets import SHIPPED_DATA, data_root, resolve_data_file  # noqa: E402
 from leaf_hub.errors import AssetError, LeafHubError  # noqa: E402

@@ -34,7 +34,7 @@ import re
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from leaf_hub.errors import LeafHubError, ReleaseError  # noqa: E402
 from leaf_hub.recipe import Recipe, find_recipe, load_recipe  # noqa: E402

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The full test suite, as CI runs it: set up .venv, lint, then every test (slow ones included).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 # shellcheck disable=SC1091
-. scripts/setup_env.sh
+. scripts/ci/setup_env.sh
 ruff check leaf_hub tests scripts
 # -m "" selects slow tests too; pytest's exit 5 (no tests collected) fails this script.
 python -m pytest -m "" -p no:cacheprovider "$@"
