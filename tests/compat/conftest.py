@@ -10,7 +10,7 @@ import pytest
 @pytest.fixture(scope="session")
 def leaf_model(student_path: Path):
     """all-MiniLM-L6-v2's Transformer + Pooling, a seeded Dense(384, 768, Identity), Normalize, prompts."""
-    from scripts.compat.harness import leaf_shaped_model
+    from tests.support.compat.harness import leaf_shaped_model
 
     return leaf_shaped_model(student_path)
 
@@ -18,7 +18,7 @@ def leaf_model(student_path: Path):
 @pytest.fixture(scope="session")
 def probe_texts(shared_data: Path) -> list[str]:
     """20 real texts (queries, sentences, passages longer than the 256-token limit)."""
-    from scripts.compat.harness import default_probe_texts
+    from tests.support.compat.harness import default_probe_texts
 
     return default_probe_texts(shared_data)
 

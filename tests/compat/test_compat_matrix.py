@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from leaf_hub.hub import RELOAD_MIN_COSINE as MIN_COSINE
-from scripts.compat.harness import (
+from tests.support.compat.harness import (
     DEFAULT_TARGETS,
     all_targets,
     reference_embeddings,

@@ -143,7 +143,7 @@ def test_not_a_model_folder(tmp_path: Path) -> None:
 
 
 def test_reference_file_round_trip(leaf_model, probe_texts: list[str], tmp_path: Path) -> None:
-    from scripts.compat.harness import load_reference, reference_embeddings, save_reference
+    from tests.support.compat.harness import load_reference, reference_embeddings, save_reference
 
     texts = probe_texts[:3]
     reference = reference_embeddings(leaf_model, texts, ["query"])
@@ -157,7 +157,7 @@ def test_reference_file_round_trip(leaf_model, probe_texts: list[str], tmp_path:
 
 def test_matrix_targets_cover_every_supported_major() -> None:
     from leaf_hub.models.portable import SUPPORTED_ST_VERSIONS
-    from scripts.compat.harness import TORCH_REQUIREMENT, all_targets
+    from tests.support.compat.harness import TORCH_REQUIREMENT, all_targets
 
     targets = all_targets()
     assert [t.sentence_transformers.split(".")[0] for t in targets] == [v.split(".")[0] for v in SUPPORTED_ST_VERSIONS]

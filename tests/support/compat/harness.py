@@ -1,7 +1,7 @@
 """Compatibility matrix: load a model with several sentence-transformers releases and compare embeddings.
 
-Not part of the installed package: ``scripts/compat_matrix.py`` and ``tests/compat`` use it (as
-``scripts.compat.harness``, the checkout's root on ``sys.path``).
+Not part of the installed package: ``scripts/bench/compat_matrix.py`` and ``tests/compat`` use it (as
+``tests.support.compat.harness``, the checkout's root on ``sys.path``).
 
 Each target is its own virtual environment under ``$LEAF_HUB_HOME/compat-venvs/<name>``, built once
 with ``python3 -m venv``, then ``pip install torch==2.13.0`` first (the local CPU wheel; pip is
