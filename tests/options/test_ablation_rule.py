@@ -1,23 +1,21 @@
-"""scripts/ablation.py: the decision rule is fixed in code, guards held-out alignment, and keys the cached rows."""
+"""scripts/studies/ablation.py: the decision rule is fixed in code, guards held-out alignment, keys the cached rows."""
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import inspect
 from pathlib import Path
 
 import pytest
+
+from tests.support.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def ablation():
-    spec = importlib.util.spec_from_file_location("ablation_script", ROOT / "scripts" / "ablation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("studies/ablation")
 
 
 def _plain(mean: float, alignment: float, seed: int) -> dict:

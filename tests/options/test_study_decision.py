@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
 from leaf_hub.recipe import load_recipe
+from tests.support.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = ROOT / "reports" / "schedule_study.json"
 
 
 def _study():
-    spec = importlib.util.spec_from_file_location("schedule_study", ROOT / "scripts" / "schedule_study.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("studies/schedule_study")
 
 
 def test_the_report_was_made_under_the_rule_in_the_script():

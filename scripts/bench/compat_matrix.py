@@ -1,7 +1,7 @@
 """Compatibility matrix: does a leaf-hub model load, identically, on sentence-transformers 3.4, 4.1, 5.1 and 6.x?
 
 For each release line a cached venv (``$LEAF_HUB_HOME/compat-venvs/<name>``: torch==2.13.0 first,
-then the pinned sentence-transformers stack, see ``scripts/compat/harness.py``) loads the model in a
+then the pinned sentence-transformers stack, see ``tests/support/compat/harness.py``) loads the model in a
 ``python -I`` subprocess where ``import leaf_hub`` is impossible, encodes real probe texts with and
 without the ``query`` prompt, and compares them with reference vectors (cosine >= 0.9999).
 
@@ -19,10 +19,10 @@ Sources (any combination; each adds one row per release):
 
 Prints a rich table and writes ``reports/compat_matrix.json``.
 
-    python scripts/compat_matrix.py                      # the leaf-shaped self-check
-    python scripts/compat_matrix.py --with-raw --embedded-hub   # + the plain 6.x save, + via the hub
-    python scripts/compat_matrix.py --model runs/leaf-ir-mini/model
-    python scripts/compat_matrix.py --model runs/x/model --repo-id org/x --revision v0.1.0 --endpoint http://127.0.0.1:8765
+    python scripts/bench/compat_matrix.py                      # the leaf-shaped self-check
+    python scripts/bench/compat_matrix.py --with-raw --embedded-hub   # + the plain 6.x save, + via the hub
+    python scripts/bench/compat_matrix.py --model runs/leaf-ir-mini/model
+    python scripts/bench/compat_matrix.py --model runs/x/model --repo-id org/x --revision v0.1.0 --endpoint http://127.0.0.1:8765
 """
 
 from __future__ import annotations
@@ -36,15 +36,14 @@ import time
 import warnings
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
+from common import load_average, machine_facts, print_table
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the checkout: leaf_hub and the scripts.compat harness
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # the checkout: leaf_hub and the tests.support.compat harness
 
 from leaf_hub.hub import RELOAD_MIN_COSINE as MIN_COSINE  # noqa: E402
 from leaf_hub.models.portable import portability_problems, save_portable  # noqa: E402
-from scripts.compat.harness import (  # noqa: E402
+from tests.support.compat.harness import (  # noqa: E402
     TORCH_REQUIREMENT,
     CompatRow,
     all_targets,
@@ -57,28 +56,29 @@ from scripts.compat.harness import (  # noqa: E402
 )
 
 
-def render(rows: list[CompatRow], console: Console) -> None:
-    table = Table(title=f"sentence-transformers compatibility (cosine >= {MIN_COSINE})")
-    for column in ("source", "target", "sentence-transformers", "transformers", "loaded", "min cosine", "seconds"):
-        table.add_column(column, justify="right" if column in {"min cosine", "seconds"} else "left")
-    table.add_column("error", overflow="fold", max_width=60)
+def render(rows: list[CompatRow]) -> None:
+    table = []
     for row in rows:
-        ok = "[green]yes[/green]" if row.loaded_ok else "[red]no[/red]"
         cosine = "-" if row.min_cosine is None else f"{row.min_cosine:.6f}"
-        if row.min_cosine is not None:
-            cosine = f"[green]{cosine}[/green]" if row.passed else f"[red]{cosine}[/red]"
-        seconds = f"{row.seconds:.1f}" + (" (built)" if row.venv_built else "")
-        table.add_row(
-            row.source + (" (control)" if row.control else ""),
-            row.target,
-            row.sentence_transformers or "-",
-            row.transformers or "-",
-            ok,
-            cosine,
-            seconds,
-            row.error or "",
+        if row.min_cosine is not None and not row.passed:
+            cosine += " (below)"
+        table.append(
+            (
+                row.source + (" (control)" if row.control else ""),
+                row.target,
+                row.sentence_transformers or "-",
+                row.transformers or "-",
+                "yes" if row.loaded_ok else "no",
+                cosine,
+                f"{row.seconds:.1f}" + (" (built)" if row.venv_built else ""),
+                row.error or "",
+            )
         )
-    console.print(table)
+    print_table(
+        f"sentence-transformers compatibility (cosine >= {MIN_COSINE})",
+        ("source", "target", "sentence-transformers", "transformers", "loaded", "min cosine", "seconds", "error"),
+        table,
+    )
 
 
 def _via_embedded_hub(folder: Path, reference: dict, texts: list[str], targets: list) -> list[CompatRow]:
@@ -104,7 +104,7 @@ def _via_embedded_hub(folder: Path, reference: dict, texts: list[str], targets: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="a saved model folder (default: the leaf-shaped self-check)")
-    parser.add_argument("--reference", type=Path, help=".npz from scripts.compat.harness.save_reference")
+    parser.add_argument("--reference", type=Path, help=".npz from tests.support.compat.harness.save_reference")
     parser.add_argument("--repo-id", help="also load this repo from a hub")
     parser.add_argument("--revision", help="hub revision (tag) for --repo-id")
     parser.add_argument("--endpoint", help="hub URL for --repo-id, e.g. http://127.0.0.1:8765")
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("httpx", "httpcore", "huggingface_hub", "sentence_transformers", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
-    console = Console(width=max(Console().width, 150))
+    load_before = load_average()
     wall = time.perf_counter()
 
     targets = list(all_targets())
@@ -161,12 +161,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.with_raw:
                 raw = Path(tmp) / "raw-6x-save"
                 model.save(str(raw))
-                console.print(f"raw save: {len(portability_problems(raw))} portability problem(s)")
+                print(f"raw save: {len(portability_problems(raw))} portability problem(s)")
                 sources.append((raw, {}))
         else:
             problems = portability_problems(args.model)
             for problem in problems:
-                console.print(f"[yellow]not portable:[/yellow] {problem}")
+                print(f"not portable: {problem}")
             if not args.reference:
                 from sentence_transformers import SentenceTransformer
                 from sentence_transformers import __version__ as local_version
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                 row.source = Path(row.source).name
             row.control = row.source == "raw-6x-save"
     wall_seconds = round(time.perf_counter() - wall, 1)
-    render(rows, console)
+    render(rows)
     out = write_report(
         rows,
         args.out,
@@ -200,10 +200,11 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
             "reference": reference_note,
             "targets": {t.name: [TORCH_REQUIREMENT, *t.requirements] for t in targets},
+            "machine": machine_facts(load_before),
         },
     )
     built = sum(row.venv_built for row in rows)
-    console.print(f"wall {wall_seconds:.1f} s ({built} venv(s) built) -> {out}")
+    print(f"wall {wall_seconds:.1f} s ({built} venv(s) built) -> {out}")
     # The raw save is shown for contrast: old releases are expected to fail on it.
     failed = [row for row in rows if not row.passed and not row.control]
     return 1 if failed else 0

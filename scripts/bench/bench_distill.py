@@ -15,24 +15,21 @@ Both train the same mixed-length texts (leaf-ir-mini's queries and sentences) fo
 passes (LEAF trains many epochs over cached teacher vectors) with the same batch size, learning
 rate, warm-up and seed, so their held-out alignment is comparable.
 
-Usage: ``python scripts/bench_distill.py [--texts 1200] [--epochs 3] [--quick]``; writes
+Usage: ``python scripts/bench/bench_distill.py [--texts 1200] [--epochs 3] [--quick]``; writes
 ``reports/bench_distill.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
+from common import load_average, machine_facts, print_table, write_report
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -146,6 +143,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.texts, args.heldout = 96, 24
+    load_before = load_average()
 
     from leaf_hub.distill import load_texts
     from leaf_hub.recipe import TrainingSpec, load_recipe
@@ -156,18 +154,17 @@ def main() -> None:
     steps = max(1, int(round(args.epochs * -(-len(texts) // 32))))
     training = TrainingSpec(batch_size=32, max_steps=steps, learning_rate=1e-4, checkpoint_steps=10**6, seed=0)
 
-    console = Console()
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-distill-") as tmp:
         root = Path(tmp)
         cache = root / "teacher-cache"
-        console.print(f"[bold]leaf-hub, cold[/] ({args.texts} texts, {steps} steps)")
+        print(f"leaf-hub, cold ({args.texts} texts, {steps} steps)", flush=True)
         (root / "a").mkdir()
         results["leaf_cold"] = _leaf_run(texts, heldout, cache, root / "a", training)
-        console.print("[bold]leaf-hub, warm[/] (teacher vectors from the cache)")
+        print("leaf-hub, warm (teacher vectors from the cache)", flush=True)
         (root / "b").mkdir()
         results["leaf_warm"] = _leaf_run(texts, heldout, cache, root / "b", training)
-        console.print("[bold]baseline[/]: sentence-transformers distillation example (dataset.map + MSELoss)")
+        print("baseline: sentence-transformers distillation example (dataset.map + MSELoss)", flush=True)
         (root / "c").mkdir()
         results["baseline"] = _baseline_run(texts, heldout, root / "c", training)
         shutil.rmtree(cache, ignore_errors=True)
@@ -191,28 +188,29 @@ def main() -> None:
     report = {
         "summary": summary,
         "runs": results,
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load_average_after": os.getloadavg()},
+        "machine": machine_facts(load_before),
         "quick": args.quick,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    table = Table(title="leaf-hub distillation vs sentence-transformers distillation example")
-    for col in ("run", "end-to-end s", "teacher s", "train s", "alignment"):
-        table.add_column(col, justify="right" if col != "run" else "left")
-    for name, run in (("leaf-hub cold", cold), ("leaf-hub warm (cache)", warm), ("baseline (ST example)", base)):
-        table.add_row(
-            name,
-            f"{run['seconds']:.1f}",
-            f"{run['teacher_seconds']:.1f}",
-            f"{run['train_seconds']:.1f}",
-            f"{run['alignment']:.4f}",
-        )
-    console.print(table)
+    out = write_report(args.out, report)
+    print_table(
+        "leaf-hub distillation vs sentence-transformers distillation example",
+        ("run", "end-to-end s", "teacher s", "train s", "alignment"),
+        [
+            (
+                name,
+                f"{run['seconds']:.1f}",
+                f"{run['teacher_seconds']:.1f}",
+                f"{run['train_seconds']:.1f}",
+                f"{run['alignment']:.4f}",
+            )
+            for name, run in (("leaf-hub cold", cold), ("leaf-hub warm (cache)", warm), ("baseline (ST example)", base))
+        ],
+    )
     for key, value in summary.items():
         if isinstance(value, float):
-            console.print(f"{key}: {value:.3f}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
-    console.print(f"wrote {args.out}")
+            print(f"{key}: {value:.3f}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

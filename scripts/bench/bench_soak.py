@@ -30,7 +30,6 @@ os.environ.pop("HF_TOKEN", None)
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
@@ -41,6 +40,8 @@ import time  # noqa: E402
 from collections import Counter  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+from common import load_average, machine_facts, print_table, write_report  # noqa: E402
 
 REPO = "alice/soak"
 MIB = 1024 * 1024
@@ -145,6 +146,7 @@ def soak(seconds: float, clients: int, seed: int) -> dict:
 
     from leaf_hub.hub_server import TokenSpec, running_hub_server
 
+    load_before = load_average()
     tokens = [TokenSpec.generate("alice")]
     with (
         tempfile.TemporaryDirectory(prefix="leaf-hub-soak-") as tmp,
@@ -209,7 +211,9 @@ def soak(seconds: float, clients: int, seed: int) -> dict:
             capture_output=True,
             text=True,
         )
-    return _summarise(records, access, rss, elapsed, seconds, clients, seed, worker_failures, commits, fsck)
+    result = _summarise(records, access, rss, elapsed, seconds, clients, seed, worker_failures, commits, fsck)
+    result["machine"] = machine_facts(load_before)
+    return result
 
 
 def _summarise(
@@ -269,41 +273,33 @@ def _summarise(
             # every 10th one-second sample: does RSS level off (caches filled) or keep climbing (a leak)?
             "timeline": [[round(t - rss[0][0]), round(v, 1)] for t, v in rss[::10]] if rss else [],
         },
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "load_avg_after": os.getloadavg(),
-            "python": platform.python_version(),
-        },
     }
 
 
-def _table(result: dict):  # noqa: ANN202
-    from rich.table import Table
-
-    table = Table(
-        title=f"hub server soak: {result['duration_s']:.0f} s, {result['clients']} client processes, loopback"
-    )
-    for column in ("operation", "count", "errors", "p50 ms", "p99 ms"):
-        table.add_column(column, justify="left" if column == "operation" else "right")
-    for op, row in result["per_operation"].items():
-        table.add_row(op, str(row["count"]), str(row["errors"]), f"{row['p50_ms']:.0f}", f"{row['p99_ms']:.0f}")
-    table.add_row(
-        "all",
-        str(result["operations"]),
-        str(result["errors"]),
-        f"{result['latency_p50_ms']:.0f}",
-        f"{result['latency_p99_ms']:.0f}",
-        style="bold",
+def _table(result: dict) -> None:
+    rows = [
+        (op, str(row["count"]), str(row["errors"]), f"{row['p50_ms']:.0f}", f"{row['p99_ms']:.0f}")
+        for op, row in result["per_operation"].items()
+    ]
+    rows.append(
+        (
+            "**all**",
+            str(result["operations"]),
+            str(result["errors"]),
+            f"{result['latency_p50_ms']:.0f}",
+            f"{result['latency_p99_ms']:.0f}",
+        )
     )
     rss = result["server_rss_mb"]
-    table.caption = (
-        f"{result['operations_per_s']:.1f} ops/s, {result['http_requests_per_s']:.1f} HTTP requests/s "
+    print_table(
+        f"hub server soak: {result['duration_s']:.0f} s, {result['clients']} client processes, loopback",
+        ("operation", "count", "errors", "p50 ms", "p99 ms"),
+        rows,
+        caption=f"{result['operations_per_s']:.1f} ops/s, {result['http_requests_per_s']:.1f} HTTP requests/s "
         f"({result['http_statuses']}); server RSS {rss['start']:.0f} -> {rss['end']:.0f} MB "
         f"(peak {rss['peak']:.0f}, growth {rss['growth']:+.1f}); {result['commits_in_repo']} commits, "
-        f"git fsck {'ok' if result['git_fsck_ok'] else 'FAILED'}"
+        f"git fsck {'ok' if result['git_fsck_ok'] else 'FAILED'}",
     )
-    return table
 
 
 def main() -> None:
@@ -325,12 +321,9 @@ def main() -> None:
     if args.quick:
         args.seconds, args.clients = 20.0, 2
     result = soak(args.seconds, args.clients, args.seed)
-    from rich.console import Console
-
-    Console().print(_table(result))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    _table(result)
+    out = write_report(args.out, result)
+    print(f"wrote {out}")
     if result["errors"] or not result["git_fsck_ok"]:
         sys.exit(1)
 

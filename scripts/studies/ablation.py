@@ -30,9 +30,9 @@ runs, and is part of every cached row's key: a changed rule or changed code retr
 
 Usage::
 
-    python scripts/ablation.py --quick          # tiny, minutes: checks that everything works
-    python scripts/ablation.py                  # leaf-ir-mini sizes (see --help for each knob)
-    python scripts/ablation.py --final          # adds test-split scores for the final table
+    python scripts/studies/ablation.py --quick          # tiny, minutes: checks that everything works
+    python scripts/studies/ablation.py                  # leaf-ir-mini sizes (see --help for each knob)
+    python scripts/studies/ablation.py --final          # adds test-split scores for the final table
 
 Writes ``reports/ablation.json`` and ``reports/ablation.png`` (``--quick``:
 ``reports/ablation_quick.*``) and prints a table. ``--workdir DIR`` keeps the models and reuses
@@ -53,9 +53,9 @@ import functools
 import hashlib
 import json
 import os
-import platform
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -64,6 +64,12 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+
+SCRIPTS = Path(__file__).resolve().parents[1]
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))  # scripts/: the machine block shared with the benchmarks
+
+from bench.common import load_average, machine_facts  # noqa: E402
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -200,7 +206,7 @@ def decision_rule() -> dict[str, str]:
     code = inspect.getsource(decide)
     return {
         "text": DECISION_RULE,
-        "function": f"scripts/ablation.py:{decide.__name__}",
+        "function": f"scripts/studies/ablation.py:{decide.__name__}",
         "text_sha256": hashlib.sha256(DECISION_RULE.encode()).hexdigest(),
         "code_sha256": hashlib.sha256(code.encode()).hexdigest(),
     }
@@ -566,26 +572,6 @@ def plot(rows: list[dict], summary: dict[str, Any], path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _hardware() -> dict[str, Any]:
-    import torch
-
-    info: dict[str, Any] = {
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "load_average_at_start": os.getloadavg()[0],
-    }
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
-
-
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    return {n: md.version(n) for n in ("leaf-hub", "torch", "sentence-transformers", "transformers", "mteb")}
-
-
 def _quiet() -> None:
     """No per-load / per-dataset progress bars in the output (the table is what matters)."""
     import datasets
@@ -603,7 +589,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     _quiet()
     wall = time.perf_counter()
-    hardware = _hardware()
+    load_before = load_average()
     settings = _settings(args)
     rule = decision_rule()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="leaf-ablation-"))
@@ -611,7 +597,12 @@ def main(argv: list[str] | None = None) -> None:
     console.print(f"[bold]ablation[/] {'(quick) ' if args.quick else ''}in {work}")
     # the rule is on record before any row runs (the final report repeats it, unchanged)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    pending = {"status": "running: no rows yet", "decision_rule": rule, "settings": settings, "hardware": hardware}
+    pending = {
+        "status": "running: no rows yet",
+        "decision_rule": rule,
+        "settings": settings,
+        "machine": machine_facts(load_before),
+    }
     args.output.write_text(json.dumps(pending, indent=2))
     console.print(f"decision rule {rule['code_sha256'][:12]} recorded in {args.output}")
 
@@ -695,7 +686,8 @@ def main(argv: list[str] | None = None) -> None:
     if decision_rule() != rule:
         raise SystemExit("ablation: the decision rule changed while the rows ran; rerun")
     report = {
-        "description": "Training options beyond plain LEAF on identical data, steps and seed (scripts/ablation.py)",
+        "description": "Training options beyond plain LEAF on identical data, steps and seed "
+        "(scripts/studies/ablation.py)",
         "status": "complete",
         "decision_rule": rule,
         "mode": "quick" if args.quick else "full",
@@ -719,8 +711,7 @@ def main(argv: list[str] | None = None) -> None:
             "labels, so training sees only the query/document prompts; student.task_prompts / teacher.task_prompts "
             "are stored in the saved model and used by evaluation exactly as stock mteb resolves them",
         ],
-        "hardware": hardware,
-        "versions": _versions(),
+        "machine": machine_facts(load_before),
         "wall_seconds": time.perf_counter() - wall,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ padding, the achieved FLOP rate (useful FLOPs of the real tokens, forward + back
 as a fraction of (c), and the held-out alignment (mean cosine student↔teacher) reached. (a) and
 (b) alternate ``--repeats`` times; the fastest repeat of each is reported (all are kept).
 
-Usage: ``python scripts/bench_train.py [--steps 120] [--repeats 2] [--quick]``; writes
+Usage: ``python scripts/bench/bench_train.py [--steps 120] [--repeats 2] [--quick]``; writes
 ``reports/bench_train.json`` (``--quick``: ``reports/bench_train_quick.json``) and prints a table.
 """
 
@@ -24,20 +24,16 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
+from common import load_average, machine_facts, print_table, write_report
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-console = Console(width=140)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -142,15 +138,13 @@ def _token_counts(student: Any, texts: list[str]) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    import torch
-
     from leaf_hub.distill import load_texts, mean_alignment, teacher_vectors
     from leaf_hub.models.student import build_student, init_projection
     from leaf_hub.recipe import load_recipe
     from leaf_hub.teacher import SentenceTransformerTeacher
     from leaf_hub.training.batching import padding_share
 
-    load_before = os.getloadavg()
+    load_before = load_average()
     recipe = load_recipe(args.recipe)
     data = load_texts(recipe.data, recipe.training.seed)
     n = args.steps * args.batch_size
@@ -179,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     for repeat in range(args.repeats):
         for name, fn in (("stock", stock_run), ("leaf", leaf_run)):
             student = copy.deepcopy(base)
-            console.print(f"[bold]{name}[/] repeat {repeat + 1}/{args.repeats}: {args.steps} steps")
+            print(f"{name} repeat {repeat + 1}/{args.repeats}: {args.steps} steps", flush=True)
             result = fn(student, texts, np.asarray(train_targets), args, work / f"{name}-{repeat}")
             real = int(sum(lengths[b].sum() for b in result["batches"]))
             result |= {
@@ -212,36 +206,33 @@ def main(argv: list[str] | None = None) -> None:
             "leaf_over_stock>=3": ratio >= 3,
             "leaf_share_of_matmul>=0.5": best["leaf"]["share_of_matmul"] >= 0.5,
         },
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine_facts(load_before),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2))
+    out = write_report(args.output, report)
 
-    table = Table(title=f"training throughput, {n} texts ({lengths.mean():.1f} tokens mean), {args.steps} steps")
-    for col in ("loop", "s", "texts/s", "real tokens/s", "padding", "GFLOP/s", "of matmul", "alignment"):
-        table.add_column(col, justify="right" if col != "loop" else "left")
+    rows = []
     for name, label in (("stock", "(a) stock ST trainer + MSELoss"), ("leaf", "(b) leaf-hub trainer")):
         r = best[name]
-        table.add_row(
-            label,
-            f"{r['seconds']:.1f}",
-            f"{r['texts_per_s']:.1f}",
-            f"{r['real_tokens_per_s']:.0f}",
-            f"{r['padding_share']:.0%}",
-            f"{r['gflops']:.1f}",
-            f"{r['share_of_matmul']:.0%}",
-            f"{r['alignment']:.4f}",
+        rows.append(
+            (
+                label,
+                f"{r['seconds']:.1f}",
+                f"{r['texts_per_s']:.1f}",
+                f"{r['real_tokens_per_s']:.0f}",
+                f"{r['padding_share']:.0%}",
+                f"{r['gflops']:.1f}",
+                f"{r['share_of_matmul']:.0%}",
+                f"{r['alignment']:.4f}",
+            )
         )
-    table.add_row("(c) fp32 matmul 2048²", "", "", "", "", f"{matmul:.1f}", "100%", "")
-    console.print(table)
-    console.print(f"(b)/(a) real tokens/s: {ratio:.2f}x; alignment at init {alignment_init:.4f}; → {args.output}")
+    rows.append(("(c) fp32 matmul 2048²", "", "", "", "", f"{matmul:.1f}", "100%", ""))
+    print_table(
+        f"training throughput, {n} texts ({lengths.mean():.1f} tokens mean), {args.steps} steps",
+        ("loop", "s", "texts/s", "real tokens/s", "padding", "GFLOP/s", "of matmul", "alignment"),
+        rows,
+        caption=f"(b)/(a) real tokens/s: {ratio:.2f}x; alignment at init {alignment_init:.4f}; → {out}",
+    )
 
 
 if __name__ == "__main__":

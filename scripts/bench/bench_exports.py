@@ -17,8 +17,8 @@ The target, fixed here before any run: the fastest CPU variant of the student re
 whether a variant meets it; nothing is asserted.
 
 Usage:
-    python scripts/bench_exports.py --student runs/leaf-ir-mini/model --quick   # small check
-    python scripts/bench_exports.py --student runs/leaf-ir-mini/model           # figure of record
+    python scripts/bench/bench_exports.py --student runs/leaf-ir-mini/model --quick   # small check
+    python scripts/bench/bench_exports.py --student runs/leaf-ir-mini/model           # figure of record
 
 ``--quick``: 64 documents and 64 queries timed, SciFact on a 300-document sub-corpus with 50
 queries and 100 STS-B pairs (sub-sampled scores are labelled as such). Writes
@@ -28,18 +28,24 @@ queries and 100 STS-B pairs (sub-sampled scores are labelled as such). Writes
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench_common import loadavg, resolve_teacher, scifact_texts, student_folder
+from common import (
+    load_average,
+    machine_facts,
+    print_table,
+    resolve_teacher,
+    scifact_texts,
+    student_folder,
+    write_report,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: Query throughput of the fastest student variant over the teacher's torch figure that the target asks for.
 TARGET_SPEEDUP = 10.0
 #: Largest score loss (points, x100) against the torch student on each task that the target allows.
@@ -114,7 +120,7 @@ def main() -> None:
         args.query_limit = args.query_limit or 50
     student = student_folder(args.student, "bench_exports")
     teacher_path = resolve_teacher(args.teacher, "bench_exports")
-    load_start = loadavg()
+    load_start = load_average()
 
     import torch
 
@@ -229,14 +235,7 @@ def main() -> None:
             "timing": "interleaved repeats in one process, fastest kept (leaf_hub.evaluation.speed.time_models)",
             "export_seconds": export_seconds,
         },
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "processor": platform.processor() or platform.machine(),
-            "python": platform.python_version(),
-            "load_average_1m_start": load_start,
-            "load_average_1m_end": loadavg(),
-            "versions": _versions(),
-        },
+        "machine": machine_facts(load_start),
         "models": results,
         "timings": {kind: record.model_dump(mode="json") for kind, record in timings.items()},
         "target": {
@@ -248,31 +247,23 @@ def main() -> None:
             "met": meets,
         },
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    header = f"{'model':<28}{'queries/s':>11}{'docs/s':>9}{'x teacher':>11}" + "".join(f"{t:>14}" for t in TASKS)
-    print(header)
-    for name, row in results.items():
-        cells = "".join(
-            f"{100 * row['scores'][t]['main_score']:>14.2f}" if t in row["scores"] else f"{'-':>14}" for t in TASKS
-        )
-        print(
-            f"{name:<28}{row['queries_per_s']:>11.1f}{row['docs_per_s']:>9.1f}{row['query_speedup_vs_teacher']:>11.2f}{cells}"
-        )
-    print(f"target ({report['target']['rule']}): {'met' if meets else 'not met'} by {fastest}")
-    print(f"wrote {args.output}")
-
-
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {}
-    for name in ("torch", "onnxruntime", "openvino", "nncf", "sentence-transformers", "transformers"):
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            continue
-    return out
+    out = write_report(args.output, report)
+    print_table(
+        f"student exports vs the teacher ({len(queries)} queries, {len(docs)} docs, {args.threads} threads)",
+        ("model", "queries/s", "docs/s", "x teacher", *TASKS),
+        [
+            (
+                name,
+                f"{row['queries_per_s']:.1f}",
+                f"{row['docs_per_s']:.1f}",
+                f"{row['query_speedup_vs_teacher']:.2f}",
+                *(f"{100 * row['scores'][t]['main_score']:.2f}" if t in row["scores"] else "-" for t in TASKS),
+            )
+            for name, row in results.items()
+        ],
+        caption=f"target ({report['target']['rule']}): {'met' if meets else 'not met'} by {fastest}",
+    )
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Peak disk use of a command, such as the CI test suite: ``python scripts/bench_test_disk.py -- bash .ci/run``.
+"""Peak disk use of a command, such as the CI test suite: ``python scripts/bench/bench_test_disk.py -- bash .ci/run``.
 
 Every ``--every`` seconds it sums the blocks of what the run added to the temporary folder (pytest's
 ``pytest-of-<user>`` root and every entry that was not there at the start: the suite's scratch folder,
@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -22,6 +20,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from common import load_average, machine_facts, print_table, write_report
 
 GIB = 1024**3
 
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     command = [part for part in args.command if part != "--"] or ["bash", ".ci/run"]
 
     tmp_root = Path(tempfile.gettempdir())
-    load_before = os.getloadavg()[0]
+    load_before = load_average()
     pytest_root = tmp_root / f"pytest-of-{getpass.getuser()}"
     root_before = tree_bytes(pytest_root) if pytest_root.exists() else 0
     sampler = Sampler(tmp_root, args.every)
@@ -119,13 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         "end_tmp_gib": round(sampler.samples[-1][1] / GIB, 2),
         "disk_free_start_gib": round(free_start / GIB, 2),
         "disk_free_min_gib": round(free_min / GIB, 2),
-        "load_1m_before": round(load_before, 2),
-        "load_1m_after": round(os.getloadavg()[0], 2),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
+        "machine": machine_facts(load_before),
         "trace": [[round(t, 1), round(b / GIB, 3)] for t, b, _ in sampler.samples],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    out = write_report(args.out, report)
     rows = [
         ("exit code", str(code)),
         ("wall", f"{wall:,.0f} s"),
@@ -133,10 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         ("left in temp folder at the end", f"{report['end_tmp_gib']} GiB"),
         ("disk free: start / lowest", f"{report['disk_free_start_gib']} / {report['disk_free_min_gib']} GiB"),
     ]
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-    print(f"wrote {args.out}")
+    print_table(f"disk use of {' '.join(command)}", ("measurement", "value"), rows)
+    print(f"wrote {out}")
     return code
 
 

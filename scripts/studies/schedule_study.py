@@ -25,8 +25,8 @@ key that includes that hash, so a changed rule retrains them. Test splits are ne
 
 Usage::
 
-    python scripts/schedule_study.py --quick           # tiny, minutes: checks that everything works
-    python scripts/schedule_study.py --workdir W       # the study (see --help for budgets and seeds)
+    python scripts/studies/schedule_study.py --quick           # tiny, minutes: checks that everything works
+    python scripts/studies/schedule_study.py --workdir W       # the study (see --help for budgets and seeds)
 
 Writes ``reports/schedule_study.json`` and ``reports/schedule_study.png`` and prints a table.
 """
@@ -39,8 +39,8 @@ import hashlib
 import inspect
 import json
 import os
-import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -49,6 +49,12 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+
+SCRIPTS = Path(__file__).resolve().parents[1]
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))  # scripts/: the machine block shared with the benchmarks
+
+from bench.common import load_average, machine_facts  # noqa: E402
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 console = Console(width=160)
@@ -317,8 +323,6 @@ def run_row(study: Study, name: str, changes: dict[str, Any], budget: int, seed:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    import torch
-
     if args.score_folder is not None:
         dev = dev_scores(args.score_folder, args)
         record = {"folder": str(args.score_folder), "dev": dev, "dev_mean": statistics.fmean(dev.values())}
@@ -328,7 +332,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     start = time.perf_counter()
-    load_before = os.getloadavg()
+    load_before = load_average()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="schedule-study-"))
     work.mkdir(parents=True, exist_ok=True)
     cache: dict[str, dict] = {}
@@ -406,13 +410,7 @@ def main(argv: list[str] | None = None) -> None:
         "scale_rows": scale_rows,
         "decisions": decisions,
         "wall_seconds": time.perf_counter() - start,
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine_facts(load_before),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     args.output.write_text(json.dumps(report, indent=2))

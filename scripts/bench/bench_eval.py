@@ -15,8 +15,8 @@ The student must be a leaf student folder: a missing folder is refused (one line
 replaced by the student initialisation.
 
 Usage:
-    python scripts/bench_eval.py --student runs/leaf-ir-mini/model --quick    # 64 docs, 64 queries
-    python scripts/bench_eval.py --student runs/leaf-ir-mini/model --docs 1000 --queries 1000
+    python scripts/bench/bench_eval.py --student runs/leaf-ir-mini/model --quick    # 64 docs, 64 queries
+    python scripts/bench/bench_eval.py --student runs/leaf-ir-mini/model --docs 1000 --queries 1000
 
 Writes ``reports/bench_eval.json`` (``--output``) and prints a table. On a shared machine the
 absolute rates move with the load; the ratio, measured interleaved in one run, is the figure to
@@ -28,16 +28,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench_common import loadavg, resolve_teacher, scifact_texts, student_folder
+from common import (
+    load_average,
+    machine_facts,
+    print_table,
+    resolve_teacher,
+    scifact_texts,
+    student_folder,
+    write_report,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load(path: str, args: argparse.Namespace, prompts: tuple[str, str]):
@@ -135,7 +142,7 @@ def main() -> None:
 
     student_path = student_folder(args.student, "bench_eval")
     teacher_path = resolve_teacher(args.teacher, "bench_eval")
-    load_start = loadavg()
+    load_start = load_average()
 
     import torch
 
@@ -199,13 +206,7 @@ def main() -> None:
             "repeats": args.repeats,
             "timing": "interleaved repeats in one process, fastest kept (leaf_hub.evaluation.speed.time_models)",
         },
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "processor": platform.processor() or platform.machine(),
-            "python": platform.python_version(),
-            "load_average_1m_start": load_start,
-            "load_average_1m_end": loadavg(),
-        },
+        "machine": machine_facts(load_start),
         "models": results,
         "timings": {kind: record.model_dump(mode="json") for kind, record in timings.items()},
         "student_over_teacher": {
@@ -214,20 +215,10 @@ def main() -> None:
             "peak_rss": round(rss["student"] / rss["teacher"], 2) if rss else None,
         },
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    out = write_report(args.output, report)
 
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(
-        title=f"CPU encoding throughput ({len(docs)} SciFact docs, {len(queries)} queries, {args.threads} threads, "
-        f"min of {args.repeats} interleaved repeats)"
-    )
-    for col in ("model", "dim", "docs/s", "queries/s", "peak RSS MB", "load s"):
-        table.add_column(col, justify="left" if col == "model" else "right")
-    for role, row in results.items():
-        table.add_row(
+    table = [
+        (
             f"{role} ({Path(str(row['path'])).name})",
             str(row["dim"]),
             f"{row['docs_per_s']:.1f}",
@@ -235,21 +226,28 @@ def main() -> None:
             f"{row['peak_rss_mb']:.0f}" if row["peak_rss_mb"] is not None else "–",
             f"{row['load_seconds']:.1f}",
         )
+        for role, row in results.items()
+    ]
     ratio = report["student_over_teacher"]
-    table.add_row(
-        "student / teacher",
-        "",
-        f"{ratio['docs_per_s']:.2f}×",
-        f"{ratio['queries_per_s']:.2f}×",
-        f"{ratio['peak_rss']:.2f}×" if ratio["peak_rss"] is not None else "–",
-        "",
+    table.append(
+        (
+            "student / teacher",
+            "",
+            f"{ratio['docs_per_s']:.2f}×",
+            f"{ratio['queries_per_s']:.2f}×",
+            f"{ratio['peak_rss']:.2f}×" if ratio["peak_rss"] is not None else "–",
+            "",
+        )
     )
     machine = report["machine"]
-    table.caption = (
-        f"load average {machine['load_average_1m_start']} at the start, {machine['load_average_1m_end']} at the end; "
-        f"written to {args.output}"
+    print_table(
+        f"CPU encoding throughput ({len(docs)} SciFact docs, {len(queries)} queries, {args.threads} threads, "
+        f"min of {args.repeats} interleaved repeats)",
+        ("model", "dim", "docs/s", "queries/s", "peak RSS MB", "load s"),
+        table,
+        caption=f"load average (1 min) {machine['load_average_before'][0]} at the start, "
+        f"{machine['load_average_after'][0]} at the end; written to {out}",
     )
-    Console().print(table)
 
 
 if __name__ == "__main__":

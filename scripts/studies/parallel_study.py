@@ -20,7 +20,7 @@ source, into the report before the first row (:data:`RULE`).
 
 Usage::
 
-    python scripts/parallel_study.py --workdir /tmp/parallel_study
+    python scripts/studies/parallel_study.py --workdir /tmp/parallel_study
 
 Writes ``reports/parallel_study.json`` and prints a table.
 """
@@ -32,7 +32,6 @@ import hashlib
 import inspect
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -41,7 +40,13 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = Path(__file__).resolve().parents[1]
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))  # scripts/: the machine block shared with the benchmarks
+
+from bench.common import load_average, machine_facts  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
 
 RULE = (
     "The 2-process run is as good as a 1-process run when each 2-process row's held-out alignment after "
@@ -89,10 +94,6 @@ def _home(workdir: Path, name: str) -> Path:
     return home
 
 
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
 def run_row(workdir: Path, args: argparse.Namespace, world: int, seed: int) -> dict[str, Any]:
     """One distillation from an empty cache; returns its figures from its ``metrics.json``."""
     name = f"w{world}-s{seed}"
@@ -110,7 +111,7 @@ def run_row(workdir: Path, args: argparse.Namespace, world: int, seed: int) -> d
     else:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(world)]
         cmd += ["-m", "leaf_hub.cli", "distill", str(recipe)]
-    load_start = _load()
+    load_start = load_average()
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - start
@@ -142,7 +143,7 @@ def run_row(workdir: Path, args: argparse.Namespace, world: int, seed: int) -> d
         "distill_wall_seconds": m["wall_seconds"],
         "process_seconds": seconds,
         "load_average_start": load_start,
-        "load_average_end": _load(),
+        "load_average_end": load_average(),
     }
 
 
@@ -165,11 +166,12 @@ def main() -> None:
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
 
+    load_before = load_average()
     report: dict[str, Any] = {
         "rule": RULE,
         "decide_sha256": hashlib.sha256(inspect.getsource(decide).encode()).hexdigest(),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
+        "machine": machine_facts(load_before),
         "note": "timings on a shared, busy machine: indicative only, not figures of record for speed",
         "rows": [],
     }
@@ -200,6 +202,7 @@ def main() -> None:
         for r in report["rows"]
         if r["world_size"] == 2 and r["seed"] in by_seed
     }
+    report["machine"] = machine_facts(load_before)
     write()
     print(json.dumps({k: report.get(k) for k in ("decision", "paired_difference")}, indent=2))
 

@@ -28,7 +28,6 @@ os.environ.pop("HF_TOKEN", None)
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -38,6 +37,8 @@ import time  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+from common import load_average, machine_facts, print_table, write_report  # noqa: E402
 
 _LOAD = """
 import json, sys, time
@@ -91,6 +92,7 @@ def run(model_dir: Path, work: Path, *, repeats: int, concurrency: int) -> dict:
 
     from leaf_hub.hub_server import TokenSpec, running_hub_server
 
+    load_before = load_average()
     size = _folder_bytes(model_dir)
     mb = size / 1e6
     weights = model_dir / "model.safetensors"
@@ -150,8 +152,7 @@ def run(model_dir: Path, work: Path, *, repeats: int, concurrency: int) -> dict:
     return {
         "schema_version": 1,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "load_average_at_start": os.getloadavg(),
+        "machine": machine_facts(load_before),
         "model_dir": str(model_dir),
         "folder_bytes": size,
         "repeats": repeats,
@@ -183,42 +184,45 @@ def run(model_dir: Path, work: Path, *, repeats: int, concurrency: int) -> dict:
 
 
 def _table(report: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"leaf-hub embedded Hub server ({report['folder_bytes'] / 1e6:.1f} MB model folder)")
-    table.add_column("measurement")
-    table.add_column("value", justify="right")
-    table.add_column("vs plain copy", justify="right")
-    table.add_column("vs copy + fsync", justify="right")
-    table.add_row(
-        "copy (shutil.copytree)", f"{report['copy_seconds']:.2f} s  {report['copy_mb_s']:.0f} MB/s", "1.00×", ""
-    )
-    table.add_row(
-        "copy + fsync", f"{report['copy_fsync_seconds']:.2f} s  {report['copy_fsync_mb_s']:.0f} MB/s", "", "1.00×"
-    )
+    rows = [
+        ("copy (shutil.copytree)", f"{report['copy_seconds']:.2f} s  {report['copy_mb_s']:.0f} MB/s", "1.00×", ""),
+        ("copy + fsync", f"{report['copy_fsync_seconds']:.2f} s  {report['copy_fsync_mb_s']:.0f} MB/s", "", "1.00×"),
+    ]
     for kind in ("upload", "download"):
-        table.add_row(
-            f"{kind} through the hub",
-            f"{report[f'{kind}_seconds']:.2f} s  {report[f'{kind}_mb_s']:.0f} MB/s",
-            f"{report[f'{kind}_ratio_vs_copy']:.2f}×",
-            f"{report[f'{kind}_ratio_vs_copy_fsync']:.2f}×",
+        rows.append(
+            (
+                f"{kind} through the hub",
+                f"{report[f'{kind}_seconds']:.2f} s  {report[f'{kind}_mb_s']:.0f} MB/s",
+                f"{report[f'{kind}_ratio_vs_copy']:.2f}×",
+                f"{report[f'{kind}_ratio_vs_copy_fsync']:.2f}×",
+            )
         )
     hub, local = report["cold_load_hub"], report["cold_load_local"]
-    table.add_row(
-        "cold SentenceTransformer load, hub", f"{hub['load_s']:.2f} s (+{hub['import_s']:.1f} s import)", "", ""
+    rows.append(
+        ("cold SentenceTransformer load, hub", f"{hub['load_s']:.2f} s (+{hub['import_s']:.1f} s import)", "", "")
     )
-    table.add_row(
-        "cold SentenceTransformer load, folder", f"{local['load_s']:.2f} s (+{local['import_s']:.1f} s import)", "", ""
+    rows.append(
+        (
+            "cold SentenceTransformer load, folder",
+            f"{local['load_s']:.2f} s (+{local['import_s']:.1f} s import)",
+            "",
+            "",
+        )
     )
     conc = report["concurrent_downloads"]
-    table.add_row(
-        f"{conc['n']} concurrent weight downloads",
-        f"{conc['errors']} errors, {conc['wall_seconds']:.1f} s, {conc['aggregate_mb_s']:.0f} MB/s",
-        "",
-        "",
+    rows.append(
+        (
+            f"{conc['n']} concurrent weight downloads",
+            f"{conc['errors']} errors, {conc['wall_seconds']:.1f} s, {conc['aggregate_mb_s']:.0f} MB/s",
+            "",
+            "",
+        )
     )
-    Console().print(table)
+    print_table(
+        f"leaf-hub embedded Hub server ({report['folder_bytes'] / 1e6:.1f} MB model folder)",
+        ("measurement", "value", "vs plain copy", "vs copy + fsync"),
+        rows,
+    )
 
 
 def main() -> None:
@@ -241,10 +245,9 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report["quick"] = args.quick
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    out = write_report(args.out, report)
     _table(report)
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
