@@ -3,7 +3,7 @@
 Reads top to bottom like the method:
 
 1. sample the training and held-out texts (:func:`load_texts`);
-2. get the teacher's vectors of all of them once, through :class:`~leaf_hub.teacher.TeacherCache`;
+2. get the teacher's vectors of all of them once, through :class:`~leaf_hub.encoders.EmbeddingCache`;
 3. build the student (init encoder + ``Dense`` projection + ``Normalize``) and ridge-initialise
    the projection;
 4. measure held-out alignment (mean cosine student↔teacher), train with
@@ -46,7 +46,7 @@ from leaf_hub.run_folder import RunFolder
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from leaf_hub.teacher import Teacher, TextKind
+    from leaf_hub.encoders import Teacher, TextKind
 
 logger = logging.getLogger(__name__)
 
@@ -140,14 +140,14 @@ def teacher_vectors(
     """Teacher vectors of ``pairs`` in order, via the cache, gathered into a memory-mapped file.
 
     In a data-parallel run every rank calls this: each encodes its shard of the missing texts
-    (:meth:`~leaf_hub.teacher.TeacherCache.encode_shard`), then after a barrier reloads the index.
+    (:meth:`~leaf_hub.encoders.EmbeddingCache.encode_shard`), then after a barrier reloads the index.
 
     Returns:
         The ``(n, dim)`` array and this rank's cache counters (``encoded``, ``hits``).
     """
-    from leaf_hub.teacher import TeacherCache
+    from leaf_hub.encoders import EmbeddingCache, teacher_cache_root
 
-    cache = TeacherCache(teacher, cache_root)
+    cache = EmbeddingCache(teacher, cache_root or teacher_cache_root(teacher.fingerprint))
     here = parallel.ranks()
     if here.distributed:
         parallel.barrier()  # every rank indexed the same chunks: the shards are disjoint and complete
@@ -500,8 +500,8 @@ def distill(recipe: Recipe, *, resume: bool = False, device: str | None = None) 
         AssetError: A model or data file is missing.
         DistillError: Dimension mismatch, unwritable output, non-finite loss.
     """
+    from leaf_hub.encoders import build_teacher
     from leaf_hub.models.student import build_student, init_projection
-    from leaf_hub.teacher import build_teacher
 
     wall = time.perf_counter()
     here = parallel.init_distributed()  # torchrun / accelerate launch: one process per device

@@ -13,7 +13,7 @@ inputs and the ``last_hidden_state`` output that sentence-transformers' own ONNX
 
 :class:`ExportedStudent` runs one of them: the folder's tokenizer and prompts, the exported graph
 in onnxruntime or OpenVINO, then the folder's own Pooling/Dense/Normalize modules. It is a
-:class:`~leaf_hub.teacher.Teacher`, so the evaluation code and the speed timer take it as is.
+:class:`~leaf_hub.encoders.Teacher`, so the evaluation code and the speed timer take it as is.
 
 Dependency facts (this project's registry, late 2026): sentence-transformers' ``backend="onnx"``
 and ``backend="openvino"`` need optimum-onnx / optimum-intel, whose releases pin
@@ -52,7 +52,7 @@ from leaf_hub.hashing import sha256_file
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from leaf_hub.teacher import TextKind
+    from leaf_hub.encoders import TextKind
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ def export_student(model_dir: str | Path, out_dir: str | Path, *, openvino: bool
 
 
 class ExportedStudent:
-    """A student whose Transformer runs as an exported graph (a :class:`~leaf_hub.teacher.Teacher`).
+    """A student whose Transformer runs as an exported graph (a :class:`~leaf_hub.encoders.Teacher`).
 
     Tokenisation, prompts, token limit and the modules after the Transformer (Pooling, Dense,
     Normalize) are the folder's own; only the Transformer's forward pass is the export's.
@@ -306,9 +306,9 @@ class ExportedStudent:
         self.fingerprint = self._fingerprint()
 
     def _fingerprint(self) -> str:
-        from leaf_hub.teacher import _digest
+        from leaf_hub.hashing import digest
 
-        return _digest(
+        return digest(
             "export",
             self._graph_sha,
             self._folder_sha,
@@ -401,7 +401,7 @@ def export_cosines(model_dir: str | Path, graph: str | Path, texts: Sequence[str
     Returns:
         ``{"min": ..., "mean": ...}`` over every text, encoded once as a query and once as a document.
     """
-    from leaf_hub.teacher import SentenceTransformerTeacher
+    from leaf_hub.encoders import SentenceTransformerTeacher
 
     exported = ExportedStudent(model_dir, graph)
     torch_model = SentenceTransformerTeacher(
@@ -515,10 +515,10 @@ def measure_exports(
     """
     from leaf_hub.assets import data_root as find_data_root
     from leaf_hub.assets import model_fingerprint
+    from leaf_hub.encoders import SentenceTransformerTeacher
     from leaf_hub.errors import AssetError, EvalError
     from leaf_hub.evaluation.speed import time_models
     from leaf_hub.hub import PROBE_TEXTS
-    from leaf_hub.teacher import SentenceTransformerTeacher
 
     model_dir, root = Path(model_dir), Path(root)
     texts = list(PROBE_TEXTS)

@@ -497,9 +497,9 @@ def _verify_exports(repo: StagedRepo, commit: str, snapshot: Path, run: RunFolde
     Returns:
         The smallest cosine between a downloaded export's and the local export's probe vectors.
     """
+    from leaf_hub.encoders import SentenceTransformerTeacher
     from leaf_hub.export import MIN_EXPORT_COSINE, ExportedStudent
     from leaf_hub.hub import PROBE_TEXTS
-    from leaf_hub.teacher import SentenceTransformerTeacher
 
     texts = list(PROBE_TEXTS)
     torch_vectors: np.ndarray | None = None

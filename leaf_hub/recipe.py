@@ -151,7 +151,7 @@ class TeacherSpec(ModelSpec):
     * ``sentence-transformers`` (default): a model loaded from ``id`` / ``path``;
     * ``precomputed``: a file of texts and their vectors (``vectors``: ``.parquet`` or ``.jsonl``
       with ``text`` and ``vector`` columns, or ``.npy`` plus a ``texts`` file), e.g. bought once
-      from an embedding API; checked before any training (see :mod:`leaf_hub.teacher`);
+      from an embedding API; checked before any training (see :mod:`leaf_hub.encoders`);
     * ``callable``: ``function``, an import path ``module:function`` taking a list of texts and
       returning vectors, called in batches with bounded retries.
 

@@ -42,8 +42,8 @@ from leaf_hub.run_folder import RunFolder
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from leaf_hub.encoders import TextKind
     from leaf_hub.recipe import Recipe
-    from leaf_hub.teacher import TextKind
 
 logger = logging.getLogger(__name__)
 
@@ -347,7 +347,7 @@ def validation_from_runs(run_dirs: Sequence[Path], *, limit: int | None = None) 
         RecipeError: If the runs have different teachers or student prompts, or no text is left.
     """
     from leaf_hub.distill import load_texts
-    from leaf_hub.teacher import SentenceTransformerTeacher, TeacherCache
+    from leaf_hub.encoders import EmbeddingCache, SentenceTransformerTeacher, teacher_cache_root
 
     recipes = [_read_recipe(d) for d in dict.fromkeys(run_dirs)]
     first = recipes[0]
@@ -372,8 +372,9 @@ def validation_from_runs(run_dirs: Sequence[Path], *, limit: int | None = None) 
     logger.info(
         "soup validation: %d held-out texts (%d left out: trained on by some run)", len(pairs), len(held) - len(unseen)
     )
-    cache = TeacherCache(SentenceTransformerTeacher.from_spec(first.teacher))
-    targets = np.zeros((len(pairs), cache.teacher.dim), dtype=np.float32)
+    teacher = SentenceTransformerTeacher.from_spec(first.teacher)
+    cache = EmbeddingCache(teacher, teacher_cache_root(teacher.fingerprint))
+    targets = np.zeros((len(pairs), teacher.dim), dtype=np.float32)
     prompts = {"query": first.student.query_prompt, "document": first.student.document_prompt}
     for kind in ("query", "document"):
         positions = [i for i, (_, k) in enumerate(pairs) if k == kind]

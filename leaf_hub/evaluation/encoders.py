@@ -1,7 +1,7 @@
 """mteb-compatible encoders over cached student and teacher embeddings.
 
 * :class:`EmbeddingSource` is one model's texts -> vectors function. It goes through a
-  :class:`~leaf_hub.teacher.TeacherCache` (on disk, keyed by the model's fingerprint and each
+  :class:`~leaf_hub.encoders.EmbeddingCache` (on disk, keyed by the model's fingerprint and each
   text), so a second evaluation encodes nothing, and keeps what it served in memory, so the
   three modes and the sweep share one encoding per text.
 * :class:`RoutedEncoder` implements mteb's ``EncoderProtocol``: mteb tells it whether it is
@@ -42,7 +42,7 @@ from leaf_hub.errors import EvalError
 if TYPE_CHECKING:
     from torch.utils.data import DataLoader
 
-    from leaf_hub.teacher import TeacherCache, TextKind
+    from leaf_hub.encoders import EmbeddingCache, TextKind
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +67,17 @@ class EmbeddingSource:
         disk_hits: Texts served from the on-disk cache, per kind.
     """
 
-    def __init__(self, name: str, cache: TeacherCache, *, progress: bool = True) -> None:
+    def __init__(self, name: str, cache: EmbeddingCache, *, progress: bool = True) -> None:
         self.name = name
         self.cache = cache
         self.progress = progress
-        self.dim = int(cache.teacher.dim)
-        self.fingerprint = str(cache.teacher.fingerprint)
-        self.prompts: dict[str, str] = dict(getattr(cache.teacher, "prompts", {}) or {})
+        self.dim = int(cache.encoder.dim)
+        self.fingerprint = str(cache.encoder.fingerprint)
+        self.prompts: dict[str, str] = dict(getattr(cache.encoder, "prompts", {}) or {})
         self.encode_seconds: dict[str, float] = {"query": 0.0, "document": 0.0}
         self.disk_hits: dict[str, int] = {"query": 0, "document": 0}
         self._memo: dict[str, np.ndarray] = {}
-        self._prompted: dict[tuple[str, str], TeacherCache] = {}
+        self._prompted: dict[tuple[str, str], EmbeddingCache] = {}
 
     def prompt_for(self, task_metadata: Any, prompt_type: PromptType | None) -> str:
         """The prompt stock mteb would use with this model for the task and prompt type (``""``: none)."""
@@ -85,8 +85,8 @@ class EmbeddingSource:
 
         return get_prompt(self.prompts or None, task_metadata, prompt_type) or ""
 
-    def _cache_for(self, kind: TextKind, prompt: str | None) -> TeacherCache:
-        teacher = self.cache.teacher
+    def _cache_for(self, kind: TextKind, prompt: str | None) -> EmbeddingCache:
+        teacher = self.cache.encoder
         default = str(getattr(teacher, f"{kind}_prompt", ""))
         if prompt is None or prompt == default:
             return self.cache
@@ -96,11 +96,11 @@ class EmbeddingSource:
                     f"{self.name}: the prompt {prompt!r} needs a sentence-transformers model; "
                     "a black-box teacher encodes with its own prompts only"
                 )
-            from leaf_hub.teacher import TeacherCache
+            from leaf_hub.encoders import EmbeddingCache
 
             variant = teacher.with_prompts(**{f"{kind}_prompt": prompt})
             root = self.cache.root.parent / variant.fingerprint[:16]
-            self._prompted[(kind, prompt)] = TeacherCache(variant, root, label=self.cache.label)
+            self._prompted[(kind, prompt)] = EmbeddingCache(variant, root, label=self.cache.label)
         return self._prompted[(kind, prompt)]
 
     def embed(self, texts: Sequence[str], kind: TextKind, *, prompt: str | None = None) -> np.ndarray:
@@ -115,7 +115,7 @@ class EmbeddingSource:
         """
         texts = list(texts)
         cache = self._cache_for(kind, prompt)
-        digest = hashlib.sha256(f"{kind}\0{cache.teacher.fingerprint}".encode())
+        digest = hashlib.sha256(f"{kind}\0{cache.encoder.fingerprint}".encode())
         for text in texts:
             digest.update(b"\0" + text.encode())
         key = digest.hexdigest()

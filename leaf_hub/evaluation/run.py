@@ -44,9 +44,9 @@ from leaf_hub.recipe import EvalSpec
 from leaf_hub.records import EvalResults, ScoreRecord, SweepRecord
 
 if TYPE_CHECKING:
+    from leaf_hub.encoders import Teacher
     from leaf_hub.evaluation.encoders import EmbeddingSource
     from leaf_hub.recipe import Recipe
-    from leaf_hub.teacher import Teacher
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def saved_prompts(folder: Path) -> tuple[str, str]:
 def _load_student(
     folder: Path, prompts: tuple[str, str] | None, max_seq_length: int | None, batch_size: int
 ) -> Teacher:
-    from leaf_hub.teacher import SentenceTransformerTeacher
+    from leaf_hub.encoders import SentenceTransformerTeacher
 
     table = saved_prompt_table(folder)
     query_prompt, document_prompt = (
@@ -179,7 +179,7 @@ def evaluate_models(
     Args:
         student_path: A sentence-transformers folder.
         output_dir: Where ``results.json``, ``mteb/`` and ``sweep.png`` go.
-        teacher: The teacher (any :class:`~leaf_hub.teacher.Teacher`); needed for the
+        teacher: The teacher (any :class:`~leaf_hub.encoders.Teacher`); needed for the
             ``teacher`` and ``asymmetric`` modes and the teacher half of the sweep.
         teacher_id: Name recorded for the teacher (Hub id).
         settings: Tasks, modes, split, limits, sweep (default: :class:`~leaf_hub.recipe.EvalSpec`).
@@ -217,13 +217,13 @@ def evaluate_models(
     # progress that matters (encoding, with rate and ETA).
     datasets.disable_progress_bars()
 
+    from leaf_hub.encoders import EmbeddingCache, teacher_cache_root
     from leaf_hub.evaluation.encoders import EmbeddingSource, RoutedEncoder
     from leaf_hub.evaluation.speed import speed_texts as pick_speed_texts
     from leaf_hub.evaluation.speed import time_models
     from leaf_hub.evaluation.sweep import plot_sweep, sweep_task
     from leaf_hub.evaluation.tasks import get_tasks, has_two_sides, task_split
     from leaf_hub.leaderboard import write_run_settings
-    from leaf_hub.teacher import TeacherCache
 
     start = time.perf_counter()
     settings = settings or EvalSpec()
@@ -257,12 +257,14 @@ def evaluate_models(
     sources: dict[str, EmbeddingSource] = {
         "student": EmbeddingSource(
             "student",
-            TeacherCache(student, student_cache_root(student.fingerprint), label="student"),
+            EmbeddingCache(student, student_cache_root(student.fingerprint), label="student"),
             progress=progress,
         )
     }
     if teacher is not None:
-        sources["teacher"] = EmbeddingSource("teacher", TeacherCache(teacher), progress=progress)
+        sources["teacher"] = EmbeddingSource(
+            "teacher", EmbeddingCache(teacher, teacher_cache_root(teacher.fingerprint)), progress=progress
+        )
         if "asymmetric" in modes and sources["teacher"].dim != sources["student"].dim:
             why = f"the student gives {sources['student'].dim}-d vectors, the teacher {sources['teacher'].dim}-d"
             if not drop_unmatched_asymmetric:
@@ -271,7 +273,7 @@ def evaluate_models(
             modes.remove("asymmetric")
     if init is not None and "init" in modes:
         sources["init"] = EmbeddingSource(
-            "init", TeacherCache(init, student_cache_root(init.fingerprint), label="init"), progress=progress
+            "init", EmbeddingCache(init, student_cache_root(init.fingerprint), label="init"), progress=progress
         )
     routes = {
         "student": ("student", "student"),
@@ -433,8 +435,8 @@ def evaluate_run(
         ModelFolderError: If ``run_dir/model`` is not a sentence-transformers folder.
         EvalError: On an unknown task or mode.
     """
+    from leaf_hub.encoders import evaluation_teacher
     from leaf_hub.run_folder import RunFolder
-    from leaf_hub.teacher import evaluation_teacher
 
     folder = RunFolder(run_dir)
     given = recipe is not None
@@ -509,8 +511,8 @@ def _check_tasks(settings: EvalSpec, root: Path) -> None:
 
 
 def _teacher_from_arg(teacher: str) -> tuple[Teacher, str]:
+    from leaf_hub.encoders import SentenceTransformerTeacher
     from leaf_hub.recipe import TeacherSpec
-    from leaf_hub.teacher import SentenceTransformerTeacher
 
     if Path(teacher).expanduser().is_dir():
         folder = require_model_folder(Path(teacher).expanduser())

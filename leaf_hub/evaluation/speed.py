@@ -24,7 +24,7 @@ from leaf_hub.errors import EvalError
 from leaf_hub.records import SpeedRecord
 
 if TYPE_CHECKING:
-    from leaf_hub.teacher import Teacher, TextKind
+    from leaf_hub.encoders import Teacher, TextKind
 
 __all__ = ["MIN_REPEATS", "speed_texts", "time_models"]
 
@@ -64,7 +64,7 @@ def time_models(
     other repeat.
 
     Args:
-        models: Name -> model (``student``, ``teacher``; any :class:`~leaf_hub.teacher.Teacher`).
+        models: Name -> model (``student``, ``teacher``; any :class:`~leaf_hub.encoders.Teacher`).
         texts: The texts every model encodes.
         kind: ``query`` or ``document`` (selects each model's prompt).
         repeats: Timed repeats per model; at least :data:`MIN_REPEATS`.

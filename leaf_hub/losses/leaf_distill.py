@@ -24,7 +24,7 @@ class LeafDistillLoss(MSELoss):
 
     Unlike :class:`sentence_transformers.losses.MSELoss`, the dataset's ``label`` column holds
     the *row index* of each text in ``teacher_vectors`` (a memory-mapped array from
-    :class:`leaf_hub.teacher.TeacherCache`), so the training set stays small and the teacher's
+    :class:`leaf_hub.encoders.EmbeddingCache`), so the training set stays small and the teacher's
     vectors are never copied into the dataset.
 
     Args:

@@ -5,7 +5,7 @@ small CPU that is a sizeable share of each step, and on a GPU it starves the dev
 (``shared/DEVICE.md``: 19 % busy). :class:`TokenCache` tokenises each text once, with the
 student's own tokenizer and ``max_seq_length``, and keeps the ids in chunks on disk:
 
-* keyed like :class:`~leaf_hub.teacher.TeacherCache`: by a fingerprint of the tokenizer and
+* keyed like :class:`~leaf_hub.encoders.EmbeddingCache`: by a fingerprint of the tokenizer and
   token limit (the cache folder) and the sha256 of each exact text (prompt included);
 * each chunk written atomically with a sha256 in its sidecar, so an interrupted run keeps every
   finished chunk and a bit-flipped chunk is recomputed, never used.

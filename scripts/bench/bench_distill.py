@@ -2,7 +2,7 @@
 
 Measured in one run, on the same texts, steps, seed and machine:
 
-* teacher embedding throughput (texts/s) through ``TeacherCache`` (cold);
+* teacher embedding throughput (texts/s) through ``EmbeddingCache`` (cold);
 * training throughput (texts/s) of ``leaf_hub.distill.distill_models``;
 * cache reuse: the second, warm run (teacher vectors and token ids from disk) vs the first, end to end;
 * baseline: sentence-transformers' ``examples/.../distillation/model_distillation.py`` way —
@@ -48,9 +48,9 @@ def _student(teacher_dim: int):
 def _leaf_run(texts, heldout, cache_root: Path, workdir: Path, training) -> dict:
     """leaf-hub's path: cached teacher vectors, ridge init, LeafDistillLoss."""
     from leaf_hub.distill import distill_models, mean_alignment, teacher_vectors
+    from leaf_hub.encoders import SentenceTransformerTeacher
     from leaf_hub.models.student import init_projection
     from leaf_hub.recipe import TeacherSpec
-    from leaf_hub.teacher import SentenceTransformerTeacher
 
     start = time.perf_counter()
     teacher = SentenceTransformerTeacher.from_spec(

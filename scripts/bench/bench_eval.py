@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load(path: str, args: argparse.Namespace, prompts: tuple[str, str]):
-    from leaf_hub.teacher import SentenceTransformerTeacher
+    from leaf_hub.encoders import SentenceTransformerTeacher
 
     return SentenceTransformerTeacher(
         path,

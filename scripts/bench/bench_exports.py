@@ -124,10 +124,10 @@ def main() -> None:
 
     import torch
 
+    from leaf_hub.encoders import SentenceTransformerTeacher
     from leaf_hub.evaluation.run import saved_prompts
     from leaf_hub.evaluation.speed import time_models
     from leaf_hub.export import ExportedStudent, export_student, openvino_available
-    from leaf_hub.teacher import SentenceTransformerTeacher
 
     torch.set_num_threads(args.threads)
     docs, queries = scifact_texts(args.docs, args.queries)

@@ -139,9 +139,9 @@ def _token_counts(student: Any, texts: list[str]) -> np.ndarray:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     from leaf_hub.distill import load_texts, mean_alignment, teacher_vectors
+    from leaf_hub.encoders import SentenceTransformerTeacher
     from leaf_hub.models.student import build_student, init_projection
     from leaf_hub.recipe import load_recipe
-    from leaf_hub.teacher import SentenceTransformerTeacher
     from leaf_hub.training.batching import padding_share
 
     load_before = load_average()

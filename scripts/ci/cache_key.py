@@ -2,7 +2,7 @@
 """Print the actions/cache key of a recipe's teacher vectors and token caches, for ``$GITHUB_OUTPUT``.
 
 The cached folders are :data:`CACHE_DIRS` under ``$LEAF_HUB_HOME`` (the teacher cache of
-:class:`leaf_hub.teacher.TeacherCache`, training and evaluation alike, and the token caches beside
+:class:`leaf_hub.encoders.EmbeddingCache`, training and evaluation alike, and the token caches beside
 it). The key is::
 
     leaf-hub-cache-v<FORMAT>-<teacher>-<data>

@@ -246,8 +246,8 @@ def load_data(args: argparse.Namespace) -> dict[str, list[tuple[str, str]]]:
 
 def teacher_targets(data: dict[str, list[tuple[str, str]]], args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from leaf_hub.distill import teacher_vectors
+    from leaf_hub.encoders import SentenceTransformerTeacher
     from leaf_hub.recipe import TeacherSpec
-    from leaf_hub.teacher import SentenceTransformerTeacher
 
     start = time.perf_counter()
     device = None if args.device == "auto" else args.device
@@ -329,8 +329,8 @@ ASYM_TASKS = ("SciFact", "STSBenchmark")
 @functools.cache
 def _asymmetric_teacher(max_seq_length: int, device: str | None):
     """The teacher of the asymmetric evaluations, loaded once for every row and split."""
+    from leaf_hub.encoders import SentenceTransformerTeacher
     from leaf_hub.recipe import TeacherSpec
-    from leaf_hub.teacher import SentenceTransformerTeacher
 
     return SentenceTransformerTeacher.from_spec(
         TeacherSpec(id=TEACHER_ID, max_seq_length=max_seq_length), device=device

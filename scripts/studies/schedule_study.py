@@ -187,8 +187,8 @@ class Study:
 
     def __init__(self, args: argparse.Namespace, work: Path) -> None:
         from leaf_hub.distill import load_texts, teacher_vectors
+        from leaf_hub.encoders import SentenceTransformerTeacher
         from leaf_hub.recipe import load_recipe
-        from leaf_hub.teacher import SentenceTransformerTeacher
 
         self.args = args
         self.work = work

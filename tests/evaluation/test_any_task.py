@@ -58,8 +58,8 @@ def tiny_sts(source: Path, dest: Path) -> Path:
 
 
 def _evaluate(student_path: Path, out: Path, name: str, folder: Path, modes: list[str], sweep: bool):
+    from leaf_hub.encoders import SentenceTransformerTeacher
     from leaf_hub.evaluation import eval_settings, evaluate_models
-    from leaf_hub.teacher import SentenceTransformerTeacher
 
     settings = eval_settings(
         None,

@@ -21,16 +21,16 @@ def task(shared_data: Path):
 
 @pytest.fixture(scope="module")
 def sources(student_path: Path, module_tmp):
+    from leaf_hub.encoders import EmbeddingCache, SentenceTransformerTeacher
     from leaf_hub.evaluation.encoders import EmbeddingSource
-    from leaf_hub.teacher import SentenceTransformerTeacher, TeacherCache
 
     root = module_tmp("enc-cache")
     plain = SentenceTransformerTeacher(student_path)
     prompted = SentenceTransformerTeacher(student_path, document_prompt="passage: ")
     assert plain.fingerprint != prompted.fingerprint
     return (
-        EmbeddingSource("a", TeacherCache(plain, root / "a"), progress=False),
-        EmbeddingSource("b", TeacherCache(prompted, root / "b"), progress=False),
+        EmbeddingSource("a", EmbeddingCache(plain, root / "a"), progress=False),
+        EmbeddingSource("b", EmbeddingCache(prompted, root / "b"), progress=False),
     )
 
 
@@ -74,24 +74,26 @@ def test_routed_encoder_sends_queries_and_documents_to_their_sources(task, sourc
 
 
 def test_second_request_is_served_from_memory_then_disk(sources, student_path: Path, tmp_path: Path) -> None:
+    from leaf_hub.encoders import EmbeddingCache, SentenceTransformerTeacher
     from leaf_hub.evaluation.encoders import EmbeddingSource
-    from leaf_hub.teacher import SentenceTransformerTeacher, TeacherCache
 
     a, _ = sources
     texts = ["Cholesterol crystals are found in atherosclerotic plaques.", "Vitamin D deficiency and bone health."]
     first = a.embed(texts, "query")
     assert a.embed(texts, "query") is first  # memory
-    fresh = EmbeddingSource("a2", TeacherCache(SentenceTransformerTeacher(student_path), a.cache.root), progress=False)
+    fresh_cache = EmbeddingCache(SentenceTransformerTeacher(student_path), a.cache.root)
+    fresh = EmbeddingSource("a2", fresh_cache, progress=False)
     np.testing.assert_array_equal(fresh.embed(texts, "query"), first)
     assert fresh.disk_hits["query"] == 2 and fresh.cache.stats.encoded == 0
 
 
 def test_dimension_mismatch_is_refused(sources) -> None:
+    from leaf_hub.encoders import CallableTeacher, EmbeddingCache
     from leaf_hub.evaluation.encoders import EmbeddingSource, RoutedEncoder
-    from leaf_hub.teacher import CallableTeacher, TeacherCache
 
     a, _ = sources
-    wide = EmbeddingSource("teacher", TeacherCache(CallableTeacher(a.embed, dim=768, name="wide"), a.cache.root / "w"))
+    wide_cache = EmbeddingCache(CallableTeacher(a.embed, dim=768, name="wide"), a.cache.root / "w")
+    wide = EmbeddingSource("teacher", wide_cache)
     with pytest.raises(EvalError, match="equal dimensions: a gives 384, teacher gives 768"):
         RoutedEncoder(a, wide, name="leaf-hub/x")
 

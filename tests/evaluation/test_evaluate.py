@@ -21,8 +21,8 @@ TASKS = ["SciFact", "STSBenchmark"]
 
 @pytest.fixture(scope="module")
 def runs(student_path: Path, shared_data: Path, module_tmp):
+    from leaf_hub.encoders import SentenceTransformerTeacher
     from leaf_hub.evaluation import eval_settings, evaluate_models
-    from leaf_hub.teacher import SentenceTransformerTeacher
 
     base = module_tmp("evaluate")
     with pytest.MonkeyPatch.context() as mp:
@@ -117,8 +117,8 @@ def test_warm_run_encodes_nothing_and_gives_identical_scores(runs, shared_data: 
 def test_teacher_modes_without_teacher_and_unmatched_dimensions(
     student_path: Path, teacher_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from leaf_hub.encoders import SentenceTransformerTeacher
     from leaf_hub.evaluation import eval_settings, evaluate_models
-    from leaf_hub.teacher import SentenceTransformerTeacher
 
     monkeypatch.setenv("LEAF_HUB_HOME", str(tmp_path / "home"))
     settings = eval_settings(None, tasks=["STSBenchmark"], query_limit=20)
@@ -164,8 +164,8 @@ def test_files_of_an_earlier_evaluation_are_replaced(
 def test_init_mode_is_scored_on_its_own_vectors_and_cached(
     student_path: Path, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from leaf_hub.encoders import SentenceTransformerTeacher
     from leaf_hub.evaluation import eval_settings, evaluate_models
-    from leaf_hub.teacher import SentenceTransformerTeacher
 
     monkeypatch.setenv("LEAF_HUB_HOME", str(tmp_path / "home"))
     settings = eval_settings(None, tasks=["STSBenchmark"], modes=["student", "init"], query_limit=20)
@@ -195,8 +195,8 @@ def test_init_mode_is_scored_on_its_own_vectors_and_cached(
 
 
 def test_speed_timing_is_interleaved_uncached_and_needs_five_repeats(student_path: Path, real_queries) -> None:
+    from leaf_hub.encoders import SentenceTransformerTeacher
     from leaf_hub.evaluation.speed import MIN_REPEATS, time_models
-    from leaf_hub.teacher import SentenceTransformerTeacher
 
     calls: list[str] = []
 

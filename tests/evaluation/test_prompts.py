@@ -89,16 +89,16 @@ def test_task_prompts_change_the_scores(prompted, student_path, shared_data, tmp
 def test_prompt_resolution_follows_mteb_priority(prompted, shared_data, tmp_path) -> None:
     from mteb.types import PromptType
 
+    from leaf_hub.encoders import EmbeddingCache, SentenceTransformerTeacher
     from leaf_hub.evaluation.encoders import EmbeddingSource
     from leaf_hub.evaluation.run import saved_prompt_table
-    from leaf_hub.teacher import SentenceTransformerTeacher, TeacherCache
 
     scifact, nfcorpus, sts = (t.metadata for t in _tasks(shared_data, ["SciFact", "NFCorpus", "STSBenchmark"]))
     table = saved_prompt_table(prompted)
     assert table == PROMPTS
     task_prompts = {k: v for k, v in table.items() if k not in ("query", "document")}
     teacher = SentenceTransformerTeacher(prompted, query_prompt="query: ", task_prompts=task_prompts)
-    source = EmbeddingSource("s", TeacherCache(teacher, tmp_path / "cache"), progress=False)
+    source = EmbeddingSource("s", EmbeddingCache(teacher, tmp_path / "cache"), progress=False)
     assert source.prompt_for(scifact, PromptType.query) == PROMPTS["SciFact-query"]  # task name + type
     assert source.prompt_for(scifact, PromptType.document) == ""  # "document"
     assert source.prompt_for(nfcorpus, PromptType.query) == "query: "  # no NFCorpus key: the query prompt
@@ -117,17 +117,17 @@ def test_sts_without_a_key_gets_no_query_prompt(student_path, shared_data, tmp_p
 def test_variant_vectors_equal_sentence_transformers_with_that_prompt(prompted, tmp_path) -> None:
     from sentence_transformers import SentenceTransformer
 
+    from leaf_hub.encoders import EmbeddingCache, SentenceTransformerTeacher
     from leaf_hub.evaluation.encoders import EmbeddingSource
-    from leaf_hub.teacher import SentenceTransformerTeacher, TeacherCache
 
     texts = ["Vitamin D deficiency is linked to bone loss.", "Statins lower LDL cholesterol."]
     teacher = SentenceTransformerTeacher(prompted, query_prompt="query: ")
-    source = EmbeddingSource("s", TeacherCache(teacher, tmp_path / "base"), progress=False)
+    source = EmbeddingSource("s", EmbeddingCache(teacher, tmp_path / "base"), progress=False)
     got = source.embed(texts, "query", prompt=PROMPTS["SciFact-query"])
     model = SentenceTransformer(str(prompted), device="cpu")
     want = model.encode(texts, prompt=PROMPTS["SciFact-query"], normalize_embeddings=True)
     np.testing.assert_allclose(got, want, atol=1e-5)
     assert source.texts_encoded == 2 and source.cache.stats.encoded == 0  # the variant cache did the work
-    again = EmbeddingSource("s", TeacherCache(teacher, tmp_path / "base"), progress=False)
+    again = EmbeddingSource("s", EmbeddingCache(teacher, tmp_path / "base"), progress=False)
     np.testing.assert_array_equal(again.embed(texts, "query", prompt=PROMPTS["SciFact-query"]), got)
     assert again.texts_encoded == 0  # read back from the variant's cache on disk

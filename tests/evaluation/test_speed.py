@@ -10,9 +10,9 @@ import pytest
 def test_evaluation_records_a_speed_timing_on_sts_first_sentences(
     student_path: Path, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from leaf_hub.encoders import SentenceTransformerTeacher
     from leaf_hub.evaluation import eval_settings, evaluate_models
     from leaf_hub.evaluation.data import read_sts, subsample_sts
-    from leaf_hub.teacher import SentenceTransformerTeacher
 
     monkeypatch.setenv("LEAF_HUB_HOME", str(tmp_path / "home"))
     settings = eval_settings(None, tasks=["STSBenchmark"], modes=["student"], query_limit=10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from leaf_hub.encoders import SentenceTransformerTeacher
 from leaf_hub.errors import ExportError
 from leaf_hub.export import (
     MIN_EXPORT_COSINE,
@@ -15,7 +16,6 @@ from leaf_hub.export import (
     export_student,
     openvino_available,
 )
-from leaf_hub.teacher import SentenceTransformerTeacher
 
 
 def test_layout_and_plain_onnxruntime(minilm_exports, real_queries):

@@ -105,7 +105,7 @@ def _black_box(run: Path, **teacher: object) -> None:
     recipe["teacher"] = {
         "id": "example-org/embedding-api",
         "kind": "callable",
-        "function": "tests.teacher.real_functions:encode",
+        "function": "tests.encoders.real_functions:encode",
         "dim": 768,
         **teacher,
     }

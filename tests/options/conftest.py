@@ -19,10 +19,11 @@ def option_texts(real_queries: list[str], real_sentences: list[str]) -> list[str
 @pytest.fixture(scope="session")
 def option_targets(option_texts: list[str], teacher_path: Path, tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
     """all-mpnet-base-v2's vectors of ``option_texts`` (through the teacher cache)."""
-    from leaf_hub.teacher import SentenceTransformerTeacher, TeacherCache
+    from leaf_hub.encoders import EmbeddingCache, SentenceTransformerTeacher, teacher_cache_root
 
     teacher = SentenceTransformerTeacher(teacher_path, max_seq_length=128)
-    return np.asarray(TeacherCache(teacher).embed(option_texts, kind="document", progress=False))
+    cache = EmbeddingCache(teacher, teacher_cache_root(teacher.fingerprint))
+    return np.asarray(cache.embed(option_texts, kind="document", progress=False))
 
 
 def make_student(student_path: Path, texts: list[str], targets: np.ndarray, *, init: str = "ridge", lam="auto"):

@@ -79,11 +79,11 @@ def test_too_small_a_batch_for_the_world_is_refused(real_lengths):
 
 def test_teacher_cache_shards_are_disjoint_and_complete(student_path, real_queries, tmp_path):
     """Two ranks sharing one cache folder: each encodes its shard once, both then read all vectors."""
-    from leaf_hub.teacher import SentenceTransformerTeacher, TeacherCache
+    from leaf_hub.encoders import EmbeddingCache, SentenceTransformerTeacher
 
     teacher = SentenceTransformerTeacher(student_path, device="cpu", batch_size=8)
     texts = real_queries[:15] + real_queries[:5]  # duplicates are encoded once, by one rank
-    ranks = [TeacherCache(teacher, tmp_path, chunk_size=4) for _ in range(2)]  # both index the empty folder
+    ranks = [EmbeddingCache(teacher, tmp_path, chunk_size=4) for _ in range(2)]  # both index the empty folder
     encoded = [cache.encode_shard(texts, "query", rank=r, world=2, progress=False) for r, cache in enumerate(ranks)]
     assert encoded[0] > 0 and encoded[1] > 0 and sum(encoded) == len(set(texts))
     mine = [{k for k, (chunk, _) in cache._index.items()} for cache in ranks]
@@ -91,7 +91,7 @@ def test_teacher_cache_shards_are_disjoint_and_complete(student_path, real_queri
     for cache in ranks:
         assert cache.reload() == len(mine[1 - ranks.index(cache)])
     vectors = [cache.embed(texts, "query", progress=False) for cache in ranks]
-    single = TeacherCache(teacher, tmp_path / "one-process").embed(texts, "query", progress=False)
+    single = EmbeddingCache(teacher, tmp_path / "one-process").embed(texts, "query", progress=False)
     for v in vectors:
         np.testing.assert_allclose(v, single, atol=1e-5)
     assert [c.stats.encoded for c in ranks] == encoded  # the gather after reload encodes nothing

@@ -27,7 +27,7 @@ from leaf_hub.distill import CHECKPOINT_CHECKSUMS
 pytestmark = pytest.mark.slow
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-CHUNK = 512  # TeacherCache's default chunk size (not exposed by recipes)
+CHUNK = 512  # EmbeddingCache's default chunk size (not exposed by recipes)
 RECIPE = {
     "name": "faults",
     "teacher": {"id": MINILM, "max_seq_length": 48, "batch_size": 64},

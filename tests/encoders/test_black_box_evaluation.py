@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from leaf_hub.evaluation.run import evaluate_run
+from tests.encoders import real_functions
 from tests.publish._run import build_real_run
-from tests.teacher import real_functions
 
 pytestmark = pytest.mark.slow  # needs the shared tiny real run (distil + evaluate, built once per session)
 
@@ -37,7 +37,7 @@ def test_callable_teacher_is_evaluated_through_the_function(leaf_run, tmp_path):
         {
             "id": "example-org/mpnet-api",
             "kind": "callable",
-            "function": "tests.teacher.real_functions:encode_mpnet",
+            "function": "tests.encoders.real_functions:encode_mpnet",
             # a fresh fingerprint, so nothing is cached: tmp_path's name repeats across pytest sessions
             "function_version": f"test-{uuid.uuid4().hex}",
             "dim": 768,

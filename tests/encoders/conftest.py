@@ -57,7 +57,7 @@ def tiny_pairs() -> list[tuple[str, str]]:
 @pytest.fixture(scope="session")
 def tiny_vectors(tiny_pairs, student_path) -> np.ndarray:
     """Real all-MiniLM-L6-v2 vectors of those texts (normalised)."""
-    from leaf_hub.teacher import SentenceTransformerTeacher
+    from leaf_hub.encoders import SentenceTransformerTeacher
 
     return SentenceTransformerTeacher(student_path, batch_size=64).encode([t for t, _ in tiny_pairs])
 

@@ -7,11 +7,11 @@ import hashlib
 import numpy as np
 import pytest
 
+from leaf_hub.encoders import EmbeddingCache, PrecomputedTeacher, build_teacher
 from leaf_hub.errors import MissingTeacherTextError, TeacherFileError
 from leaf_hub.recipe import TeacherSpec
-from leaf_hub.teacher import PrecomputedTeacher, TeacherCache, build_teacher
 from tests.distill.conftest import run_cli
-from tests.teacher.conftest import write_precomputed_recipe, write_vectors
+from tests.encoders.conftest import write_precomputed_recipe, write_vectors
 
 
 def _spec(path, **changes) -> TeacherSpec:
@@ -30,7 +30,7 @@ def test_each_format_serves_its_vectors(tmp_path, suffix, tiny_pairs, tiny_vecto
     if suffix != ".npy":
         assert teacher.fingerprint == hashlib.sha256(path.read_bytes()).hexdigest()
     order = [7, 0, 31, 7]
-    got = TeacherCache(teacher, tmp_path / "cache").embed([texts[i] for i in order], kind="query", progress=False)
+    got = EmbeddingCache(teacher, tmp_path / "cache").embed([texts[i] for i in order], kind="query", progress=False)
     np.testing.assert_allclose(np.asarray(got), tiny_vectors[order], atol=1e-6)
 
 
@@ -99,7 +99,7 @@ def test_missing_text_names_it(tmp_path, tiny_pairs, tiny_vectors):
     teacher = build_teacher(_spec(path))
     text, kind = tiny_pairs[5]
     with pytest.raises(MissingTeacherTextError) as info:
-        TeacherCache(teacher, tmp_path / "cache").embed([t for t, _ in tiny_pairs], kind=kind, progress=False)
+        EmbeddingCache(teacher, tmp_path / "cache").embed([t for t, _ in tiny_pairs], kind=kind, progress=False)
     message = str(info.value)
     assert "\n" not in message and f"no vector for {kind} text" in message and text[:15] in message
 

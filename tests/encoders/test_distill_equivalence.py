@@ -9,10 +9,17 @@ import pytest
 import yaml
 
 from leaf_hub.distill import load_texts
+from leaf_hub.encoders import (
+    EmbeddingCache,
+    PrecomputedTeacher,
+    SentenceTransformerTeacher,
+    build_teacher,
+    teacher_cache_root,
+    text_key,
+)
 from leaf_hub.recipe import load_recipe
-from leaf_hub.teacher import PrecomputedTeacher, SentenceTransformerTeacher, TeacherCache, build_teacher, text_key
 from tests.distill.conftest import run_cli, write_recipe
-from tests.teacher.conftest import write_vectors
+from tests.encoders.conftest import write_vectors
 
 pytestmark = pytest.mark.slow  # two real tiny distillations with all-mpnet-base-v2: ~1-2 min on 2 cores
 
@@ -39,7 +46,7 @@ def test_precomputed_file_reproduces_the_sentence_transformers_run(tmp_path):
 
     # The file a user would have bought: the teacher's vectors of every text, with their kind.
     st_teacher = SentenceTransformerTeacher.from_spec(st_recipe.teacher)
-    st_cache = TeacherCache(st_teacher)
+    st_cache = EmbeddingCache(st_teacher, teacher_cache_root(st_teacher.fingerprint))
     vectors = np.zeros((len(pairs), st_teacher.dim), dtype=np.float32)
     for kind in ("query", "document"):
         rows = [i for i, (_, k) in enumerate(pairs) if k == kind]
@@ -57,7 +64,7 @@ def test_precomputed_file_reproduces_the_sentence_transformers_run(tmp_path):
     # Same cache keys, same vectors.
     pre_teacher = build_teacher(load_recipe(pre_recipe_path).teacher)
     assert isinstance(pre_teacher, PrecomputedTeacher)
-    pre_cache = TeacherCache(pre_teacher)
+    pre_cache = EmbeddingCache(pre_teacher, teacher_cache_root(pre_teacher.fingerprint))
     keys = {text_key(t, k) for t, k in pairs}
     assert set(pre_cache._index) == keys
     assert keys <= set(st_cache._index)

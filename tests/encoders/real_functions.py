@@ -1,6 +1,6 @@
 """Black-box teacher functions for the callable-teacher tests: a real model behind a plain function.
 
-Imported by the tests through ``teacher.function: tests.teacher.real_functions:encode``, as a
+Imported by the tests through ``teacher.function: tests.encoders.real_functions:encode``, as a
 recipe would import an API client.
 """
 
