@@ -219,11 +219,11 @@ def evaluate_models(
 
     from leaf_hub.encoders import EmbeddingCache, teacher_cache_root
     from leaf_hub.evaluation.encoders import EmbeddingSource, RoutedEncoder
+    from leaf_hub.evaluation.run_settings import write_run_settings
     from leaf_hub.evaluation.speed import speed_texts as pick_speed_texts
     from leaf_hub.evaluation.speed import time_models
     from leaf_hub.evaluation.sweep import plot_sweep, sweep_task
     from leaf_hub.evaluation.tasks import get_tasks, has_two_sides, task_split
-    from leaf_hub.leaderboard import write_run_settings
 
     start = time.perf_counter()
     settings = settings or EvalSpec()

@@ -91,7 +91,7 @@ def test_local_beir_folder_is_scored_under_another_retrieval_tasks_metadata(
     from mteb.results import TaskResult
 
     from leaf_hub.evaluation.data import beir_files, data_checksum
-    from leaf_hub.leaderboard import check_run_settings
+    from leaf_hub.records.run_settings import check_run_settings
 
     folder = tiny_beir(shared_data / "scifact", offline_home / "arguana-sample")
     queries = {json.loads(x)["_id"] for x in (folder / "queries.jsonl").read_text().splitlines()}
