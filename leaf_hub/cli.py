@@ -7,17 +7,23 @@ errors (:mod:`leaf_hub.errors`) become one line on stderr and an exit code from
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from leaf_hub import errors
 from leaf_hub.version import __version__
+
+if TYPE_CHECKING:
+    from leaf_hub.leaderboard import Submission
+    from leaf_hub.recipe import Recipe
+    from leaf_hub.run_folder import RunFolder
 
 app = typer.Typer(
     name="leaf-hub",
@@ -238,6 +244,23 @@ def soup(
         report.write_text(result.to_json())
 
 
+def _published_run(run_dir: Path) -> tuple[Recipe, RunFolder]:
+    """The ``(Recipe, RunFolder)`` pair of a run to submit; a missing or broken record is a LeaderboardError.
+
+    The records are checked in the order the leaderboard always named them: ``release.json``, then
+    ``eval/results.json``, then ``recipe.yaml``.
+    """
+    from leaf_hub.run_folder import RunFolder
+
+    run = RunFolder(run_dir)
+    try:
+        run.load_manifest()
+        run.load_results()
+        return run.load_recipe(), run
+    except (errors.RunFolderError, errors.RecipeError) as e:
+        raise errors.LeaderboardError(str(e)) from e
+
+
 @app.command()
 def leaderboard(
     run_dir: Annotated[Path, typer.Argument(help="Published run folder (runs/<name>) with release.json and eval/.")],
@@ -248,13 +271,35 @@ def leaderboard(
         list[str] | None,
         typer.Option("--training-dataset", help="mteb dataset name the distillation text came from (repeatable)."),
     ] = None,
+    pull_request: Annotated[
+        bool,
+        typer.Option(
+            "--pull-request", help="Also write the results-repository pull request (folder + patch), validated by mteb."
+        ),
+    ] = False,
+    open_pr: Annotated[
+        bool, typer.Option("--open-pr", help="Open the pull request with gh (needs network; implies --pull-request).")
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write file list, sizes and validation here (implies --pull-request)."),
+    ] = None,
 ) -> None:
-    """Build the MTEB leaderboard submission (results tree + ModelMeta entry) of a published run."""
+    """Build the MTEB leaderboard submission (results tree + ModelMeta entry) of a published run.
+
+    With --pull-request (implied by --open-pr and --report) it also writes the pull request to the
+    results repository: pull_request/ (the files as laid out there) and pull_request.patch (git am it
+    on a clone), loads them back with mteb's own loaders and, with --open-pr, opens it with gh.
+    """
     from rich.table import Table
 
     from leaf_hub.leaderboard import build_submission
 
-    sub = build_submission(run_dir, output, training_datasets=set(training_dataset or ()))
+    recipe, run = _published_run(run_dir)
+    sub = build_submission(recipe, run, output, training_datasets=set(training_dataset or ()))
+    submitted: list[str] = []
+    if pull_request or open_pr or report is not None:
+        submitted = _submit_pull_request(sub, open_pr=open_pr, report=report)
     table = Table(title=f"MTEB submission: {sub.model_name} @ {sub.revision[:12]}")
     table.add_column("task")
     table.add_column("main score ×100", justify="right")
@@ -267,6 +312,33 @@ def leaderboard(
     console.print(f"results tree: {sub.results_dir}")
     console.print(f"ModelMeta entry: {sub.model_meta_py}")
     console.print(sub.instructions, markup=False, highlight=False)
+    if submitted:
+        console.print("\n".join(submitted), markup=False, highlight=False)
+
+
+def _submit_pull_request(sub: Submission, *, open_pr: bool, report: Path | None) -> list[str]:
+    """Write a submission's pull request, validate it with mteb, open it if asked, record it; say what was done."""
+    import mteb
+
+    from leaf_hub.leaderboard import pull_request_report, validate_pull_request, write_pull_request
+
+    pr = write_pull_request(sub, open_pr=False)
+    validation = validate_pull_request(pr)
+    if open_pr:
+        pr = write_pull_request(sub, open_pr=True)
+    lines = [f"pull request files: {pr.folder}", *(f"  {path}  {size} bytes" for path, size in pr.files.items())]
+    lines += [
+        f"patch: {pr.patch}",
+        f"validated with mteb {mteb.__version__}: {', '.join(validation['result_cache_tasks'])}",
+    ]
+    if pr.url:
+        lines.append(f"opened: {pr.url}")
+    if report is not None:
+        record = pull_request_report(sub, pr, validation, command=" ".join(["leaf-hub", *sys.argv[1:]]))
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        lines.append(f"report: {report}")
+    return lines
 
 
 @app.command()

@@ -75,6 +75,12 @@ def full_mteb(module_tmp, student_path: Path, shared_data: Path) -> Path:
     return _evaluate_stsb(student_path, module_tmp("mteb-full"), shared_data, None)
 
 
+def submit(run: Path, output: Path | None = None):
+    """``build_submission`` given the run's (Recipe, RunFolder) pair, as ``leaf-hub leaderboard`` gives it."""
+    folder = RunFolder(run)
+    return build_submission(folder.load_recipe(), folder, output)
+
+
 def make_run(
     tmp_path: Path,
     model_path: Path,
@@ -141,7 +147,7 @@ def test_refuses_weights_that_differ_from_the_published_revision(
     release["files"]["model.safetensors"]["sha256"] = _sha256(teacher_path / "model.safetensors")
     (run / "release.json").write_text(json.dumps(release))
     with pytest.raises(LeaderboardError, match="evaluated weights differ from revision") as info:
-        build_submission(run)
+        submit(run)
     assert "\n" not in str(info.value)
     assert not (run / "leaderboard").exists()
 
@@ -152,7 +158,7 @@ def test_refuses_weights_missing_from_the_manifest(tmp_path: Path, student_path:
     del release["files"]["model.safetensors"]
     (run / "release.json").write_text(json.dumps(release))
     with pytest.raises(LeaderboardError, match="no sha256 for model.safetensors"):
-        build_submission(run)
+        submit(run)
 
 
 def test_refuses_results_from_another_mteb_version(tmp_path: Path, student_path: Path, subsampled_mteb: Path) -> None:
@@ -167,13 +173,13 @@ def test_refuses_results_from_another_mteb_version(tmp_path: Path, student_path:
     with pytest.raises(
         LeaderboardError, match=r"computed with mteb 2\.\d+\.\d+, but the release declares mteb 2\.1\.0"
     ):
-        build_submission(run)
+        submit(run)
 
 
 def test_refuses_when_every_result_is_subsampled(tmp_path: Path, student_path: Path, subsampled_mteb: Path) -> None:
     run = make_run(tmp_path, student_path, subsampled_mteb, subsampled=True, n_pairs=200)
     with pytest.raises(LeaderboardError, match="every result of .* is sub-sampled") as info:
-        build_submission(run)
+        submit(run)
     assert "STSBenchmark: sub-sampled: 200 queries" in str(info.value)
     assert "corpus_limit: null" in str(info.value)
 
@@ -182,7 +188,7 @@ def test_refuses_an_unpublished_run(tmp_path: Path, student_path: Path, subsampl
     run = make_run(tmp_path, student_path, subsampled_mteb, subsampled=True, n_pairs=200)
     (run / "release.json").unlink()
     with pytest.raises(LeaderboardError, match="release.json not found: publish the run first"):
-        build_submission(run)
+        submit(run)
 
 
 def test_cli_prints_one_line_error_and_exits_2(tmp_path: Path, student_path: Path, subsampled_mteb: Path) -> None:
@@ -326,7 +332,7 @@ def test_full_submission_is_loaded_back_by_mteb(tmp_path: Path, student_path: Pa
 
     run = make_run(tmp_path, student_path, full_mteb, subsampled=False, n_pairs=STSB_TEST_PAIRS)
     release = json.loads((run / "release.json").read_text())
-    sub = build_submission(run)
+    sub = submit(run)
     revision_dir = run / "leaderboard" / "results" / "leaf-hub__leaf-ir-mini" / release["commit"]
     assert sub.results_dir == revision_dir
     assert sorted(p.name for p in revision_dir.iterdir()) == [
@@ -347,7 +353,7 @@ def test_full_submission_is_loaded_back_by_mteb(tmp_path: Path, student_path: Pa
     assert "results/leaf-hub__leaf-ir-mini/" in sub.instructions and "gh pr create" in sub.instructions
     assert (run / "leaderboard" / "SUBMISSION.md").read_text() == sub.instructions
     # rebuilding replaces the earlier submission
-    again = build_submission(run)
+    again = submit(run)
     assert again.tasks == sub.tasks
 
 
@@ -372,14 +378,14 @@ def test_subsampled_results_are_left_out_and_named(
         }
     )
     (run / "eval" / "results.json").write_text(json.dumps(results))
-    sub = build_submission(run, tmp_path / "out")
+    sub = submit(run, tmp_path / "out")
     assert sub.tasks.keys() == {"STSBenchmark"}
     assert sub.skipped == {}  # SciFact has no mteb result file here, only its results.json row
     # the same task file but flagged sub-sampled -> refused as a whole
     results["scores"][0]["subsampled"] = True
     (run / "eval" / "results.json").write_text(json.dumps(results))
     with pytest.raises(LeaderboardError, match="sub-sampled"):
-        build_submission(run, tmp_path / "out")
+        submit(run, tmp_path / "out")
 
 
 @pytest.mark.slow
@@ -389,7 +395,8 @@ def test_cli_builds_the_tree_and_prints_the_pull_request_steps(
     run = make_run(tmp_path, student_path, full_mteb, subsampled=False, n_pairs=STSB_TEST_PAIRS)
     out = tmp_path / "submission"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "submit_leaderboard.py"), str(run), "--output", str(out)],
+        [sys.executable, "-c", "from leaf_hub.cli import main; main()", "leaderboard", str(run), "--output", str(out)]
+        + ["--pull-request"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -397,6 +404,9 @@ def test_cli_builds_the_tree_and_prints_the_pull_request_steps(
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "gh pr create" in proc.stdout and "embeddings-benchmark/results" in proc.stdout
     assert (out / "model_meta.py").is_file() and (out / "submission.json").is_file()
+    # --pull-request: the pull request's folder and patch too, validated with mteb's loaders
+    assert (out / "pull_request.patch").is_file() and "validated with mteb" in proc.stdout
+    assert "leaf-hub leaderboard --pull-request" in (out / "SUBMISSION.md").read_text()
     assert (
         json.loads((out / "submission.json").read_text())["revision"]
         == json.loads((run / "release.json").read_text())["commit"]

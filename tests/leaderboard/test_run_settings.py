@@ -1,5 +1,8 @@
 """run_settings.jsonl, the teacher's training data in the ModelMeta, and the results pull request (folder + patch).
 
+``run_settings.jsonl`` is written by evaluation (:mod:`leaf_hub.evaluation.run_settings`) and checked
+through its record (:mod:`leaf_hub.records.run_settings`); the submission and its pull request keep it.
+
 The results come from ``leaf-hub``'s own evaluation (``evaluate_models``: mteb's STSBenchmark class on the
 local STS-B copy) of the real all-MiniLM-L6-v2: 30 pairs for the layout checks, the full test split for
 the submission, which must not be sub-sampled (slow: ~30 s on 2 cores).
@@ -17,16 +20,10 @@ import pytest
 import yaml
 
 from leaf_hub.errors import LeaderboardError
-from leaf_hub.leaderboard import (
-    build_model_meta,
-    build_submission,
-    check_run_settings,
-    validate_pull_request,
-    write_pull_request,
-    write_run_settings,
-    write_submission,
-)
+from leaf_hub.evaluation.run_settings import write_run_settings
+from leaf_hub.leaderboard import build_model_meta, validate_pull_request, write_pull_request, write_submission
 from leaf_hub.recipe import load_recipe
+from leaf_hub.records.run_settings import check_run_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -139,7 +136,7 @@ def test_opening_the_pull_request_without_gh_is_one_line(
 def test_full_split_submission_lists_the_teachers_training_data(
     tmp_path: Path, student_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.leaderboard.test_leaderboard import make_run
+    from tests.leaderboard.test_leaderboard import make_run, submit
 
     monkeypatch.setenv("LEAF_HUB_HOME", str(tmp_path / "home"))
     full = _evaluate(student_path, tmp_path / "eval", None)
@@ -154,7 +151,7 @@ def test_full_split_submission_lists_the_teachers_training_data(
     recipe["teacher"]["training_datasets"] = declared
     (run / "recipe.yaml").write_text(yaml.safe_dump(recipe), encoding="utf-8")
 
-    sub = build_submission(run)
+    sub = submit(run)
     meta = json.loads((sub.results_dir / "model_meta.json").read_text())
     assert set(declared or []) <= set(meta["training_datasets"])
     entries = [json.loads(x) for x in (sub.results_dir / "run_settings.jsonl").read_text().splitlines()]
@@ -162,12 +159,12 @@ def test_full_split_submission_lists_the_teachers_training_data(
     pr = write_pull_request(sub)
     assert len(pr.files) == 3 and pr.patch.stat().st_size > sum(pr.files.values())
 
-    # the script: same tree, the patch, and a report of what mteb's loaders accepted
+    # the command: same tree, the patch, and a report of what mteb's loaders accepted
     report = tmp_path / "leaderboard_submission.json"
-    script = ROOT / "scripts" / "submit_leaderboard.py"
-    out = tmp_path / "by-script"
+    cli = [sys.executable, "-c", "from leaf_hub.cli import main; main()", "leaderboard"]
+    out = tmp_path / "by-cli"
     proc = subprocess.run(
-        [sys.executable, str(script), str(run), "-o", str(out), "--report", str(report)],
+        [*cli, str(run), "-o", str(out), "--report", str(report)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -176,13 +173,18 @@ def test_full_split_submission_lists_the_teachers_training_data(
     record = json.loads(report.read_text())
     assert record["validation"]["passed"] and record["validation"]["result_cache_tasks"] == ["STSBenchmark"]
     assert record["files"] == pr.files and record["patch"]["bytes"] == (out / "pull_request.patch").stat().st_size
-    # offline, --open-pr is refused in one line (no gh here, or no network)
+    assert record["command"].startswith("leaf-hub leaderboard ") and record["command"].endswith(f"--report {report}")
+    # offline, --open-pr is refused in one line (no gh here, or no network), after the patch is written
+    (out / "pull_request.patch").unlink()
     proc = subprocess.run(
-        [sys.executable, str(script), str(run), "-o", str(out), "--open-pr"],
+        [*cli, str(run), "-o", str(out), "--open-pr"],
         capture_output=True,
         text=True,
         timeout=300,
         env={**os.environ, "PATH": "/usr/bin:/bin"},
     )
     lines = proc.stderr.strip().splitlines()
-    assert proc.returncode != 0 and len(lines) == 1 and lines[0].startswith("submit_leaderboard: error: "), proc.stderr
+    errors = [line for line in lines if line.startswith("leaf-hub: error: ")]
+    assert proc.returncode == 2 and errors == lines[-1:] and "Traceback" not in proc.stderr, proc.stderr
+    assert "gh" in errors[0] or "github.com" in errors[0]
+    assert (out / "pull_request.patch").is_file()

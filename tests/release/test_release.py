@@ -93,6 +93,7 @@ def _release_and_check(tmp_path: Path, recipe_name: str) -> None:
     from sentence_transformers import SentenceTransformer
 
     from leaf_hub.leaderboard import build_submission
+    from leaf_hub.run_folder import RunFolder
 
     work = _workdir(tmp_path)
     tag = _tag(recipe_name)
@@ -108,7 +109,8 @@ def _release_and_check(tmp_path: Path, recipe_name: str) -> None:
         assert {"STSBenchmark/student", "STSBenchmark/teacher"} <= set(summary["scores"])
 
         # the leaderboard tree, validated by mteb's own loaders inside build_submission
-        submission = build_submission(run)
+        run_folder = RunFolder(run)
+        submission = build_submission(run_folder.load_recipe(), run_folder)
         tree = run / "leaderboard" / "results"
         folder = tree / f"leaf-hub__{recipe_name}" / summary["commit"]
         assert (folder / "model_meta.json").is_file() and (folder / "STSBenchmark.json").is_file()
