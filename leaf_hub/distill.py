@@ -348,6 +348,7 @@ def distill_models(
         per_device_train_batch_size=training.batch_size,
         learning_rate=training.learning_rate,
         weight_decay=training.weight_decay,
+        optim="adamw_torch_fused",
         seed=training.seed,
         data_seed=training.seed,
         save_strategy="steps",

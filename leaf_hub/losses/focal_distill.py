@@ -9,8 +9,7 @@ import torch
 from torch import Tensor
 
 from leaf_hub.citations import KALM_V2, KALM_V2_CITATION
-from leaf_hub.errors import DistillError
-from leaf_hub.losses.leaf_distill import LeafDistillLoss
+from leaf_hub.losses.leaf_distill import LeafDistillLoss, check_finite
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -93,11 +92,7 @@ class FocalDistillLoss(LeafDistillLoss):
         """
         weights = focal_weights(student, teacher, self.gamma)
         loss = (weights * self.per_sample_distance(student, teacher)).mean()
-        if not torch.isfinite(loss):
-            raise DistillError(
-                f"loss is {loss.item()} at step {self.step}; lower the learning rate or check the teacher vectors"
-            )
-        return loss
+        return check_finite(loss, self.step)
 
     def get_config_dict(self) -> dict[str, Any]:
         """Settings recorded in the model card."""

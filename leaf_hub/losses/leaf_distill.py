@@ -1,4 +1,9 @@
-"""The LEAF distillation loss: match the teacher's vector of each text, read from the cache."""
+"""The LEAF distillation loss: match the teacher's vector of each text, read from the cache.
+
+Built on sentence-transformers' :class:`~sentence_transformers.losses.EmbedDistillLoss` (embedding
+matching against pre-computed teacher vectors); :func:`check_finite` is the one finite-loss check
+every leaf-hub loss calls.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
-from sentence_transformers.losses import MSELoss
+from sentence_transformers.losses import EmbedDistillLoss
 from torch import Tensor
 
 from leaf_hub.citations import LEAF, LEAF_CITATION
@@ -16,16 +21,32 @@ from leaf_hub.errors import DistillError
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["LEAF_CITATION", "LeafDistillLoss"]
+__all__ = ["LEAF_CITATION", "LeafDistillLoss", "check_finite"]
 
 
-class LeafDistillLoss(MSELoss):
+def check_finite(loss: Tensor, step: int) -> Tensor:
+    """Return ``loss`` if it is finite.
+
+    Raises:
+        DistillError: Naming the value and the training step, e.g.
+            ``loss is nan at step 12; lower the learning rate or check the teacher vectors``.
+    """
+    if not torch.isfinite(loss):
+        raise DistillError(
+            f"loss is {loss.item()} at step {step}; lower the learning rate or check the teacher vectors"
+        )
+    return loss
+
+
+class LeafDistillLoss(EmbedDistillLoss):
     """Per-sample squared L2 (or cosine) distance between student and cached teacher vectors.
 
-    Unlike :class:`sentence_transformers.losses.MSELoss`, the dataset's ``label`` column holds
-    the *row index* of each text in ``teacher_vectors`` (a memory-mapped array from
-    :class:`leaf_hub.encoders.EmbeddingCache`), so the training set stays small and the teacher's
-    vectors are never copied into the dataset.
+    Sentence-transformers' :class:`~sentence_transformers.losses.EmbedDistillLoss` with two
+    differences: the dataset's ``label`` column holds the *row index* of each text in
+    ``teacher_vectors`` (a memory-mapped array from :class:`leaf_hub.encoders.EmbeddingCache`), so
+    the training set stays small and the teacher's vectors are never copied into the dataset; and
+    ``mse`` is LEAF's per-text squared distance (summed over dimensions, averaged over the batch),
+    which is ``EmbedDistillLoss``'s element-wise mean times the dimension.
 
     Args:
         model: The student.
@@ -50,7 +71,7 @@ class LeafDistillLoss(MSELoss):
         teacher_vectors: np.ndarray,
         distance: Literal["mse", "cosine"] = "mse",
     ) -> None:
-        super().__init__(model)
+        super().__init__(model, distance_metric=distance)
         self.teacher_vectors = teacher_vectors
         self.distance = distance
         self.step = 0
@@ -82,12 +103,10 @@ class LeafDistillLoss(MSELoss):
         Returns:
             Scalar loss.
         """
-        loss = self.per_sample_distance(student, teacher).mean()
-        if not torch.isfinite(loss):
-            raise DistillError(
-                f"loss is {loss.item()} at step {self.step}; lower the learning rate or check the teacher vectors"
-            )
-        return loss
+        loss = super().compute_loss_from_embeddings([student.float()], [teacher])
+        if self.distance == "mse":  # EmbedDistillLoss averages over dimensions too; LEAF sums them
+            loss = loss * student.shape[-1]
+        return check_finite(loss, self.step)
 
     def get_config_dict(self) -> dict[str, Any]:
         """Settings recorded in the model card."""

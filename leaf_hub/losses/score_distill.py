@@ -9,8 +9,8 @@ import torch
 from torch import Tensor
 
 from leaf_hub.citations import KALM_V2, KALM_V2_CITATION, LEAF, LEAF_CITATION, LG_ANNA, LG_ANNA_CITATION
-from leaf_hub.errors import DistillError
 from leaf_hub.losses.focal_distill import FocalDistillLoss, focal_weights
+from leaf_hub.losses.leaf_distill import check_finite
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -116,11 +116,7 @@ class ScoreDistillLoss(FocalDistillLoss):
         """
         vector = (focal_weights(student, teacher, self.gamma) * self.per_sample_distance(student, teacher)).mean()
         kl = in_batch_score_kl(student, teacher, self.temperature)
-        loss = vector + self.weight * kl
-        if not torch.isfinite(loss):
-            raise DistillError(
-                f"loss is {loss.item()} at step {self.step}; lower the learning rate or check the teacher vectors"
-            )
+        loss = check_finite(vector + self.weight * kl, self.step)
         self.last_terms = {"vector": float(vector.detach()), "score_kl": float(kl.detach())}
         return loss
 

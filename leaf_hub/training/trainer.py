@@ -6,8 +6,9 @@ What it changes, each through an override the trainer offers rather than a fork:
   similar length share a batch);
 * the data collator → :class:`~leaf_hub.training.batching.PretokenizedCollator` (ids tokenised once,
   cached by :class:`~leaf_hub.training.tokens.TokenCache`; no tokenizer call in the step);
-* ``create_optimizer`` → fused AdamW with the projection in its own parameter group (its own
-  learning rate) and frozen parameters left out;
+* the optimizer is the stock one (``optim="adamw_torch_fused"`` in the arguments): the projection's
+  own learning rate is a ``learning_rate_mapping`` entry (:func:`projection_learning_rate_mapping`),
+  and frozen parameters are left out by the trainer;
 * ``create_scheduler`` → the schedules of :data:`SCHEDULES`, LEAF's repeated linear cycles among them.
 
 Everything else (loss interface, checkpoints, ``--resume``, bf16 autocast, accelerate/torchrun) is
@@ -28,7 +29,7 @@ from transformers import TrainerCallback
 from leaf_hub.training.batching import LengthGroupedBatchSampler
 from leaf_hub.training.sharding import RankSlicedBatchSampler
 
-__all__ = ["SCHEDULES", "LeafTrainer", "freeze_lower_layers", "lr_lambda"]
+__all__ = ["SCHEDULES", "LeafTrainer", "freeze_lower_layers", "lr_lambda", "projection_learning_rate_mapping"]
 
 Schedule = Literal["linear", "constant_cooldown", "cycles"]
 #: ``linear``: warm-up then linear decay to 0 (the transformers default); ``constant_cooldown``:
@@ -127,6 +128,24 @@ class _SamplerEpoch(TrainerCallback):
         self.sampler.set_epoch(int(state.global_step) // per_epoch)
 
 
+def projection_learning_rate_mapping(model: Any, learning_rate: float) -> dict[str, float]:
+    """``learning_rate_mapping`` entries giving the ``Dense`` projection(s) of ``model`` their own rate.
+
+    The trainer matches the patterns against the loss module's parameter names, where the student's
+    modules are ``model.<index>.``: a ``Dense`` at index 2 matches the names that start ``model.2.``.
+
+    Args:
+        model: The student (a ``SentenceTransformer``).
+        learning_rate: The projection's learning rate.
+
+    Returns:
+        Pattern -> learning rate, empty when the model has no ``Dense`` module.
+    """
+    from sentence_transformers import models
+
+    return {rf"^model\.{i}\.": learning_rate for i, module in enumerate(model) if isinstance(module, models.Dense)}
+
+
 class LeafTrainer(SentenceTransformerTrainer):
     """``SentenceTransformerTrainer`` with length-grouped batches, per-group learning rates and LEAF schedules.
 
@@ -134,7 +153,8 @@ class LeafTrainer(SentenceTransformerTrainer):
         *args: Passed to ``SentenceTransformerTrainer``.
         lengths: Token count of each training row (for the length-grouped sampler).
         group: Batches per length-sorted mega-batch (1: stock random batches).
-        projection_lr_multiplier: The projection's learning rate relative to the encoder's.
+        projection_lr_multiplier: The projection's learning rate relative to the encoder's (added to the
+            arguments' ``learning_rate_mapping``).
         schedule: One of :data:`SCHEDULES`.
         warmup_ratio: Share of steps (of each cycle) with linear warm-up.
         cycles: Linear cycles for ``schedule="cycles"``.
@@ -157,6 +177,12 @@ class LeafTrainer(SentenceTransformerTrainer):
         self.lengths = np.asarray(lengths)
         self.group = group
         self.projection_lr_multiplier = projection_lr_multiplier
+        settings, model = kwargs.get("args"), kwargs.get("model")
+        if settings is not None and model is not None and projection_lr_multiplier != 1.0:
+            mapping = dict(settings.learning_rate_mapping or {})
+            rate = settings.learning_rate * projection_lr_multiplier
+            mapping.update(projection_learning_rate_mapping(model, rate))
+            settings.learning_rate_mapping = mapping
         self.schedule = schedule
         self.warmup_ratio = warmup_ratio
         self.cycles = cycles
@@ -189,25 +215,6 @@ class LeafTrainer(SentenceTransformerTrainer):
             else:
                 epoch_setter.sampler = sampler
         return sampler
-
-    def create_optimizer(self, model: Any = None) -> torch.optim.Optimizer:
-        """Fused AdamW over the trainable parameters; the ``Dense`` projection gets its own learning rate."""
-        if self.optimizer is None:
-            from sentence_transformers import models
-
-            dense_ids = {id(p) for m in self.model if isinstance(m, models.Dense) for p in m.parameters()}
-            params = [p for p in self.model.parameters() if p.requires_grad]
-            lr = self.args.learning_rate
-            groups = [
-                {"params": [p for p in params if id(p) not in dense_ids], "lr": lr},
-                {"params": [p for p in params if id(p) in dense_ids], "lr": lr * self.projection_lr_multiplier},
-            ]
-            groups = [g for g in groups if g["params"]]
-            try:  # the fused kernel: ~5x faster steps on CPU than the per-parameter loop (23M parameters)
-                self.optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=self.args.weight_decay, fused=True)
-            except (RuntimeError, TypeError):
-                self.optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=self.args.weight_decay)
-        return self.optimizer
 
     def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None) -> Any:
         """One of :data:`SCHEDULES` as a ``LambdaLR`` (it multiplies each group's own rate)."""
