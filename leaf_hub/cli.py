@@ -117,13 +117,15 @@ def distill(
     """Distil a student from a recipe: teacher cache, training, alignment report."""
     from leaf_hub.distill import distill as run_distill
     from leaf_hub.recipe import load_recipe
+    from leaf_hub.run_folder import RunFolder
 
     overrides: dict[str, object] = {}
     if output is not None:
         overrides["output_dir"] = str(output)
     if max_steps is not None:
         overrides["training.max_steps"] = max_steps
-    report = run_distill(load_recipe(recipe, overrides), resume=resume)
+    loaded = load_recipe(recipe, overrides)
+    report = run_distill(loaded, RunFolder(loaded.run_dir), resume=resume)
     from leaf_hub.parallel import is_main_process
 
     if is_main_process():  # torchrun: one table, not one per rank
@@ -171,12 +173,14 @@ def evaluate(
     from leaf_hub.run_folder import RunFolder
 
     task_list, mode_list = _split_list(tasks), _split_list(modes)
-    if RunFolder(target).is_run():
+    run = RunFolder(target)
+    if run.is_run():
         if teacher is not None:
             raise errors.EvalError("--teacher is for a bare model folder; a run folder uses its recipe's teacher")
-        out = output or RunFolder(target).eval_dir
+        out = output or run.eval_dir
         results = evaluate_run(
-            target,
+            run.load_recipe(),
+            run,
             tasks=task_list,
             modes=mode_list,
             corpus_limit=corpus_limit,
@@ -226,7 +230,7 @@ def soup(
     from rich.markup import escape
     from rich.table import Table
 
-    from leaf_hub.soup import soup as run_soup
+    from leaf_hub.distill.soup import soup as run_soup
 
     result = run_soup(sources, output, greedy=greedy, checkpoints=checkpoints)
     table = Table(title=escape(f"{result.method} soup -> {result.output}"))

@@ -200,7 +200,7 @@ def _run_stages(
         done.distill_started = prints["distill"]
         done.invalidate("distill", "evaluate", "publish")
         run.save_stages(done)
-        report = distill(recipe, resume=resume)
+        report = distill(recipe, run, resume=resume)
         done.complete("distill", prints["distill"])
         run.save_stages(done)
     summary.stages["distill"] = {"status": "skipped" if fresh else "ran", "seconds": time.perf_counter() - start}
@@ -218,7 +218,7 @@ def _run_stages(
     else:
         done.invalidate("evaluate", "publish")
         run.save_stages(done)
-        results = evaluate_run(run.root, recipe=recipe)
+        results = evaluate_run(recipe, run)
         done.complete("evaluate", prints["evaluate"])
         run.save_stages(done)
     summary.stages["evaluate"] = {"status": "skipped" if fresh else "ran", "seconds": time.perf_counter() - start}

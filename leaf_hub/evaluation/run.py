@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from leaf_hub.encoders import Teacher
     from leaf_hub.evaluation.encoders import EmbeddingSource
     from leaf_hub.recipe import Recipe
+    from leaf_hub.run_folder import RunFolder
 
 logger = logging.getLogger(__name__)
 
@@ -393,9 +394,9 @@ def evaluate_models(
 
 
 def evaluate_run(
-    run_dir: str | Path,
+    recipe: Recipe,
+    run: RunFolder,
     *,
-    recipe: Recipe | None = None,
     tasks: Sequence[str] | None = None,
     modes: Sequence[str] | None = None,
     corpus_limit: int | None = None,
@@ -406,21 +407,21 @@ def evaluate_run(
     progress: bool = True,
     speed_texts: int = 0,
 ) -> EvalResults:
-    """Evaluate ``run_dir/model`` with the teacher, prompts, tasks and limits of a recipe.
+    """Evaluate ``run``'s model with the teacher, prompts, tasks and limits of a recipe.
 
-    The recipe is the one given (the orchestrator hands over the one it runs), else the one the
-    run folder recorded. After a full evaluation into the run's own ``eval/``, the recipe is
-    recorded in the run folder: the results and the recipe beside them always agree.
+    The orchestrator hands over the recipe it runs; ``leaf-hub evaluate`` the one the run folder
+    recorded. After a full evaluation into the run's own ``eval/``, the recipe is recorded in the
+    run folder: the results and the recipe beside them always agree.
 
     Args:
-        run_dir: A run folder written by ``leaf-hub distill``.
-        recipe: The recipe to evaluate with (default: the run folder's ``recipe.yaml``).
+        recipe: The recipe to evaluate with.
+        run: A run folder written by ``leaf-hub distill``.
         tasks: Override the recipe's tasks.
         modes: Override the recipe's modes.
         corpus_limit: Override the recipe's corpus sub-sample size (``0``: full corpus).
         query_limit: Override the recipe's query / STS pair limit (``0``: all).
         data_root: Data folder (default: the recipe's ``data.root``, then the usual lookup).
-        output_dir: Where results go (default ``run_dir/eval``).
+        output_dir: Where results go (default the run's ``eval/``).
         sweep: Run the sweep.
         progress: Show progress bars.
         speed_texts: Time student and teacher uncached on this many query texts (``0``: the
@@ -430,17 +431,12 @@ def evaluate_run(
         The results (also written to disk).
 
     Raises:
-        RunFolderError: If no recipe is given and the run folder has no ``recipe.yaml``.
-        RecipeError: If its ``recipe.yaml`` is invalid.
-        ModelFolderError: If ``run_dir/model`` is not a sentence-transformers folder.
+        ModelFolderError: If the run's ``model/`` is not a sentence-transformers folder.
         EvalError: On an unknown task or mode.
     """
     from leaf_hub.encoders import evaluation_teacher
-    from leaf_hub.run_folder import RunFolder
 
-    folder = RunFolder(run_dir)
-    given = recipe is not None
-    recipe = recipe if recipe is not None else folder.load_recipe()
+    folder = run
     model = require_model_folder(folder.model_dir)
     base = recipe.evaluation
     if corpus_limit == 0 or query_limit == 0:
@@ -481,7 +477,7 @@ def evaluate_run(
         speed_texts=speed_texts,
     )
     overridden = any(x is not None for x in (tasks, modes, corpus_limit, query_limit, data_root)) or not sweep
-    if given and output_dir is None and not overridden:
+    if output_dir is None and not overridden:
         folder.save_recipe(recipe)  # the results beside it were made with this recipe
     return results
 

@@ -10,7 +10,7 @@ number of steps, with the same seed:
   ``score_distill_temperature`` (in-batch KL between teacher and student similarity distributions);
 * ``plain`` again with seeds ``S+1 … S+N-1`` (only the data order and dropout change): these give
   the seed-to-seed spread of plain LEAF and are the ingredients of
-* ``soup (uniform)`` and ``soup (greedy)`` of the N plain runs (:mod:`leaf_hub.soup`); the greedy
+* ``soup (uniform)`` and ``soup (greedy)`` of the N plain runs (:mod:`leaf_hub.distill.soup`); the greedy
   soup is selected on a separate validation set, never on the held-out texts reported here.
 
 Each model is scored through :mod:`leaf_hub.evaluation` on the *selection* splits (the project's
@@ -583,8 +583,8 @@ def _quiet() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from leaf_hub.distill.soup import Validation, greedy_soup, uniform_soup
     from leaf_hub.models.portable import save_portable
-    from leaf_hub.soup import Validation, greedy_soup, uniform_soup
 
     args = parse_args(argv)
     _quiet()

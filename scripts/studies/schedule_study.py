@@ -223,7 +223,8 @@ class Study:
 
     def score(self, student: Any, name: str) -> dict[str, Any]:
         """Held-out alignment and dev scores of a student."""
-        from leaf_hub.distill import _save_model, mean_alignment
+        from leaf_hub.distill import mean_alignment
+        from leaf_hub.distill.run import _save_model
 
         alignment = mean_alignment(student, self.held, self.held_targets)
         folder = self.work / "models" / hashlib.sha256(name.encode()).hexdigest()[:12]

@@ -44,7 +44,7 @@ def test_callable_teacher_is_evaluated_through_the_function(leaf_run, tmp_path):
         },
     )
     real_functions.CALLS.clear()
-    results = evaluate_run(run, tasks=["STSBenchmark"], query_limit=12, sweep=False, progress=False)
+    results = evaluate_run(*_recorded(run), tasks=["STSBenchmark"], query_limit=12, sweep=False, progress=False)
     assert {s.mode for s in results.scores} == {"student", "teacher", "asymmetric"}
     assert sum(real_functions.CALLS) > 0  # the teacher's vectors came from the function
     assert 0 < results.score("STSBenchmark", "teacher") <= 1
@@ -57,8 +57,16 @@ def test_precomputed_teacher_modes_are_skipped_with_the_reason(leaf_run, tmp_pat
         {"id": "example-org/bought", "kind": "precomputed", "vectors": str(tmp_path / "v.parquet"), "dim": 768},
     )
     with caplog.at_level(logging.WARNING, logger="leaf_hub.evaluation.run"):
-        results = evaluate_run(run, tasks=["STSBenchmark"], query_limit=12, sweep=False, progress=False)
+        results = evaluate_run(*_recorded(run), tasks=["STSBenchmark"], query_limit=12, sweep=False, progress=False)
     assert {s.mode for s in results.scores} == {"student"}
     assert "skipping the teacher and asymmetric modes: the teacher example-org/bought is a precomputed file" in (
         caplog.text
     )
+
+
+def _recorded(run: Path) -> tuple:
+    """The (recipe, run folder) pair ``leaf-hub evaluate`` hands over: the recipe the run recorded."""
+    from leaf_hub.run_folder import RunFolder
+
+    folder = RunFolder(run)
+    return folder.load_recipe(), folder

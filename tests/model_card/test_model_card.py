@@ -105,7 +105,7 @@ def init_run(leaf_run, module_tmp) -> Path:
 
     run = module_tmp("init-run") / "run"
     shutil.copytree(leaf_run, run, ignore=shutil.ignore_patterns("checkpoints"))
-    evaluate_run(run, modes=["student", "teacher", "asymmetric", "init"], progress=False, speed_texts=12)
+    evaluate_run(*_recorded(run), modes=["student", "teacher", "asymmetric", "init"], progress=False, speed_texts=12)
     return run
 
 
@@ -252,3 +252,11 @@ def test_licence_gate(student_path, teacher_path, shared_data) -> None:
         gemma, student_folder=student_path, teacher_folder=None, ship_teacher=True, allow_override=True
     )
     assert overridden.override and overridden.to_dict()["refusals"]
+
+
+def _recorded(run: Path) -> tuple:
+    """The (recipe, run folder) pair ``leaf-hub evaluate`` hands over: the recipe the run recorded."""
+    from leaf_hub.run_folder import RunFolder
+
+    folder = RunFolder(run)
+    return folder.load_recipe(), folder

@@ -12,9 +12,9 @@ import pytest
 import torch
 import yaml
 
+from leaf_hub.distill.soup import Validation, average_models, greedy_soup, resolve_members, soup
 from leaf_hub.errors import ModelFolderError
 from leaf_hub.models.portable import check_portable, save_portable
-from leaf_hub.soup import Validation, average_models, greedy_soup, resolve_members, soup
 
 from .conftest import make_student
 

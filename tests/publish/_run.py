@@ -46,11 +46,14 @@ def build_real_run(base: Path) -> Path:
     from leaf_hub.distill import distill
     from leaf_hub.evaluation.run import evaluate_run
     from leaf_hub.recipe import parse_recipe
+    from leaf_hub.run_folder import RunFolder
 
     base.mkdir(parents=True, exist_ok=True)
     data = yaml.safe_load(yaml.safe_dump(TINY_RECIPE))
     data["output_dir"] = str(run)
-    distill(parse_recipe(data, "tiny"))
-    evaluate_run(run, progress=False)
+    recipe = parse_recipe(data, "tiny")
+    folder = RunFolder(run)
+    distill(recipe, folder)
+    evaluate_run(recipe, folder, progress=False)
     (base / "built").write_text("ok\n")
     return run

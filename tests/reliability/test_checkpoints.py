@@ -14,7 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from leaf_hub.distill import CHECKPOINT_CHECKSUMS, _last_checkpoint, checkpoint_problem, write_checkpoint_checksums
+from leaf_hub.distill.checkpoints import (
+    CHECKPOINT_CHECKSUMS,
+    _last_checkpoint,
+    checkpoint_problem,
+    write_checkpoint_checksums,
+)
 from leaf_hub.errors import DistillError
 
 

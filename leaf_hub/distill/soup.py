@@ -130,7 +130,7 @@ class Validation:
 
     def score(self, model: SentenceTransformer) -> float:
         """Mean cosine between ``model``'s vectors and the teacher's (LEAF's alignment)."""
-        from leaf_hub.distill import mean_alignment
+        from leaf_hub.distill.alignment import mean_alignment
 
         return mean_alignment(model, self.texts, self.targets)
 
@@ -332,7 +332,7 @@ def _read_recipe(run_dir: Path) -> Recipe:
 def validation_from_runs(run_dirs: Sequence[Path], *, limit: int | None = None) -> Validation:
     """Held-out texts of the runs that no run trained on, with the teacher's vectors of them.
 
-    Each run's recipe gives its held-out and training texts (:func:`leaf_hub.distill.load_texts`
+    Each run's recipe gives its held-out and training texts (:func:`leaf_hub.distill.texts.load_texts`
     with its seed); runs with different seeds hold out different texts, so a text enters the
     validation set only if it is in some run's held-out set and in no run's training set.
 
@@ -346,7 +346,7 @@ def validation_from_runs(run_dirs: Sequence[Path], *, limit: int | None = None) 
     Raises:
         RecipeError: If the runs have different teachers or student prompts, or no text is left.
     """
-    from leaf_hub.distill import load_texts
+    from leaf_hub.distill.texts import load_texts
     from leaf_hub.encoders import EmbeddingCache, SentenceTransformerTeacher, teacher_cache_root
 
     recipes = [_read_recipe(d) for d in dict.fromkeys(run_dirs)]

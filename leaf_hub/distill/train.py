@@ -1,0 +1,189 @@
+"""Training on already-loaded objects: :func:`distill_models` (the loop every recipe and study runs)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from leaf_hub import parallel
+from leaf_hub.distill.checkpoints import _last_checkpoint, write_checkpoint_checksums
+from leaf_hub.errors import DistillError
+from leaf_hub.recipe import TrainingSpec
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["distill_models"]
+
+
+def distill_models(
+    student: SentenceTransformer,
+    texts: Sequence[str],
+    targets: np.ndarray,
+    training: TrainingSpec,
+    checkpoint_dir: Path,
+    *,
+    resume: bool = False,
+    token_cache_root: Path | None = None,
+) -> dict[str, Any]:
+    """Train an already-built student to reproduce ``targets`` on ``texts``.
+
+    Args:
+        student: The student (modified in place).
+        texts: Training texts, prompts already applied.
+        targets: Teacher vectors, row ``i`` for ``texts[i]``.
+        training: Optimisation settings.
+        checkpoint_dir: Where periodic checkpoints go.
+        resume: Continue from the last complete checkpoint in ``checkpoint_dir``.
+        token_cache_root: Folder of the token-id cache (default: under ``$LEAF_HUB_HOME``).
+
+    Returns:
+        ``{"steps", "train_seconds", "loss_history", "resumed_from", "text_passes", "mean_tokens",
+        "parameters", "citations"}``; ``citations``: label -> BibTeX of each method of the loss that was
+        built (:func:`leaf_hub.losses.loss_citations`), which the model card cites.
+
+    Raises:
+        DistillError: On a non-finite loss or when ``resume`` finds no checkpoint.
+    """
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainingArguments
+    from transformers import TrainerCallback
+
+    from leaf_hub.losses import build_loss, loss_citations
+    from leaf_hub.training import LeafTrainer, PretokenizedCollator, TokenCache, freeze_lower_layers
+
+    if len(texts) != len(targets):
+        raise DistillError(f"{len(texts)} texts but {len(targets)} teacher vectors")
+    with parallel.main_first():  # rank 0 tokenises and writes the chunks; the others then read them
+        tokens = TokenCache(student, token_cache_root).tokenize(texts)  # once, cached beside the teacher vectors
+    dataset = Dataset.from_dict({"label": list(range(len(texts)))})
+    loss = build_loss(student, targets, training)  # LEAF, or with focal / score-distillation options
+    here = parallel.ranks()
+    if here.distributed and here.is_main and training.score_distill_weight > 0:
+        logger.warning(
+            "score distillation compares texts within each process's slice of the batch (%d of %d texts), "
+            "not the whole batch as one process does",
+            -(-training.batch_size // here.world),
+            training.batch_size,
+        )
+    params = freeze_lower_layers(student, training.trainable_layers)
+    use_cpu = training.device == "cpu" or (training.device == "auto" and not torch.cuda.is_available())
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(checkpoint_dir),
+        num_train_epochs=training.epochs,
+        max_steps=training.max_steps or -1,
+        per_device_train_batch_size=training.batch_size,
+        learning_rate=training.learning_rate,
+        weight_decay=training.weight_decay,
+        optim="adamw_torch_fused",
+        seed=training.seed,
+        data_seed=training.seed,
+        save_strategy="steps",
+        save_steps=training.checkpoint_steps,
+        save_total_limit=2,
+        logging_steps=max(1, min(25, _total_steps(len(texts), training) // 20)),
+        report_to="none",
+        bf16=training.bf16 and not use_cpu,
+        use_cpu=use_cpu,
+        # sentence-transformers forces (and warns about) drop_last under DDP; passing it avoids the
+        # warning, and it is turned off again below: RankSlicedBatchSampler already gives every rank
+        # the same number of batches, and dropping one would train on fewer texts than one process.
+        dataloader_drop_last=parallel.ranks().distributed,
+        dataloader_num_workers=training.dataloader_workers,
+        remove_unused_columns=False,
+        disable_tqdm=not parallel.is_main_process(),
+    )
+    args.dataloader_drop_last = False
+    collator = PretokenizedCollator(
+        preprocess_fn=student.preprocess,
+        tokens=tokens,
+        pad_to_multiple_of=1 if use_cpu else 8,
+        token_type_ids="token_type_ids" in student.tokenizer.model_input_names,
+    )
+
+    class _StepTracker(TrainerCallback):
+        def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            loss.step = state.global_step + 1
+
+    class _Checksums(TrainerCallback):
+        """After each checkpoint save, record its files' checksums (checked by ``--resume``)."""
+
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            parallel.barrier()  # every rank has written its own files (rng_state_<rank>.pth) first
+            if state.is_world_process_zero and folder.is_dir():
+                write_checkpoint_checksums(folder)
+
+    trainer = LeafTrainer(
+        model=student,
+        args=args,
+        train_dataset=dataset,
+        loss=loss,
+        data_collator=collator,
+        callbacks=[_StepTracker(), _Checksums()],
+        lengths=tokens.lengths,
+        group=training.length_group,
+        projection_lr_multiplier=training.projection_lr_multiplier,
+        schedule=training.schedule,
+        warmup_ratio=training.warmup_ratio,
+        cycles=training.cycles,
+        cooldown_ratio=training.cooldown_ratio,
+    )
+    checkpoint = None
+    if resume:
+        with parallel.main_first():  # rank 0 moves damaged checkpoints aside; the others then agree
+            checkpoint = _last_checkpoint(checkpoint_dir)
+        if checkpoint is None:
+            raise DistillError(f"--resume: no checkpoint in {checkpoint_dir}")
+        logger.info("resuming from %s", checkpoint)
+    else:
+        with parallel.main_first():
+            if parallel.is_main_process() and checkpoint_dir.exists():
+                shutil.rmtree(checkpoint_dir)  # checkpoints of another run must not mix with this one
+    start = time.perf_counter()
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    seconds = time.perf_counter() - start
+    history = [[float(e["step"]), float(e["loss"])] for e in trainer.state.log_history if "loss" in e]
+    steps = int(trainer.state.global_step)
+    lengths = tokens.lengths
+    return {
+        "steps": steps,
+        "train_seconds": seconds,
+        "loss_history": history,
+        "resumed_from": str(checkpoint) if checkpoint else None,
+        "text_passes": _text_passes(len(texts), steps, training),
+        "mean_tokens": float(lengths.mean()) if len(lengths) else 0.0,
+        "parameters": params,
+        "citations": loss_citations(loss),
+    }
+
+
+def _text_passes(n_texts: int, steps: int, training: TrainingSpec) -> int:
+    """Texts trained on, each epoch's pass counted: ``epochs × texts`` (a step-capped run: ``steps × batch``)."""
+    if training.max_steps is None and steps >= _total_steps(n_texts, training):
+        return int(round(training.epochs * n_texts))
+    per_epoch = max(1, -(-n_texts // training.batch_size))
+    full, rest = divmod(steps, per_epoch)
+    return int(full * n_texts + min(rest * training.batch_size, n_texts))
+
+
+def _total_steps(n_texts: int, training: TrainingSpec) -> int:
+    """Optimizer steps of a run: ``max_steps``, or ``epochs`` passes at ``batch_size``."""
+    per_epoch = max(1, -(-n_texts // training.batch_size))
+    return training.max_steps or max(1, int(math.ceil(per_epoch * training.epochs)))
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole run
+# ---------------------------------------------------------------------------------------------
