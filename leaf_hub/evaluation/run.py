@@ -218,27 +218,14 @@ def evaluate_models(
     # progress that matters (encoding, with rate and ETA).
     datasets.disable_progress_bars()
 
-    from leaf_hub.encoders import EmbeddingCache, teacher_cache_root
-    from leaf_hub.evaluation.encoders import EmbeddingSource, RoutedEncoder
-    from leaf_hub.evaluation.run_settings import write_run_settings
-    from leaf_hub.evaluation.speed import speed_texts as pick_speed_texts
-    from leaf_hub.evaluation.speed import time_models
-    from leaf_hub.evaluation.sweep import plot_sweep, sweep_task
-    from leaf_hub.evaluation.tasks import get_tasks, has_two_sides, task_split
+    from leaf_hub.evaluation.tasks import get_tasks
 
     start = time.perf_counter()
     settings = settings or EvalSpec()
     student_folder = require_model_folder(student_path)
     root = resolve_data_root(data_root)
     modes = list(dict.fromkeys(settings.modes))
-    needy = [m for m in modes if m in _TEACHER_MODES]
-    if "init" in modes and init is None:
-        raise EvalError("mode init needs the student's initialisation model; none was given")
-    if teacher is None and needy:
-        one = len(needy) == 1
-        raise EvalError(
-            f"{'mode' if one else 'modes'} {', '.join(needy)} need{'s' if one else ''} a teacher model; none was given"
-        )
+    _require_models(modes, teacher=teacher, init=init)
     out = Path(output_dir)
 
     # Data first: a missing or malformed file fails before any model loads.
@@ -255,33 +242,7 @@ def evaluate_models(
 
     student = _load_student(student_folder, student_prompts, student_max_seq_length, settings.batch_size)
     fingerprint = model_fingerprint(student_folder)
-    sources: dict[str, EmbeddingSource] = {
-        "student": EmbeddingSource(
-            "student",
-            EmbeddingCache(student, student_cache_root(student.fingerprint), label="student"),
-            progress=progress,
-        )
-    }
-    if teacher is not None:
-        sources["teacher"] = EmbeddingSource(
-            "teacher", EmbeddingCache(teacher, teacher_cache_root(teacher.fingerprint)), progress=progress
-        )
-        if "asymmetric" in modes and sources["teacher"].dim != sources["student"].dim:
-            why = f"the student gives {sources['student'].dim}-d vectors, the teacher {sources['teacher'].dim}-d"
-            if not drop_unmatched_asymmetric:
-                raise EvalError(f"asymmetric mode needs equal dimensions: {why}")
-            logger.warning("leaving out the asymmetric mode: %s", why)
-            modes.remove("asymmetric")
-    if init is not None and "init" in modes:
-        sources["init"] = EmbeddingSource(
-            "init", EmbeddingCache(init, student_cache_root(init.fingerprint), label="init"), progress=progress
-        )
-    routes = {
-        "student": ("student", "student"),
-        "teacher": ("teacher", "teacher"),
-        "asymmetric": ("student", "teacher"),
-        "init": ("init", "init"),
-    }
+    sources = _embedding_sources(student, teacher, init, modes, progress, drop_unmatched_asymmetric)
 
     # Results of an earlier evaluation in the same folder must not outlive it.
     shutil.rmtree(out / "mteb", ignore_errors=True)
@@ -289,86 +250,21 @@ def evaluate_models(
 
     scores: list[ScoreRecord] = []
     for task in tasks:
-        name = task.metadata.name
-        split = task_split(task)
-        info = task.sample_info[split]
         for mode in modes:
-            if mode == "asymmetric" and not has_two_sides(task):
-                logger.info("%s: a %s task has no query/document sides; no asymmetric score", name, task.metadata.type)
-                continue
-            query_side, doc_side = routes[mode]
-            encoder = RoutedEncoder(
-                sources[query_side],
-                sources[doc_side],
-                name=f"leaf-hub/{student_folder.name}-{mode}",
-                revision=fingerprint[:16],
-            )
-            tick = time.perf_counter()
-            with _pairs_split_between_models(task, mode == "asymmetric"):
-                result = mteb.evaluate(
-                    encoder,
-                    task,
-                    cache=None,
-                    overwrite_strategy="always",
-                    encode_kwargs={"batch_size": settings.batch_size, "show_progress_bar": False},
-                    show_progress_bar=False,
-                    co2_tracker=False,
-                    raise_error=True,
-                )
-            seconds = time.perf_counter() - tick
-            task_result = result.task_results[0]
-            (out / "mteb" / mode).mkdir(parents=True, exist_ok=True)
-            task_result.to_disk(out / "mteb" / mode / f"{name}.json")
-            write_run_settings(task_result, out / "mteb" / mode, {"batch_size": settings.batch_size})
-            score = float(task_result.get_score(splits=[split]))
-            scores.append(
-                ScoreRecord(
-                    task=name,
-                    mode=mode,
-                    split=split,
-                    main_metric=task.metadata.main_score,
-                    main_score=score,
-                    subsampled=info.subsampled,
-                    n_queries=info.n_queries,
-                    n_docs=info.n_docs,
-                    seconds=round(seconds, 3),
-                    dataset=task.metadata.dataset["path"],
-                    dataset_revision=task.metadata.dataset["revision"],
-                    task_type=task.metadata.type,
-                    data_path=info.data_path,
-                    data_sha256=info.data_sha256,
-                )
-            )
-            logger.info("%s %s: %s = %.4f (%.1f s)", name, mode, task.metadata.main_score, score, seconds)
+            name = f"leaf-hub/{student_folder.name}-{mode}"
+            row = _score(task, mode, sources, out / "mteb" / mode, name, fingerprint[:16], settings.batch_size)
+            if row is not None:
+                scores.append(row)
 
     speed = None
     if speed_texts > 0 and teacher is not None and tasks:
-        texts, what = pick_speed_texts(tasks[0], task_split(tasks[0]), speed_texts)
-        speed = time_models(
-            {"student": student, "teacher": teacher},
-            texts,
-            kind="query",
-            repeats=speed_repeats,
-            source=what,
-            batch_size=settings.batch_size,
-        )
-        logger.info("speed: %s", speed.seconds)
+        speed = _time_speed(tasks[0], student, teacher, speed_texts, speed_repeats, settings.batch_size)
 
     sweep_rows: list[SweepRecord] = []
     plot_name: str | None = None
     if sweep and settings.sweep_precisions:
-        swept = {k: v for k, v in sources.items() if k in ("student", "teacher")}
-        for task in tasks:
-            sweep_rows += sweep_task(
-                task,
-                swept,
-                split=task_split(task),
-                dims=settings.sweep_dims,
-                precisions=settings.sweep_precisions,
-                batch_size=settings.batch_size,
-            )
         title = f"{student_folder.name}" + (f" vs teacher {teacher_id}" if teacher_id else "")
-        plot_name = plot_sweep(sweep_rows, out / "sweep.png", title=title).name
+        sweep_rows, plot_name = _sweep(tasks, sources, settings, out / "sweep.png", title)
 
     teacher_source = sources.get("teacher")
     results = EvalResults(
@@ -391,6 +287,164 @@ def evaluate_models(
     )
     atomic_write(out / "results.json", results.to_json())
     return results
+
+
+#: mode -> (the source that encodes queries, the source that encodes documents)
+_ROUTES = {
+    "student": ("student", "student"),
+    "teacher": ("teacher", "teacher"),
+    "asymmetric": ("student", "teacher"),
+    "init": ("init", "init"),
+}
+
+
+def _require_models(modes: list[str], *, teacher: Teacher | None, init: Teacher | None) -> None:
+    """Refuse modes whose model was not given, before anything loads."""
+    needy = [m for m in modes if m in _TEACHER_MODES]
+    if "init" in modes and init is None:
+        raise EvalError("mode init needs the student's initialisation model; none was given")
+    if teacher is None and needy:
+        one = len(needy) == 1
+        raise EvalError(
+            f"{'mode' if one else 'modes'} {', '.join(needy)} need{'s' if one else ''} a teacher model; none was given"
+        )
+
+
+def _embedding_sources(
+    student: Teacher,
+    teacher: Teacher | None,
+    init: Teacher | None,
+    modes: list[str],
+    progress: bool,
+    drop_unmatched_asymmetric: bool,
+) -> dict[str, EmbeddingSource]:
+    """One cached :class:`EmbeddingSource` per model; drops ``asymmetric`` from ``modes`` if allowed and needed."""
+    from leaf_hub.encoders import EmbeddingCache, teacher_cache_root
+    from leaf_hub.evaluation.encoders import EmbeddingSource
+
+    sources: dict[str, EmbeddingSource] = {
+        "student": EmbeddingSource(
+            "student",
+            EmbeddingCache(student, student_cache_root(student.fingerprint), label="student"),
+            progress=progress,
+        )
+    }
+    if teacher is not None:
+        sources["teacher"] = EmbeddingSource(
+            "teacher", EmbeddingCache(teacher, teacher_cache_root(teacher.fingerprint)), progress=progress
+        )
+        if "asymmetric" in modes and sources["teacher"].dim != sources["student"].dim:
+            why = f"the student gives {sources['student'].dim}-d vectors, the teacher {sources['teacher'].dim}-d"
+            if not drop_unmatched_asymmetric:
+                raise EvalError(f"asymmetric mode needs equal dimensions: {why}")
+            logger.warning("leaving out the asymmetric mode: %s", why)
+            modes.remove("asymmetric")
+    if init is not None and "init" in modes:
+        sources["init"] = EmbeddingSource(
+            "init", EmbeddingCache(init, student_cache_root(init.fingerprint), label="init"), progress=progress
+        )
+    return sources
+
+
+def _score(
+    task: Any,
+    mode: str,
+    sources: dict[str, EmbeddingSource],
+    out: Path,
+    name: str,
+    revision: str,
+    batch_size: int,
+) -> ScoreRecord | None:
+    """Run mteb on one task in one mode; write mteb's result files into ``out``; ``None`` if the mode does not apply."""
+    import mteb
+
+    from leaf_hub.evaluation.encoders import RoutedEncoder
+    from leaf_hub.evaluation.run_settings import write_run_settings
+    from leaf_hub.evaluation.tasks import has_two_sides, task_split
+
+    task_name = task.metadata.name
+    if mode == "asymmetric" and not has_two_sides(task):
+        logger.info("%s: a %s task has no query/document sides; no asymmetric score", task_name, task.metadata.type)
+        return None
+    split = task_split(task)
+    info = task.sample_info[split]
+    query_side, doc_side = _ROUTES[mode]
+    encoder = RoutedEncoder(sources[query_side], sources[doc_side], name=name, revision=revision)
+    tick = time.perf_counter()
+    with _pairs_split_between_models(task, mode == "asymmetric"):
+        result = mteb.evaluate(
+            encoder,
+            task,
+            cache=None,
+            overwrite_strategy="always",
+            encode_kwargs={"batch_size": batch_size, "show_progress_bar": False},
+            show_progress_bar=False,
+            co2_tracker=False,
+            raise_error=True,
+        )
+    seconds = time.perf_counter() - tick
+    task_result = result.task_results[0]
+    out.mkdir(parents=True, exist_ok=True)
+    task_result.to_disk(out / f"{task_name}.json")
+    write_run_settings(task_result, out, {"batch_size": batch_size})
+    score = float(task_result.get_score(splits=[split]))
+    logger.info("%s %s: %s = %.4f (%.1f s)", task_name, mode, task.metadata.main_score, score, seconds)
+    return ScoreRecord(
+        task=task_name,
+        mode=mode,
+        split=split,
+        main_metric=task.metadata.main_score,
+        main_score=score,
+        subsampled=info.subsampled,
+        n_queries=info.n_queries,
+        n_docs=info.n_docs,
+        seconds=round(seconds, 3),
+        dataset=task.metadata.dataset["path"],
+        dataset_revision=task.metadata.dataset["revision"],
+        task_type=task.metadata.type,
+        data_path=info.data_path,
+        data_sha256=info.data_sha256,
+    )
+
+
+def _time_speed(task: Any, student: Teacher, teacher: Teacher, n_texts: int, repeats: int, batch_size: int) -> Any:
+    """Uncached, interleaved timing of student and teacher on up to ``n_texts`` queries of ``task``."""
+    from leaf_hub.evaluation.speed import speed_texts as pick_speed_texts
+    from leaf_hub.evaluation.speed import time_models
+    from leaf_hub.evaluation.tasks import task_split
+
+    texts, what = pick_speed_texts(task, task_split(task), n_texts)
+    speed = time_models(
+        {"student": student, "teacher": teacher},
+        texts,
+        kind="query",
+        repeats=repeats,
+        source=what,
+        batch_size=batch_size,
+    )
+    logger.info("speed: %s", speed.seconds)
+    return speed
+
+
+def _sweep(
+    tasks: list[Any], sources: dict[str, EmbeddingSource], settings: EvalSpec, plot: Path, title: str
+) -> tuple[list[SweepRecord], str]:
+    """The Matryoshka x quantisation sweep of student and teacher on every task, and its plot."""
+    from leaf_hub.evaluation.sweep import plot_sweep, sweep_task
+    from leaf_hub.evaluation.tasks import task_split
+
+    swept = {k: v for k, v in sources.items() if k in ("student", "teacher")}
+    rows: list[SweepRecord] = []
+    for task in tasks:
+        rows += sweep_task(
+            task,
+            swept,
+            split=task_split(task),
+            dims=settings.sweep_dims,
+            precisions=settings.sweep_precisions,
+            batch_size=settings.batch_size,
+        )
+    return rows, plot_sweep(rows, plot, title=title).name
 
 
 def evaluate_run(
