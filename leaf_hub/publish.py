@@ -277,7 +277,7 @@ def _write_manifest(folder: Path, manifest: ReleaseManifest) -> tuple[ReleaseMan
 def _base_manifest(
     recipe: Recipe, report: DistillReport | None, results: EvalResults, licenses: LicenseReport
 ) -> dict[str, Any]:
-    from leaf_hub.model_card import ASYM_MIN_SENTENCE_TRANSFORMERS, SUPPORTED_SENTENCE_TRANSFORMERS
+    from leaf_hub.models.portable import ASYM_MIN_SENTENCE_TRANSFORMERS, SUPPORTED_SENTENCE_TRANSFORMERS
 
     return {
         "schema_version": 1,

@@ -21,15 +21,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from leaf_hub.errors import EvalError
-from leaf_hub.records import SpeedRecord
+from leaf_hub.records import MIN_REPEATS, SpeedRecord
 
 if TYPE_CHECKING:
     from leaf_hub.encoders import Teacher, TextKind
 
 __all__ = ["MIN_REPEATS", "speed_texts", "time_models"]
-
-#: Fewest timed repeats per model behind a speed figure (the minimum of them is kept).
-MIN_REPEATS = 5
 
 
 def _load() -> float | None:

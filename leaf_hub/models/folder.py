@@ -1,5 +1,10 @@
 """Facts of a saved sentence-transformers folder that its ``modules.json`` and module configs state.
 
+Read from the folder's JSON files (no torch, no loading): the output dimension
+(:func:`embedding_dimension`), and for the model card the parameter count, sequence length, module
+types, prompts and similarity (:func:`read_model_facts`) and the library versions the folder was
+saved with (:func:`saved_versions`; also recorded in the release manifest).
+
 The one rule for "what dimension does this folder's model output", used by the leaderboard's
 ``ModelMeta`` (and meant for the model card's facts, which had a copy with slightly different rules):
 
@@ -23,12 +28,14 @@ Where the two former copies disagreed (only on folders whose configs contradict 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from leaf_hub.errors import ModelFolderError
+from leaf_hub.models.weights import count_parameters
 
-__all__ = ["embedding_dimension", "module_configs"]
+__all__ = ["ModelFacts", "embedding_dimension", "module_configs", "read_model_facts", "saved_versions"]
 
 
 def module_configs(model_dir: str | Path) -> list[tuple[str, dict[str, Any]]]:
@@ -71,3 +78,81 @@ def embedding_dimension(model_dir: str | Path) -> int:
     if dim is None:
         raise ModelFolderError(f"{model_dir}: cannot tell the embedding dimension (no Dense or Pooling config)")
     return dim
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """Facts about a sentence-transformers folder, read without loading it."""
+
+    n_parameters: int
+    embedding_dim: int | None
+    max_seq_length: int | None
+    module_types: list[str]
+    prompts: dict[str, str]
+    similarity: str | None
+
+
+def _read_json(path: Path, what: str, hint: str) -> Any:
+    if not path.is_file():
+        raise ModelFolderError(f"{what} not found: {path}; {hint}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelFolderError(f"{what} {path} is not valid JSON ({e})") from e
+
+
+def read_model_facts(folder: str | Path) -> ModelFacts:
+    """Read parameter count, output dimension, sequence length and prompts of a model folder.
+
+    Args:
+        folder: A sentence-transformers folder (``modules.json`` at its root).
+
+    Returns:
+        The facts (``embedding_dim`` ``None`` when no module config states it).
+
+    Raises:
+        ModelFolderError: If ``modules.json`` is missing or unreadable.
+    """
+    root = Path(folder)
+    modules = _read_json(root / "modules.json", "modules.json", "is this a sentence-transformers folder?")
+    n_params = count_parameters(root)
+    try:
+        dim: int | None = embedding_dimension(root)
+    except ModelFolderError:
+        dim = None
+    max_len = None
+    sbert = root / "sentence_bert_config.json"
+    if sbert.is_file():
+        max_len = json.loads(sbert.read_text(encoding="utf-8")).get("max_seq_length")
+    tok = root / "tokenizer_config.json"
+    if max_len is None and tok.is_file():
+        limit = json.loads(tok.read_text(encoding="utf-8")).get("model_max_length")
+        max_len = int(limit) if isinstance(limit, (int, float)) and limit < 1_000_000 else None
+    st_config = root / "config_sentence_transformers.json"
+    prompts: dict[str, str] = {}
+    similarity = None
+    if st_config.is_file():
+        cfg = json.loads(st_config.read_text(encoding="utf-8"))
+        prompts = dict(cfg.get("prompts") or {})
+        similarity = cfg.get("similarity_fn_name")
+    return ModelFacts(
+        n_parameters=n_params,
+        embedding_dim=dim,
+        max_seq_length=max_len,
+        module_types=[m.get("type", "").rsplit(".", 1)[-1] for m in modules],
+        prompts=prompts,
+        similarity=similarity,
+    )
+
+
+def saved_versions(folder: str | Path) -> dict[str, str]:
+    """The library versions a folder was saved with (``__version__`` of ``config_sentence_transformers.json``).
+
+    Returns:
+        ``{"sentence_transformers": ..., "transformers": ..., "pytorch": ...}`` as recorded; empty
+        when the folder records none.
+    """
+    st_config = Path(folder) / "config_sentence_transformers.json"
+    if not st_config.is_file():
+        return {}
+    return dict(json.loads(st_config.read_text(encoding="utf-8")).get("__version__") or {})

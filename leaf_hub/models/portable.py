@@ -46,7 +46,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "ASYM_MIN_SENTENCE_TRANSFORMERS",
     "CLASSIC_TYPES",
+    "SUPPORTED_SENTENCE_TRANSFORMERS",
     "SUPPORTED_ST_VERSIONS",
     "check_portable",
     "portability_problems",
@@ -55,6 +57,10 @@ __all__ = [
 
 #: sentence-transformers release lines a portable folder loads on (checked by the compat matrix).
 SUPPORTED_ST_VERSIONS: tuple[str, ...] = ("3.4", "4.1", "5.1", "6")
+#: sentence-transformers versions a published leaf model loads with (classic module types).
+SUPPORTED_SENTENCE_TRANSFORMERS = ">=3.0,<7"
+#: First sentence-transformers version with ``models.Router`` and ``encode_query``/``encode_document``.
+ASYM_MIN_SENTENCE_TRANSFORMERS = "5.0"
 
 #: Class name -> the classic ``modules.json`` type every supported release resolves.
 CLASSIC_TYPES: dict[str, str] = {

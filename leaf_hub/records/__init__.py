@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from leaf_hub.records.distill import DistillReport
 from leaf_hub.records.evaluation import (
+    MIN_REPEATS,
     SCHEMA_VERSION,
     EvalResults,
     ScoreRecord,
@@ -24,6 +25,7 @@ from leaf_hub.records.evaluation import (
 from leaf_hub.records.release import FileEntry, ReleaseManifest, ReleaseSummary, StageRecord
 
 __all__ = [
+    "MIN_REPEATS",
     "SCHEMA_VERSION",
     "DistillReport",
     "EvalResults",

@@ -67,9 +67,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from leaf_hub.errors import EvalError
 
-__all__ = ["SCHEMA_VERSION", "EvalResults", "ScoreRecord", "SpeedRecord", "SweepRecord", "load_results"]
+__all__ = ["MIN_REPEATS", "SCHEMA_VERSION", "EvalResults", "ScoreRecord", "SpeedRecord", "SweepRecord", "load_results"]
 
 SCHEMA_VERSION = 1
+#: Fewest timed repeats per model behind a speed figure (the minimum of them is kept): fewer and a
+#: :class:`SpeedRecord` backs no speed claim.
+MIN_REPEATS = 5
 
 
 class _Record(BaseModel):

@@ -123,11 +123,12 @@ def test_asym_is_refused_for_a_black_box_teacher_without_a_document_encoder(run)
 
 
 def test_card_names_a_black_box_teacher(run):
-    from leaf_hub.model_card import load_card_inputs, render_card
+    from leaf_hub.model_card import render_card
+    from tests.support.cards import run_card_inputs
 
-    plain = render_card(load_card_inputs(run, repo_id="org/leaf-ir-bb"))
+    plain = render_card(run_card_inputs(run, repo_id="org/leaf-ir-bb"))
     assert "used as a black box" not in plain and "weights fingerprint" in plain
     _black_box(run)
-    card = render_card(load_card_inputs(run, repo_id="org/leaf-ir-bb"))
+    card = render_card(run_card_inputs(run, repo_id="org/leaf-ir-bb"))
     assert "[example-org/embedding-api](https://huggingface.co/example-org/embedding-api), used as a black box" in card
     assert "its vectors came from calling a function, its weights were never loaded" in card

@@ -12,13 +12,8 @@ import re
 
 from huggingface_hub import ModelCard
 
-from leaf_hub.model_card import (
-    INTERCHANGEABLE_MIN_ALIGNMENT,
-    CardInputs,
-    ModelFacts,
-    render_asym_card,
-    render_card,
-)
+from leaf_hub.model_card import INTERCHANGEABLE_MIN_ALIGNMENT, CardInputs, render_asym_card, render_card
+from leaf_hub.models.folder import ModelFacts
 from leaf_hub.recipe import parse_recipe
 from leaf_hub.records import EvalResults, SpeedRecord, SweepRecord
 from tests.publish._run import TINY_RECIPE

@@ -7,16 +7,12 @@ from pathlib import Path
 import pytest
 from huggingface_hub import ModelCard
 
-from leaf_hub.errors import CardError, LicenseError
+from leaf_hub.errors import CardError, LicenseError, RunFolderError
 from leaf_hub.licenses import check_licenses
-from leaf_hub.model_card import (
-    DATA_ORIGINS,
-    _render,
-    load_card_inputs,
-    render_asym_card,
-    render_card,
-)
+from leaf_hub.model_card import DATA_ORIGINS, render_asym_card, render_card
+from leaf_hub.model_card.render import _render
 from leaf_hub.run_folder import RunFolder
+from tests.support.cards import run_card_inputs
 
 
 def read_recipe(path: Path):
@@ -28,7 +24,7 @@ def _inputs(run: Path, teacher_path: Path, student_path: Path, shared_data: Path
     licenses = check_licenses(
         recipe, student_folder=student_path, teacher_folder=teacher_path, ship_teacher=True, data_root=shared_data
     )
-    return load_card_inputs(
+    return run_card_inputs(
         run,
         repo_id="org/leaf-ir-tiny",
         asym_repo_id="org/leaf-ir-tiny-asym",
@@ -221,12 +217,12 @@ def test_missing_or_empty_results_are_card_errors(tmp_path, student_path) -> Non
     run = RunFolder(tmp_path)
     run.save_recipe(load_recipe("leaf-ir-mini"))
     shutil.copytree(student_path, run.model_dir)
-    with pytest.raises(CardError, match="run `leaf-hub evaluate"):
-        load_card_inputs(tmp_path)
+    with pytest.raises(RunFolderError, match="run `leaf-hub evaluate"):  # what a card is made of is missing
+        run.load_card_records()
     empty = EvalResults(model_path="model", mteb_version="2.26.24", split="test", scores=[], wall_seconds=0.0)
     run.save_results(empty)
     with pytest.raises(CardError, match="has no scores"):
-        load_card_inputs(tmp_path)
+        run_card_inputs(tmp_path)
     with pytest.raises(CardError, match="has no scores"):
         card_inputs(load_recipe("leaf-ir-mini"), empty, run.model_dir)
 
