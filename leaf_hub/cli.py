@@ -372,11 +372,12 @@ def publish(
     from rich.table import Table
 
     from leaf_hub.hub import resolve_token
-    from leaf_hub.publish import publish as run_publish
+    from leaf_hub.release import publish_run
+    from leaf_hub.run_folder import RunFolder
 
     token = None if dry_run else resolve_token(token_file)
-    result = run_publish(
-        run_dir,
+    result = publish_run(
+        RunFolder(run_dir),
         repo_id=repo,
         tag=tag,
         endpoint=endpoint,

@@ -1,8 +1,10 @@
-"""One-command release: distill → evaluate → card → publish → verify.
+"""One-command release: distill → evaluate → export → card → publish → verify.
 
 Each stage is skipped when its outputs are up to date with its inputs. This module only
 orchestrates; every stage lives in its own module, and the recipe this call loaded is handed to
-each of them (no stage re-reads it from the run folder). Up-to-date checks use the fingerprints of
+each of them (no stage re-reads it from the run folder). The stages never import each other:
+:func:`publish_run` (also what ``leaf-hub publish`` runs) hands the export stage's record to the
+card and to publish, and the rendered cards to publish. Up-to-date checks use the fingerprints of
 :func:`stage_fingerprints`, kept in the run folder's :class:`~leaf_hub.run_folder.StageRecord`:
 
 * distill: the recipe's ``teacher``, ``student``, ``data`` and ``training`` sections;
@@ -11,8 +13,8 @@ each of them (no stage re-reads it from the run folder). Up-to-date checks use t
 * publish: the evaluate fingerprint, the whole recipe (its name, version, card and hub sections:
   everything the card, the manifest and the tag show; ``compute`` and ``output_dir`` aside), the
   repo, the tag and the companion repo. It is skipped when it matches and the tag still points at
-  the commit it recorded; otherwise :func:`leaf_hub.publish.publish` runs, which makes identical
-  re-publishing a no-op and never moves a tag.
+  the commit it recorded; otherwise :func:`publish_run` runs (export, card, publish), which makes
+  identical re-publishing a no-op and never moves a tag.
 
 A rerun after a failure therefore resumes at the first stage whose outputs are missing or stale.
 With ``embedded_hub=True`` the project's own Hub-compatible server is started on loopback
@@ -22,6 +24,7 @@ printed or stored outside that folder.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import secrets
@@ -29,19 +32,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from leaf_hub.errors import ReleaseError
+from leaf_hub.errors import CardError, RecipeError, ReleaseError, RunFolderError
 from leaf_hub.recipe import Recipe, load_recipe
 from leaf_hub.records import ReleaseSummary
 from leaf_hub.run_folder import RunFolder
 
 if TYPE_CHECKING:
-    pass
+    from leaf_hub.publish import PublishResult, ReleaseChecks, ReleaseContent
+    from leaf_hub.records import DistillReport, EvalResults
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["release", "stage_fingerprints"]
+__all__ = ["publish_run", "release", "stage_fingerprints"]
 
 _DISTILL_SECTIONS = ("teacher", "student", "data", "training")
 
@@ -158,13 +162,160 @@ def release(
     return summary
 
 
+def publish_run(
+    run: RunFolder,
+    recipe: Recipe | None = None,
+    *,
+    repo_id: str,
+    tag: str,
+    endpoint: str | None = None,
+    token: str | None = None,
+    private: bool = False,
+    dry_run: bool = False,
+    asym: bool = False,
+    allow_license_override: bool = False,
+    exports: bool = True,
+) -> PublishResult:
+    """Export, card and publish one run: ``leaf-hub publish``, and the publish stage of :func:`release`.
+
+    Nothing reaches the Hub before the local checks pass, and no tag is created before the upload
+    reloads to the same model:
+
+    1. check the repo id(s), the run's model and results, then (with the run's records) the tag
+       (``v{version}``), the model folder's portability and the licence gate
+       (:func:`leaf_hub.publish.check_run`, :func:`leaf_hub.publish.check_release`);
+    2. the export stage (:func:`leaf_hub.export.prepare_exports`: ONNX fp32, ONNX int8, OpenVINO
+       int8 where it installs), made once into ``run/exports`` and checked and measured against the
+       torch model by :func:`leaf_hub.evaluation.exports.measure_exports`;
+    3. the cards (:mod:`leaf_hub.model_card`), from the records, the licence report and the
+       exports' rows;
+    4. :func:`leaf_hub.publish.publish`: stage (``dry_run`` stops there), upload one commit per
+       repo, verify, tag.
+
+    Args:
+        run: The run folder, with a model and evaluation results.
+        recipe: The recipe of the release (default: the one the run folder recorded).
+        repo_id: ``ORG/NAME`` of the model repo.
+        tag: Release tag, ``v{recipe.version}``.
+        endpoint: Hub URL (``None``: ``$HF_ENDPOINT`` or huggingface.co).
+        token: Access token; not needed for ``dry_run``.
+        private: Create new repos as private.
+        dry_run: Stage and list the files, send nothing.
+        asym: Also publish ``ORG/NAME-asym`` (Router: queries -> student, documents -> teacher).
+        allow_license_override: Publish even if the licence gate refuses (recorded in ``release.json``).
+        exports: Publish the ONNX / OpenVINO exports beside the weights.
+
+    Returns:
+        What was (or would be) released; ``seconds`` per phase: ``export``, ``stage`` (cards and
+        staging), ``upload``, ``verify``, ``tag``, ``total``.
+
+    Raises:
+        CardError: If the run has no evaluation results or they cannot be rendered.
+        RepoIdError: On a bad repo id.
+        ReleaseError: On a bad tag or run folder, or ``asym`` with a black-box teacher and no
+            ``teacher.document_encoder``.
+        ExportError: If an export cannot be made or an fp32 export differs from the torch model.
+        LicenseError: If a redistributed component is not permissively licensed.
+        NotPortableError: If the model would not load on every supported sentence-transformers.
+        TagExistsError: If the tag exists with different content.
+        HubAuthError, RepoNotFound, HubError: If the Hub refuses or fails.
+        VerificationError: If the published commit does not reload to the same model.
+
+    Example:
+        >>> run = RunFolder("runs/leaf-ir-mini")  # doctest: +SKIP
+        >>> publish_run(run, repo_id="org/leaf-ir-mini", tag="v0.1.0", dry_run=True)  # doctest: +SKIP
+    """
+    from leaf_hub.publish import check_release, check_run, publish
+
+    start = time.perf_counter()
+    check_run(run, repo_id, asym=asym)
+    try:
+        recipe, results, report = run.load_card_records(recipe)
+    except (RunFolderError, RecipeError) as e:
+        raise CardError(str(e)) from e
+    checks = check_release(recipe, run, tag=tag, asym=asym, allow_license_override=allow_license_override)
+    seconds: dict[str, float] = {}
+    record = None
+    if exports:
+        from functools import partial
+
+        from leaf_hub.evaluation.exports import measure_exports
+        from leaf_hub.export import prepare_exports
+
+        started = time.perf_counter()
+        record = prepare_exports(run, measure=partial(measure_exports, data_root=checks.data_root))
+        seconds["export"] = time.perf_counter() - started
+    started = time.perf_counter()
+    content = _render_cards(recipe, run, results, report, checks, repo_id=repo_id, asym=asym, exports=record)
+    seconds["stage"] = time.perf_counter() - started
+    published = publish(
+        recipe,
+        run,
+        content=content,
+        repo_id=repo_id,
+        tag=tag,
+        endpoint=endpoint,
+        token=token,
+        private=private,
+        dry_run=dry_run,
+        asym=asym,
+    )
+    for phase, took in published.seconds.items():  # the cards count as staging, as before they were split off
+        seconds[phase] = seconds.get(phase, 0.0) + took
+    seconds["total"] = time.perf_counter() - start
+    published.seconds = seconds
+    return published
+
+
+def _render_cards(
+    recipe: Recipe,
+    run: RunFolder,
+    results: EvalResults,
+    report: DistillReport | None,
+    checks: ReleaseChecks,
+    *,
+    repo_id: str,
+    asym: bool,
+    exports: dict[str, Any] | None,
+) -> ReleaseContent:
+    """The card stage: render the model card (and the ``-asym`` card) from the release's records."""
+    from leaf_hub.model_card import card_inputs, license_text_path, render_asym_card, render_card
+    from leaf_hub.publish import ReleaseContent
+
+    inputs = card_inputs(
+        recipe,
+        results,
+        run.model_dir,
+        report=report,
+        repo_id=repo_id,
+        asym_repo_id=f"{repo_id}-asym" if asym else None,
+        plot=run.plot_in_repo(results),
+        teacher_folder=checks.teacher_folder,
+        licenses=checks.licenses,
+    )
+    if exports:
+        from leaf_hub.export import card_rows
+
+        inputs = dataclasses.replace(inputs, exports=card_rows(exports))
+    return ReleaseContent(
+        results=results,
+        report=report,
+        licenses=checks.licenses,
+        readme=render_card(inputs),
+        license_text=license_text_path(),
+        asym_readme=render_asym_card(inputs) if asym else None,
+        teacher_folder=checks.teacher_folder,
+        exports=exports,
+    )
+
+
 def _run_stages(
     recipe: Recipe, repo: str, tag: str, endpoint: str | None, token: str | None, asym: bool
 ) -> ReleaseSummary:
     from leaf_hub.distill import distill, has_intact_checkpoint
     from leaf_hub.evaluation.run import evaluate_run
     from leaf_hub.hub import HubClient, resolve_endpoint
-    from leaf_hub.publish import check_published_exports, publish
+    from leaf_hub.publish import verify_tag
 
     run = RunFolder(recipe.run_dir)
     run.root.mkdir(parents=True, exist_ok=True)
@@ -227,7 +378,7 @@ def _run_stages(
         summary.scores[key] = score.main_score
         summary.subsampled[key] = score.subsampled
 
-    # card + publish + verify (publish renders the card, uploads one commit, verifies, tags)
+    # export + card + publish + verify (publish_run: exports, renders the cards, uploads one commit, verifies, tags)
     client = HubClient(endpoint, token)
     start = time.perf_counter()
     recorded = done.completed.get("publish") or {}
@@ -242,7 +393,7 @@ def _run_stages(
         summary.stages["publish"] = {"status": "skipped (up to date)", "seconds": time.perf_counter() - start}
         summary.commit = recorded["commit"]
     else:
-        published = publish(run.root, recipe=recipe, repo_id=repo, tag=tag, endpoint=endpoint, token=token, asym=asym)
+        published = publish_run(run, recipe, repo_id=repo, tag=tag, endpoint=endpoint, token=token, asym=asym)
         main_repo = published.repos[0]
         summary.stages["card"] = {"status": "ran", "seconds": published.seconds.get("stage", 0.0)}
         summary.stages["publish"] = {
@@ -256,39 +407,10 @@ def _run_stages(
 
     # final check: the tag, as users load it, in a fresh process
     start = time.perf_counter()
-    summary.reload_min_cosine = _reload_tag(run.model_dir, repo, tag, endpoint, token)
-    exports_cosine = check_published_exports(client, repo, tag, run.root)  # the tag's ONNX/OpenVINO
-    if exports_cosine is not None:
-        summary.reload_min_cosine = min(summary.reload_min_cosine, exports_cosine)
+    summary.reload_min_cosine = verify_tag(client, repo, tag, run)  # the tag and its ONNX/OpenVINO exports
     summary.stages["reload"] = {"status": "ran", "seconds": time.perf_counter() - start}
     summary.n_parameters, summary.model_mb = _model_size(run.model_dir)
     return summary
-
-
-def _reload_tag(model_dir: Path, repo: str, tag: str, endpoint: str | None, token: str | None) -> float:
-    """``SentenceTransformer(repo, revision=tag)`` in a fresh process vs the local model."""
-    import tempfile
-
-    import numpy as np
-    from sentence_transformers import SentenceTransformer
-
-    from leaf_hub.errors import VerificationError
-    from leaf_hub.hub import PROBE_TEXTS, RELOAD_MIN_COSINE, HubClient, reload_in_subprocess
-
-    client = HubClient(endpoint, token)
-    calls = {"query": ("encode", {"prompt_name": "query"}), "plain": ("encode", {})}
-    with tempfile.TemporaryDirectory(prefix="leaf-hub-reload-") as tmp:
-        remote = reload_in_subprocess(client, repo, tag, calls, hf_home=Path(tmp))
-    local = SentenceTransformer(str(model_dir), device="cpu")
-    worst = 1.0
-    for name, (_, kwargs) in calls.items():
-        a = np.asarray(local.encode(list(PROBE_TEXTS), **kwargs))
-        b = np.asarray(remote[name])
-        cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
-        worst = min(worst, float(cos.min()))
-    if worst < RELOAD_MIN_COSINE:
-        raise VerificationError(f"{repo}@{tag} reloads to different embeddings (min cosine {worst:.6f})")
-    return worst
 
 
 def _model_size(model_dir: Path) -> tuple[int, float]:

@@ -127,7 +127,8 @@ def main() -> None:
     from leaf_hub.encoders import SentenceTransformerTeacher
     from leaf_hub.evaluation.run import saved_prompts
     from leaf_hub.evaluation.speed import time_models
-    from leaf_hub.export import ExportedStudent, export_student, openvino_available
+    from leaf_hub.export import export_student, openvino_available
+    from leaf_hub.models.exported import ExportedStudent
 
     torch.set_num_threads(args.threads)
     docs, queries = scifact_texts(args.docs, args.queries)

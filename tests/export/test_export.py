@@ -7,15 +7,8 @@ import pytest
 
 from leaf_hub.encoders import SentenceTransformerTeacher
 from leaf_hub.errors import ExportError
-from leaf_hub.export import (
-    MIN_EXPORT_COSINE,
-    ONNX_FP32,
-    ONNX_INT8,
-    ExportedStudent,
-    export_cosines,
-    export_student,
-    openvino_available,
-)
+from leaf_hub.export import export_student, openvino_available
+from leaf_hub.models.exported import MIN_EXPORT_COSINE, ONNX_FP32, ONNX_INT8, ExportedStudent, export_cosines
 
 
 def test_layout_and_plain_onnxruntime(minilm_exports, real_queries):
@@ -93,7 +86,8 @@ def test_missing_export_or_folder_is_one_line(tmp_path, minilm_exports):
 @pytest.mark.slow
 @pytest.mark.skipif(not openvino_available(), reason="openvino / nncf not installed")
 def test_openvino_int8_matches_torch(minilm_exports, tmp_path, real_queries):
-    from leaf_hub.export import OPENVINO_INT8, _export_openvino
+    from leaf_hub.export import _export_openvino
+    from leaf_hub.models.exported import OPENVINO_INT8
 
     folder, _ = minilm_exports
     _export_openvino(folder / ONNX_FP32, tmp_path / OPENVINO_INT8)

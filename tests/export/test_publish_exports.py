@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from leaf_hub.export import ONNX_FP32, ONNX_INT8, ExportedStudent
+from leaf_hub.models.exported import ONNX_FP32, ONNX_INT8, ExportedStudent
 from tests.support.hub import DEFAULT_TOKENS, running_test_hub
 
 pytestmark = pytest.mark.slow  # exports + STS-B checks of a real run, one upload of ~140 MB to the local hub
@@ -91,8 +91,10 @@ def test_publish_ships_verified_exports_and_the_card_snippet_runs(run, tmp_path)
         # the release's final check runs the tag's exports again
         from leaf_hub.hub import HubClient
         from leaf_hub.publish import check_published_exports
+        from leaf_hub.run_folder import RunFolder
 
-        assert check_published_exports(HubClient(hub.url, TOKEN), "org/leaf-ir-exports", "v0.1.0", run) >= 0.9999
+        client = HubClient(hub.url, TOKEN)
+        assert check_published_exports(client, "org/leaf-ir-exports", "v0.1.0", RunFolder(run)) >= 0.9999
 
         # the exports are made once: publishing the same run again is a no-op
         again = publish_cli(*args, "--token-file", str(token_file))
