@@ -32,6 +32,7 @@ TOP = {"cli"}
 SERVER = {"hub_server"}
 FLOOR = {**dict.fromkeys(GROUND, 0), **dict.fromkeys(FACTS, 1), **dict.fromkeys(SUPPORT, 2)}
 FLOOR |= {**dict.fromkeys(STAGES, 3), **dict.fromkeys(ORCHESTRATOR, 4), **dict.fromkeys(TOP, 5)}
+FLOOR[""] = 0  # the package root, leaf_hub/__init__.py: it may import only the ground floor (version)
 
 
 def _module_name(path: Path) -> str:
