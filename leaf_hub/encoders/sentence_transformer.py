@@ -5,14 +5,13 @@ The evaluation also loads students through it: a student folder is a sentence-tr
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from leaf_hub.encoders.base import TextKind
+from leaf_hub.encoders.base import PromptedEncoder, TextKind
 from leaf_hub.hashing import digest
 
 if TYPE_CHECKING:
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["SentenceTransformerTeacher"]
 
 
-class SentenceTransformerTeacher:
+class SentenceTransformerTeacher(PromptedEncoder):
     """A teacher backed by a sentence-transformers model.
 
     Args:
@@ -81,21 +80,6 @@ class SentenceTransformerTeacher:
     def prompts(self) -> dict[str, str]:
         """``{"query": ..., "document": ..., **task_prompts}``."""
         return {"query": self.query_prompt, "document": self.document_prompt, **self.task_prompts}
-
-    def with_prompts(self, *, query_prompt: str | None = None, document_prompt: str | None = None) -> Self:
-        """The same loaded model with other query/document prompts (and its own fingerprint).
-
-        Evaluation uses it for a task whose resolved prompt differs from the plain ``query`` or
-        ``document`` one; the model's weights are shared, not copied.
-        """
-        other = copy.copy(self)
-        other.task_prompts = dict(self.task_prompts)
-        if query_prompt is not None:
-            other.query_prompt = query_prompt
-        if document_prompt is not None:
-            other.document_prompt = document_prompt
-        other.fingerprint = other._fingerprint()
-        return other
 
     @classmethod
     def from_spec(cls, spec: TeacherSpec, device: str | None = None) -> SentenceTransformerTeacher:

@@ -20,14 +20,14 @@ Example:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from leaf_hub.encoders.base import PromptedEncoder
 from leaf_hub.errors import ExportError
 from leaf_hub.hashing import digest, sha256_file
 
@@ -110,7 +110,7 @@ def input_names(model: SentenceTransformer) -> list[str]:
     return [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in features]
 
 
-class ExportedStudent:
+class ExportedStudent(PromptedEncoder):
     """A student whose Transformer runs as an exported graph (a :class:`~leaf_hub.encoders.Teacher`).
 
     Tokenisation, prompts, token limit and the modules after the Transformer (Pooling, Dense,
@@ -203,16 +203,6 @@ class ExportedStudent:
     def prompts(self) -> dict[str, str]:
         """``{"query": ..., "document": ..., **task_prompts}`` as the folder saved them."""
         return {"query": self.query_prompt, "document": self.document_prompt, **self.task_prompts}
-
-    def with_prompts(self, *, query_prompt: str | None = None, document_prompt: str | None = None) -> Self:
-        """The same loaded export with other query/document prompts (and its own fingerprint)."""
-        other = copy.copy(self)
-        if query_prompt is not None:
-            other.query_prompt = query_prompt
-        if document_prompt is not None:
-            other.document_prompt = document_prompt
-        other.fingerprint = other._fingerprint()
-        return other
 
     def encode(self, texts: Sequence[str], kind: TextKind = "document") -> np.ndarray:
         """Embed texts with the prompt of their kind: ``(len(texts), dim)`` float32, L2-normalised."""

@@ -1,13 +1,16 @@
 """Typed records the stages hand each other: the ground floor of the package.
 
 Each record is plain data with its own JSON form; :mod:`leaf_hub.run_folder` decides where it lives
-on disk. Nothing here imports a stage, the orchestrator or a heavy library: only
-:mod:`leaf_hub.errors`.
+on disk. Of leaf_hub, nothing here imports anything but :mod:`leaf_hub.errors`
+(``tests/test_layering.py``); no heavy library is imported at module level (the run-settings check
+reads mteb's own format with mteb, imported when it is called).
 
 * :mod:`~leaf_hub.records.distill`: :class:`DistillReport` (``metrics.json``);
 * :mod:`~leaf_hub.records.evaluation`: :class:`EvalResults` and its rows (``eval/results.json``);
 * :mod:`~leaf_hub.records.release`: :class:`ReleaseManifest`, :class:`FileEntry`,
-  :class:`StageRecord`, :class:`ReleaseSummary`.
+  :class:`StageRecord`, :class:`ReleaseSummary`;
+* :mod:`~leaf_hub.records.run_settings`: ``run_settings.jsonl``, written by evaluation and checked by
+  the leaderboard (its entries and its check).
 """
 
 from __future__ import annotations
