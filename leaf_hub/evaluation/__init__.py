@@ -4,7 +4,7 @@
 * :mod:`~leaf_hub.evaluation.encoders`: the mteb encoder that routes queries and documents to the
   student or the teacher (symmetric and asymmetric modes), over cached vectors;
 * :mod:`~leaf_hub.evaluation.sweep`: the Matryoshka x quantisation sweep and its plot;
-* :mod:`~leaf_hub.evaluation.run`: the entry points below, the only caller of ``mteb.evaluate``.
+* :mod:`~leaf_hub.evaluation.run`: the entry points below (every ``mteb.evaluate`` call is ``tasks.run_task``).
 
 Importing this package does not import mteb, torch or sentence-transformers.
 """

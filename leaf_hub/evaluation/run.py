@@ -1,4 +1,4 @@
-"""Evaluate a student (and its teacher) on the local mteb tasks; the only caller of ``mteb.evaluate``.
+"""Evaluate a student (and its teacher) on mteb tasks: one ``mteb.evaluate`` run per task and mode.
 
 Two levels, as in model2vec: :func:`evaluate_models` takes a student folder and an already-built
 teacher and does the work; :func:`evaluate_run` (a ``runs/<name>`` folder with its
@@ -356,11 +356,9 @@ def _score(
     batch_size: int,
 ) -> ScoreRecord | None:
     """Run mteb on one task in one mode; write mteb's result files into ``out``; ``None`` if the mode does not apply."""
-    import mteb
-
     from leaf_hub.evaluation.encoders import RoutedEncoder
     from leaf_hub.evaluation.run_settings import write_run_settings
-    from leaf_hub.evaluation.tasks import has_two_sides, task_split
+    from leaf_hub.evaluation.tasks import has_two_sides, run_task, task_split
 
     task_name = task.metadata.name
     if mode == "asymmetric" and not has_two_sides(task):
@@ -372,18 +370,8 @@ def _score(
     encoder = RoutedEncoder(sources[query_side], sources[doc_side], name=name, revision=revision)
     tick = time.perf_counter()
     with _pairs_split_between_models(task, mode == "asymmetric"):
-        result = mteb.evaluate(
-            encoder,
-            task,
-            cache=None,
-            overwrite_strategy="always",
-            encode_kwargs={"batch_size": batch_size, "show_progress_bar": False},
-            show_progress_bar=False,
-            co2_tracker=False,
-            raise_error=True,
-        )
+        task_result = run_task(encoder, task, batch_size)
     seconds = time.perf_counter() - tick
-    task_result = result.task_results[0]
     out.mkdir(parents=True, exist_ok=True)
     task_result.to_disk(out / f"{task_name}.json")
     write_run_settings(task_result, out, {"batch_size": batch_size})

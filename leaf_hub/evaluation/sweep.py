@@ -57,19 +57,9 @@ def calibration_vectors(task: Any, source: EmbeddingSource, split: str) -> np.nd
 
 
 def _main_score(encoder: Any, task: Any, split: str, batch_size: int) -> float:
-    import mteb
+    from leaf_hub.evaluation.tasks import run_task
 
-    result = mteb.evaluate(
-        encoder,
-        task,
-        cache=None,
-        overwrite_strategy="always",
-        encode_kwargs={"batch_size": batch_size, "show_progress_bar": False},
-        show_progress_bar=False,
-        co2_tracker=False,
-        raise_error=True,
-    )
-    return float(result.task_results[0].get_score(splits=[split]))
+    return float(run_task(encoder, task, batch_size).get_score(splits=[split]))
 
 
 def sweep_task(

@@ -56,6 +56,7 @@ __all__ = [
     "has_two_sides",
     "hub_unreachable_reason",
     "load_task",
+    "run_task",
     "task_split",
 ]
 
@@ -90,6 +91,27 @@ def hub_unreachable_reason() -> str | None:
 
 #: Task types whose texts split into a query side and a document side (or two sides of a pair).
 _TWO_SIDED = ("Retrieval", "Reranking", "InstructionRetrieval", "InstructionReranking", "STS", "PairClassification")
+
+
+def run_task(encoder: Any, task: Any, batch_size: int) -> Any:
+    """Run ``mteb.evaluate`` on one task, the way every score here is made, and return mteb's ``TaskResult``.
+
+    No result cache (the caller writes mteb's files), every existing result overwritten, no CO2
+    tracking, errors raised, encoding in batches of ``batch_size`` without mteb's progress bars.
+    """
+    import mteb
+
+    result = mteb.evaluate(
+        encoder,
+        task,
+        cache=None,
+        overwrite_strategy="always",
+        encode_kwargs={"batch_size": batch_size, "show_progress_bar": False},
+        show_progress_bar=False,
+        co2_tracker=False,
+        raise_error=True,
+    )
+    return result.task_results[0]
 
 
 def has_two_sides(task: Any) -> bool:
