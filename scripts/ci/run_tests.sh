@@ -5,5 +5,6 @@ cd "$(dirname "$0")/../.."
 # shellcheck disable=SC1091
 . scripts/ci/setup_env.sh
 ruff check leaf_hub tests scripts
-# -m "" selects slow tests too; pytest's exit 5 (no tests collected) fails this script.
-python -m pytest -m "" -p no:cacheprovider "$@"
+# -m "" selects slow tests too; pytest's exit 5 (no tests collected) fails this script. --durations=25 lists the
+# slowest tests, so a run shows where the suite's time goes.
+python -m pytest -m "" -p no:cacheprovider --durations=25 "$@"
