@@ -152,13 +152,14 @@ def release(
                 f"no Hub token for {resolve_endpoint(endpoint or recipe.hub.endpoint)}: set HF_TOKEN, "
                 "pass --token-file, or use --embedded-hub"
             )
+    run = RunFolder(recipe.run_dir)  # the one run folder every stage is handed
     if embedded_hub:
         with _embedded_hub(repo.split("/")[0]) as (url, hub_token):
-            summary = _run_stages(recipe, repo, tag, url, hub_token, asym)
+            summary = _run_stages(recipe, run, repo, tag, url, hub_token, asym)
     else:
-        summary = _run_stages(recipe, repo, tag, endpoint or recipe.hub.endpoint, token, asym)
+        summary = _run_stages(recipe, run, repo, tag, endpoint or recipe.hub.endpoint, token, asym)
     summary.wall_seconds = time.perf_counter() - wall
-    RunFolder(recipe.run_dir).save_summary(summary.to_json())
+    run.save_summary(summary.to_json())
     return summary
 
 
@@ -310,14 +311,13 @@ def _render_cards(
 
 
 def _run_stages(
-    recipe: Recipe, repo: str, tag: str, endpoint: str | None, token: str | None, asym: bool
+    recipe: Recipe, run: RunFolder, repo: str, tag: str, endpoint: str | None, token: str | None, asym: bool
 ) -> ReleaseSummary:
     from leaf_hub.distill import distill, has_intact_checkpoint
     from leaf_hub.evaluation.run import evaluate_run
     from leaf_hub.hub import HubClient, resolve_endpoint
     from leaf_hub.publish import verify_tag
 
-    run = RunFolder(recipe.run_dir)
     run.root.mkdir(parents=True, exist_ok=True)
     run.clear_summary()  # a release that stops early never leaves an earlier release's figures
     summary = ReleaseSummary(
