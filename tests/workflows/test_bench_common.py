@@ -20,6 +20,7 @@ def test_the_machine_block_has_one_key_set() -> None:
     assert set(block) == {
         "cores",
         "cpu_model",
+        "cpu_flags",
         "torch_threads",
         "gpu",
         "platform",
