@@ -34,7 +34,7 @@ Usage::
     python scripts/studies/ablation.py                  # leaf-ir-mini sizes (see --help for each knob)
     python scripts/studies/ablation.py --final          # adds test-split scores for the final table
 
-Writes ``reports/ablation.json`` and ``reports/ablation.png`` (``--quick``:
+Writes ``reports/ablation.json``, its rows ``reports/ablation.rows.jsonl`` and ``reports/ablation.png`` (``--quick``:
 ``reports/ablation_quick.*``) and prints a table. ``--workdir DIR`` keeps the models and reuses
 finished rows when the same command is run again (e.g. after an interruption).
 
@@ -716,6 +716,12 @@ def main(argv: list[str] | None = None) -> None:
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2))
+    # the rows beside the report (reports/ablation.rows.jsonl): what tests/options/test_ablation_decision.py
+    # re-derives the spread and verdicts from; a trained row with its cache key, a soup (not cached) without
+    keys = {name: row_key(settings, options, seed, rule) for name, options, seed in configs}
+    args.output.with_suffix(".rows.jsonl").write_text(
+        "".join(json.dumps({"key": keys.get(r["name"]), "row": r}) + "\n" for r in rows)
+    )
     png = args.output.with_suffix(".png")
     plot(rows, summary, png)
     print_table(rows, summary)

@@ -22,6 +22,8 @@ Stages, in order (each row's settings are the baseline's with the named changes)
 The decision rule is fixed here, before any row runs, and recorded in the report with a sha256 of
 the code that applies it (:data:`RULE`, :func:`decide`); rows are cached in ``--workdir`` under a
 key that includes that hash, so a changed rule retrains them. Test splits are never looked at.
+The rows are cached beside the report (``reports/schedule_study.rows.jsonl``, committed), so a
+reader can re-derive every decision without rerunning (``tests/options/test_study_decision.py``).
 
 Usage::
 
@@ -161,7 +163,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sts-pairs", type=int, default=0, help="STS-B dev pairs (0: all 1,500)")
     parser.add_argument("--nfcorpus", action="store_true", help="add NFCorpus dev (30 queries) to the dev mean")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the script works")
-    parser.add_argument("--workdir", type=Path, default=None, help="rows found here are reused")
+    parser.add_argument("--workdir", type=Path, default=None, help="teacher vectors and models are kept here")
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument(
         "--score-folder", type=Path, default=None,
@@ -174,6 +176,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.corpus_limit, args.scifact_queries, args.sts_pairs = 60, 20, 100
     stem = "schedule_study_quick" if args.quick else "schedule_study"
     args.output = args.output or Path("reports") / f"{stem}.json"
+    args.rows = args.output.with_suffix(".rows.jsonl")  # the row cache, beside the report
     return args
 
 
@@ -308,7 +311,7 @@ def run_row(study: Study, name: str, changes: dict[str, Any], budget: int, seed:
         **scores,
     }
     cache[key] = row
-    with (study.work / "rows.jsonl").open("a") as fh:
+    with study.args.rows.open("a") as fh:
         fh.write(json.dumps({"key": key, "row": row}) + "\n")
     console.print(
         f"  alignment {row['alignment']:.4f}  dev mean {row['dev_mean'] * 100:.2f}  "
@@ -337,8 +340,8 @@ def main(argv: list[str] | None = None) -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="schedule-study-"))
     work.mkdir(parents=True, exist_ok=True)
     cache: dict[str, dict] = {}
-    if (work / "rows.jsonl").exists():
-        for line in (work / "rows.jsonl").read_text().splitlines():
+    if args.rows.exists():
+        for line in args.rows.read_text().splitlines():
             entry = json.loads(line)
             cache[entry["key"]] = entry["row"]
     report: dict[str, Any] = {
@@ -359,7 +362,7 @@ def main(argv: list[str] | None = None) -> None:
         step0_student, fit = study.student(BASELINE)
         scores = study.score(step0_student, "step0")
         cache[step0_key] = {"name": "step 0 (init + ridge)", "budget": 0, "ridge": fit, **scores}
-        with (work / "rows.jsonl").open("a") as fh:
+        with args.rows.open("a") as fh:
             fh.write(json.dumps({"key": step0_key, "row": cache[step0_key]}) + "\n")
     step0 = cache[step0_key]
     console.print(f"step 0: alignment {step0['alignment']:.4f}, dev mean {step0['dev_mean'] * 100:.2f}")
