@@ -290,6 +290,10 @@ def card_rows(record: Mapping[str, Any]) -> dict[str, Any]:
                 "score_change": delta,
                 "texts_per_s": rate(entry["path"]),
                 "speedup": ratio(entry["path"]),
+                # unrounded, for the card's faster/slower margin (model_card.claims.export_speed_claims)
+                "speedup_value": seconds["torch"] / seconds[entry["path"]]
+                if seconds.get(entry["path"]) and seconds.get("torch")
+                else None,
             }
         )
     return {

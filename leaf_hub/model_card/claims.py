@@ -4,17 +4,25 @@
 a claim they do not support is dropped or turned into a limitation:
 
 * **asymmetric use** (teacher documents, this model's queries) is recommended only for the tasks
-  where its score is at least this model's own symmetric score; elsewhere the measured gap is a
-  limitation;
+  where its score beats this model's own symmetric score by more than the noise margin (the
+  plain-LEAF seed range of the asymmetric score, :class:`~leaf_hub.model_card.evidence.Evidence`);
+  a gain within the margin is reported as such, a loss is a limitation;
 * **Matryoshka** behaviour (and the ``matryoshka`` tag) only when the recipe declares the teacher
   Matryoshka-trained (``teacher.matryoshka``) *and* the teacher's own card says so; otherwise the
   truncation sweep is shown without the claim;
 * **speed** only from a dedicated uncached timing of both models on the same texts (``speed`` in
-  ``results.json``, :mod:`leaf_hub.evaluation.speed`), never from evaluation wall times;
+  ``results.json``, :mod:`leaf_hub.evaluation.speed`), never from evaluation wall times; "faster"
+  (or "slower") only at a ratio of at least :data:`FASTER_MIN_RATIO` either way, printed with the
+  ratio; the same margin for the CPU exports against PyTorch (:func:`export_speed_claims`);
+* **tested versions**: the sentence-transformers releases the compatibility report tested, by
+  their exact versions;
 * **task families** (retrieval, semantic similarity, ...) only those evaluated, named from mteb's
   task metadata; vectors "interchangeable with the teacher's" only at a held-out alignment of at
   least :data:`INTERCHANGEABLE_MIN_ALIGNMENT`;
-* a task where this model scores below its initialisation (``init`` mode) is a limitation.
+* a task where this model scores below its initialisation (``init`` mode) is a limitation, and a
+  task family where it does is named at the top of the card; a use ("for information retrieval")
+  only for a family where it holds its initialisation's score on every task evaluated
+  (:attr:`Claims.families_held`).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from leaf_hub.errors import EvalError
+from leaf_hub.model_card.evidence import Evidence
 from leaf_hub.records import MIN_REPEATS
 
 if TYPE_CHECKING:
@@ -35,10 +44,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "FASTER_MIN_RATIO",
     "INTERCHANGEABLE_MIN_ALIGNMENT",
     "Claims",
     "card_claims",
     "delta",
+    "export_speed_claims",
+    "speed_verdict",
     "matryoshka_supported",
     "pct",
     "task_facts_or_none",
@@ -50,6 +62,11 @@ __all__ = [
 #: are on average about 26 degrees apart; below it, mixing them is a measured trade-off (the
 #: asymmetric scores), not a drop-in swap.
 INTERCHANGEABLE_MIN_ALIGNMENT = 0.90
+
+#: Throughput ratio from which a card calls one model (or export) faster or slower than another.
+#: Below it the two timings are "about the same": repeated uncached timings on a shared CPU
+#: machine move by more than a few percent between runs (reports/bench_eval.json keeps every pass).
+FASTER_MIN_RATIO = 1.2
 
 #: Words for mteb task types in the card's prose.
 _FAMILY_WORDS = {
@@ -117,27 +134,43 @@ class Claims:
     """The figure-backed statements of a card's Highlights and Limitations (see the module docstring).
 
     Attributes:
-        asym_recommended: Tasks where the asymmetric score >= this model's symmetric score
-            (``task``, ``asym``, ``student``, ``gap``: x100 strings).
+        asym_recommended: Tasks where the asymmetric score beats this model's symmetric score by more
+            than the noise margin (``task``, ``asym``, ``student``, ``gap``, ``margin``: x100 strings).
+        asym_within_noise: Tasks where it is higher or equal, but by no more than the margin (or no
+            margin is known): not recommended, not ruled out.
         asym_below: Tasks where it is lower, with the same fields (``gap`` negative).
         matryoshka: Matryoshka behaviour may be claimed (:func:`matryoshka_supported`).
         speed: The uncached timing (``ratio``, ``faster``, seconds, texts, repeats, loads), or ``None``.
         families: Evaluated task families, in words (``retrieval``, ``semantic similarity``).
         alignment: Held-out alignment after training (``"0.6600"``), or ``None``.
         interchangeable: ``alignment`` >= :data:`INTERCHANGEABLE_MIN_ALIGNMENT`.
-        init_gains: Tasks where this model beats its initialisation (``task``, ``student``, ``init``, ``delta``).
+        init_gains: Tasks where this model beats its initialisation (``task``, ``family``, ``student``,
+            ``init``, ``delta``, ``subsampled``).
         init_losses: Tasks where it scores below its initialisation (``delta`` negative).
+        families_held: Task families (in words) where it holds its initialisation's score on every task
+            compared: the only families a card may name as the model's use.
+        families_lost: Task families where it scores below its initialisation on some task.
+        faster_min_ratio: :data:`FASTER_MIN_RATIO` as printed.
+        exports: :func:`export_speed_claims` of the CPU exports.
+        tested_sentence_transformers: The sentence-transformers versions the compatibility report
+            tested (exact versions; empty when the report is not at hand).
     """
 
     asym_recommended: list[dict[str, str]]
+    asym_within_noise: list[dict[str, str]]
     asym_below: list[dict[str, str]]
     matryoshka: bool
     speed: dict[str, Any] | None
     families: list[str]
     alignment: str | None
     interchangeable: bool
-    init_gains: list[dict[str, str]]
-    init_losses: list[dict[str, str]]
+    init_gains: list[dict[str, Any]]
+    init_losses: list[dict[str, Any]]
+    families_held: list[str]
+    families_lost: list[str]
+    faster_min_ratio: str
+    exports: dict[str, list[dict[str, str]]]
+    tested_sentence_transformers: list[str]
 
 
 def _speed_claim(speed: SpeedRecord | None) -> dict[str, Any] | None:
@@ -150,9 +183,12 @@ def _speed_claim(speed: SpeedRecord | None) -> dict[str, Any] | None:
         return None
     ratio = teacher_s / student_s
     loads = [x for x in (speed.load_average_before, speed.load_average_after) if x is not None]
+    verdict = speed_verdict(ratio)
     return {
         "ratio": f"{ratio if ratio >= 1 else 1 / ratio:.1f}",
-        "faster": ratio >= 1,
+        "measured_ratio": f"{ratio:.2f}",
+        "verdict": verdict,
+        "faster": verdict == "faster",
         "texts": speed.texts,
         "kind": "queries" if speed.kind == "query" else "documents",
         "source": speed.source,
@@ -161,6 +197,45 @@ def _speed_claim(speed: SpeedRecord | None) -> dict[str, Any] | None:
         "teacher_seconds": f"{teacher_s:.2f}",
         "load": f"{max(loads):.2f}" if loads else None,
     }
+
+
+def speed_verdict(ratio: float) -> str:
+    """``faster``, ``slower`` or ``similar``: a throughput ratio (this / other) against :data:`FASTER_MIN_RATIO`."""
+    if ratio >= FASTER_MIN_RATIO:
+        return "faster"
+    if ratio <= 1 / FASTER_MIN_RATIO:
+        return "slower"
+    return "similar"
+
+
+def export_speed_claims(exports: dict[str, Any] | None) -> dict[str, list[dict[str, str]]]:
+    """The CPU exports that were faster than PyTorch beyond :data:`FASTER_MIN_RATIO`, and the rest.
+
+    Args:
+        exports: What the card shows of the exports (:func:`leaf_hub.export.card_rows`); each row's
+            ``speedup`` is its query throughput over PyTorch's on the same machine.
+
+    Returns:
+        ``{"faster": [...], "not_faster": [...]}``, rows of ``path`` and ``ratio``; exports without a
+        timing are in neither.
+    """
+    claims: dict[str, list[dict[str, str]]] = {"faster": [], "not_faster": []}
+    for row in (exports or {}).get("rows", []):
+        ratio = row.get("speedup_value")
+        if ratio is None and row.get("speedup") is not None:
+            ratio = float(row["speedup"])
+        if ratio is None:
+            continue
+        verdict = speed_verdict(ratio)
+        claims["faster" if verdict == "faster" else "not_faster"].append(
+            {"path": row["path"], "ratio": f"{ratio:.2f}", "verdict": verdict}
+        )
+    return claims
+
+
+def _family(task: str) -> str:
+    kind = task_type(task)
+    return _FAMILY_WORDS.get(kind, kind)
 
 
 def card_claims(inputs: CardInputs) -> Claims:
@@ -173,33 +248,49 @@ def card_claims(inputs: CardInputs) -> Claims:
         The :class:`Claims` the templates render into Highlights and Limitations.
     """
     res = inputs.results
+    evidence = inputs.evidence or Evidence()
     recommended: list[dict[str, str]] = []
+    within: list[dict[str, str]] = []
     below: list[dict[str, str]] = []
     gains: list[dict[str, str]] = []
     losses: list[dict[str, str]] = []
     for task in res.tasks:
         student, asym, init = res.row(task, "student"), res.row(task, "asymmetric"), res.row(task, "init")
         if student and asym:
+            gap = asym.main_score - student.main_score
+            noise = evidence.noise(task)
             row = {
                 "task": task,
                 "asym": pct(asym.main_score),
                 "student": pct(student.main_score),
                 "gap": delta(asym.main_score, student.main_score),
+                "margin": pct(noise) if noise is not None else "not measured",
             }
-            (recommended if asym.main_score >= student.main_score else below).append(row)
+            if gap < 0:
+                below.append(row)
+            elif noise is not None and gap > noise:
+                recommended.append(row)
+            else:
+                within.append(row)
         if student and init:
             row = {
                 "task": task,
+                "family": _family(task),
                 "student": pct(student.main_score),
                 "init": pct(init.main_score),
                 "delta": delta(student.main_score, init.main_score),
+                "subsampled": student.subsampled or init.subsampled,
             }
             (gains if student.main_score >= init.main_score else losses).append(row)
-    families = list(dict.fromkeys(_FAMILY_WORDS.get(t, t) for t in (task_type(x) for x in res.tasks)))
+    families = list(dict.fromkeys(_family(x) for x in res.tasks))
+    compared = {row["family"] for row in gains + losses}
+    lost = {row["family"] for row in losses}
+    held = [f for f in families if f in compared and f not in lost]
     after = inputs.report.alignment_after if inputs.report else None
     alignment = float(after) if after is not None and math.isfinite(after) else None
     return Claims(
         asym_recommended=recommended,
+        asym_within_noise=within,
         asym_below=below,
         matryoshka=matryoshka_supported(inputs),
         speed=_speed_claim(res.speed),
@@ -208,4 +299,9 @@ def card_claims(inputs: CardInputs) -> Claims:
         interchangeable=alignment is not None and alignment >= INTERCHANGEABLE_MIN_ALIGNMENT,
         init_gains=gains,
         init_losses=losses,
+        families_held=held,
+        families_lost=[f for f in families if f in lost],
+        faster_min_ratio=f"{FASTER_MIN_RATIO:.1f}",
+        exports=export_speed_claims(inputs.exports),
+        tested_sentence_transformers=list(evidence.tested_sentence_transformers),
     )

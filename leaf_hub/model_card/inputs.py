@@ -1,9 +1,10 @@
-"""What a card is made of: the release's records and the facts of its model folders.
+"""What a card is made of: the release's records, the facts of its model folders and leaf-hub's reports.
 
 :func:`card_inputs` puts together a frozen :class:`CardInputs` from the records the orchestrator
 hands over (the recipe, :class:`~leaf_hub.records.EvalResults`, the
 :class:`~leaf_hub.records.DistillReport`, the licence report, the exports' card rows); it reads
-only model folders (:func:`leaf_hub.models.folder.read_model_facts`), never the run folder.
+only model folders (:func:`leaf_hub.models.folder.read_model_facts`) and leaf-hub's own committed
+reports (:func:`leaf_hub.model_card.evidence.load_evidence`), never the run folder.
 
 Example:
     >>> recipe, results, report = RunFolder("runs/leaf-ir-mini").load_card_records()  # doctest: +SKIP
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leaf_hub.errors import CardError, ModelFolderError
+from leaf_hub.model_card.evidence import Evidence, load_evidence
 from leaf_hub.models.folder import ModelFacts, read_model_facts, saved_versions
 from leaf_hub.recipe import Recipe
 
@@ -44,6 +46,9 @@ class CardInputs:
         versions: sentence-transformers / transformers / torch versions the model was saved with.
         teacher_card: Text of the teacher's own model card (``README.md`` of its folder), when at hand.
         exports: The checked CPU exports staged beside the weights (:func:`leaf_hub.export.card_rows`).
+        evidence: What leaf-hub's reports say that the run's records cannot (tested
+            sentence-transformers versions, the asymmetric noise margin); ``None``: nothing claimed
+            from them.
     """
 
     recipe: Recipe
@@ -58,6 +63,7 @@ class CardInputs:
     versions: dict[str, str] = field(default_factory=dict)
     teacher_card: str | None = None
     exports: dict[str, Any] | None = None
+    evidence: Evidence | None = None
 
     @property
     def model_name(self) -> str:
@@ -131,4 +137,5 @@ def card_inputs(
         versions=versions,
         teacher_card=teacher_card,
         exports=exports,
+        evidence=load_evidence(),
     )
