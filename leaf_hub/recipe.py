@@ -546,20 +546,26 @@ class HubSpec(_Strict):
 
 
 class ComputeSpec(_Strict):
-    """What the whole release of a recipe needs: the device it is sized for and a time budget.
+    """What the whole release of a recipe needs: the device it is sized for, a time budget, the precision.
 
     The release workflow (``scripts/release_params.py``) refuses a recipe whose ``device`` differs
     from the runner's, before any work, and uses ``minutes`` as the release job's time limit.
-    Neither changes the model, so :meth:`Recipe.fingerprint` leaves this section out.
+    Neither changes the model, so :meth:`Recipe.fingerprint` leaves this section out. ``dtype`` is
+    resolved per machine (:func:`leaf_hub.precision.resolve_precision`), so it is not part of it
+    either: what each stage used is in its record, and the teacher cache's fingerprint has it.
 
     Attributes:
         device: ``gpu`` (full recipes: a GPU self-hosted runner) or ``cpu`` (small ones: a hosted runner).
         minutes: Wall-clock minutes the release job (install, distil, evaluate, card, publish,
             verify) may take on that device; becomes ``timeout-minutes``.
+        dtype: Precision of the teacher's vectors and of training: ``auto`` (bf16 where the device
+            runs it natively: a CPU with AMX or AVX512-BF16, a bf16 GPU; fp32 elsewhere), ``fp32``
+            or ``bf16``. Evaluation encoders always run in fp32.
     """
 
     device: Literal["gpu", "cpu"]
     minutes: int = Field(gt=0, le=7200)
+    dtype: Literal["auto", "fp32", "bf16"] = "auto"
 
 
 class Recipe(_Strict):

@@ -358,6 +358,7 @@ def _run_stages(
     summary.alignment_before, summary.alignment_after = report.alignment_before, report.alignment_after
     summary.alignment_gain_se, summary.text_passes = report.alignment_gain_se, report.text_passes
     summary.train_seconds = report.train_seconds
+    summary.precision = {stage: used.get("dtype", "?") for stage, used in report.precision.items()}
 
     # evaluate
     prints = fingerprints()
@@ -377,6 +378,7 @@ def _run_stages(
         key = f"{score.task}/{score.mode}"
         summary.scores[key] = score.main_score
         summary.subsampled[key] = score.subsampled
+    summary.precision["evaluation"] = results.precision
 
     # export + card + publish + verify (publish_run: exports, renders the cards, uploads one commit, verifies, tags)
     client = HubClient(endpoint, token)

@@ -3,7 +3,8 @@
 Floors, bottom up:
 
 * ground: ``errors``, ``hashing``, ``version``, ``citations``, ``parallel``;
-* records and facts: ``records/`` (imports only ``errors``), ``task_meta``, ``assets``, ``hub``, ``recipe``;
+* records and facts: ``records/`` (imports only ``errors``), ``task_meta``, ``assets``, ``hub``, ``recipe``,
+  ``precision``;
 * support: ``models/``, ``losses/``, ``training/``, ``encoders/``, ``run_folder``, ``licenses``;
 * stages: ``distill``, ``evaluation``, ``export``, ``model_card``, ``publish``, ``leaderboard``: none
   imports another;
@@ -24,7 +25,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "leaf_hub"
 
 GROUND = {"errors", "hashing", "version", "citations", "parallel"}
-FACTS = {"records", "task_meta", "assets", "hub", "recipe"}
+FACTS = {"records", "task_meta", "assets", "hub", "recipe", "precision"}
 SUPPORT = {"models", "losses", "training", "encoders", "run_folder", "licenses"}
 STAGES = {"distill", "evaluation", "export", "model_card", "publish", "leaderboard"}
 ORCHESTRATOR = {"release"}

@@ -82,8 +82,9 @@ def distill(recipe: Recipe, run: RunFolder, *, resume: bool = False, device: str
         AssetError: A model or data file is missing.
         DistillError: Dimension mismatch, unwritable output, non-finite loss.
     """
-    from leaf_hub.encoders import build_teacher
+    from leaf_hub.encoders import apply_teacher_precision, build_teacher
     from leaf_hub.models.student import build_student, init_projection
+    from leaf_hub.precision import resolve_precision
 
     wall = time.perf_counter()
     here = parallel.init_distributed()  # torchrun / accelerate launch: one process per device
@@ -105,6 +106,11 @@ def distill(recipe: Recipe, run: RunFolder, *, resume: bool = False, device: str
             f"{teacher.dim} dimensions; set student.projection_dim: {teacher.dim}"
         )
     t0 = time.perf_counter()
+    dtype = recipe.compute.dtype if recipe.compute else "auto"
+    model = getattr(teacher, "model", None)
+    teacher_device = str(model.device) if model is not None else "cpu"
+    with parallel.main_first():  # rank 0 checks bf16 against fp32 (cached); the others read its vectors
+        teacher_precision = apply_teacher_precision(teacher, resolve_precision(dtype, teacher_device), texts.heldout)
     work = folder.work_dir
     work.mkdir(exist_ok=True)
     suffix = f".rank{here.rank}" if here.distributed else ""
@@ -144,7 +150,7 @@ def distill(recipe: Recipe, run: RunFolder, *, resume: bool = False, device: str
     if here.is_main:
         logger.info("held-out alignment before training: %.4f", before)
     trained = distill_models(
-        student, train_texts, train_targets, recipe.training, folder.checkpoints_dir, resume=resume
+        student, train_texts, train_targets, recipe.training, folder.checkpoints_dir, resume=resume, dtype=dtype
     )
     if not here.is_main:  # rank 0 alone measures and writes the run folder; return what it wrote
         parallel.barrier()
@@ -186,6 +192,7 @@ def distill(recipe: Recipe, run: RunFolder, *, resume: bool = False, device: str
         world_size=here.world,
         teacher_encoded_per_rank=encoded_per_rank,
         citations=trained["citations"],
+        precision={"teacher": teacher_precision, "training": trained["precision"]},
     )
     folder.save_report(report)
     shutil.rmtree(work, ignore_errors=True)

@@ -35,6 +35,7 @@ def distill_models(
     *,
     resume: bool = False,
     token_cache_root: Path | None = None,
+    dtype: str = "fp32",
 ) -> dict[str, Any]:
     """Train an already-built student to reproduce ``targets`` on ``texts``.
 
@@ -46,11 +47,17 @@ def distill_models(
         checkpoint_dir: Where periodic checkpoints go.
         resume: Continue from the last complete checkpoint in ``checkpoint_dir``.
         token_cache_root: Folder of the token-id cache (default: under ``$LEAF_HUB_HOME``).
+        dtype: The recipe's ``compute.dtype`` (``auto``, ``fp32``, ``bf16``), resolved for the
+            training device by :func:`leaf_hub.precision.resolve_precision`; bf16 trains under the
+            trainer's bf16 autocast (``bf16=True``, also with ``use_cpu``). ``training.bf16`` still
+            turns bf16 on for a GPU whatever this says.
 
     Returns:
         ``{"steps", "train_seconds", "loss_history", "resumed_from", "text_passes", "mean_tokens",
-        "parameters", "citations"}``; ``citations``: label -> BibTeX of each method of the loss that was
-        built (:func:`leaf_hub.losses.loss_citations`), which the model card cites.
+        "parameters", "citations", "precision"}``; ``precision``: the resolved
+        :class:`~leaf_hub.precision.Precision` as a dict, ``dtype`` being what trained;
+        ``citations``: label -> BibTeX of each method of the loss that was built
+        (:func:`leaf_hub.losses.loss_citations`), which the model card cites.
 
     Raises:
         DistillError: On a non-finite loss or when ``resume`` finds no checkpoint.
@@ -61,6 +68,7 @@ def distill_models(
     from transformers import TrainerCallback
 
     from leaf_hub.losses import build_loss, loss_citations
+    from leaf_hub.precision import resolve_precision
     from leaf_hub.training import LeafTrainer, PretokenizedCollator, TokenCache, freeze_lower_layers
 
     if len(texts) != len(targets):
@@ -79,6 +87,9 @@ def distill_models(
         )
     params = freeze_lower_layers(student, training.trainable_layers)
     use_cpu = training.device == "cpu" or (training.device == "auto" and not torch.cuda.is_available())
+    precision = resolve_precision(dtype, "cpu" if use_cpu else "cuda").to_dict()
+    if training.bf16 and not use_cpu and precision["dtype"] != "bf16":  # the GPU switch, as before
+        precision |= {"dtype": "bf16", "reason": "training.bf16 on a GPU"}
     args = SentenceTransformerTrainingArguments(
         output_dir=str(checkpoint_dir),
         num_train_epochs=training.epochs,
@@ -94,7 +105,7 @@ def distill_models(
         save_total_limit=2,
         logging_steps=max(1, min(25, _total_steps(len(texts), training) // 20)),
         report_to="none",
-        bf16=training.bf16 and not use_cpu,
+        bf16=precision["dtype"] == "bf16",
         use_cpu=use_cpu,
         # sentence-transformers forces (and warns about) drop_last under DDP; passing it avoids the
         # warning, and it is turned off again below: RankSlicedBatchSampler already gives every rank
@@ -166,6 +177,7 @@ def distill_models(
         "mean_tokens": float(lengths.mean()) if len(lengths) else 0.0,
         "parameters": params,
         "citations": loss_citations(loss),
+        "precision": precision,
     }
 
 

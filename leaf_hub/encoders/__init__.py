@@ -9,8 +9,9 @@ vectors bought once from an API (:class:`PrecomputedTeacher`) or a black-box fun
 
 Modules: :mod:`~leaf_hub.encoders.base` (the protocol), one module per kind
 (:mod:`~leaf_hub.encoders.sentence_transformer`, :mod:`~leaf_hub.encoders.callable`,
-:mod:`~leaf_hub.encoders.precomputed`), :mod:`~leaf_hub.encoders.factory` (from a recipe) and
-:mod:`~leaf_hub.encoders.cache`.
+:mod:`~leaf_hub.encoders.precomputed`), :mod:`~leaf_hub.encoders.factory` (from a recipe),
+:mod:`~leaf_hub.encoders.cache` and :mod:`~leaf_hub.encoders.precision_check` (a teacher's bf16
+checked against its fp32 vectors).
 
 Example:
     >>> teacher = SentenceTransformerTeacher("/path/to/all-mpnet-base-v2")  # doctest: +SKIP
@@ -25,10 +26,17 @@ from leaf_hub.encoders.base import Teacher, TextKind
 from leaf_hub.encoders.cache import CacheStats, EmbeddingCache, teacher_cache_root, text_key
 from leaf_hub.encoders.callable import CallableTeacher, import_function
 from leaf_hub.encoders.factory import build_teacher, evaluation_teacher
+from leaf_hub.encoders.precision_check import (
+    BF16_MIN_MEAN_COSINE,
+    apply_teacher_precision,
+    bf16_passes,
+    cosine_distribution,
+)
 from leaf_hub.encoders.precomputed import NORM_TOLERANCE, PrecomputedTeacher
 from leaf_hub.encoders.sentence_transformer import SentenceTransformerTeacher
 
 __all__ = [
+    "BF16_MIN_MEAN_COSINE",
     "NORM_TOLERANCE",
     "CacheStats",
     "CallableTeacher",
@@ -37,7 +45,10 @@ __all__ = [
     "SentenceTransformerTeacher",
     "Teacher",
     "TextKind",
+    "apply_teacher_precision",
+    "bf16_passes",
     "build_teacher",
+    "cosine_distribution",
     "evaluation_teacher",
     "import_function",
     "teacher_cache_root",

@@ -40,6 +40,7 @@ from leaf_hub.assets import data_root as resolve_data_root
 from leaf_hub.assets import leaf_hub_home, model_fingerprint, require_model_folder
 from leaf_hub.errors import EvalError, ModelFolderError
 from leaf_hub.hashing import atomic_write
+from leaf_hub.precision import EVALUATION_PRECISION
 from leaf_hub.recipe import EvalSpec
 from leaf_hub.records import EvalResults, ScoreRecord, SweepRecord
 
@@ -284,6 +285,7 @@ def evaluate_models(
         teacher_corpus_cache_hits=teacher_source.disk_hits["document"] if teacher_source else 0,
         texts_encoded={name: source.texts_encoded for name, source in sources.items()},
         speed=speed,
+        precision=EVALUATION_PRECISION,
     )
     atomic_write(out / "results.json", results.to_json())
     return results

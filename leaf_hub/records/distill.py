@@ -48,6 +48,10 @@ class DistillReport:
         world_size: Processes that trained.
         teacher_encoded_per_rank: Texts each rank's teacher encoded.
         citations: Name -> BibTeX of the loss that was built (its parts in order).
+        precision: What each stage computed in: ``teacher`` (``dtype`` ``fp32``/``bf16``/``external``,
+            ``requested``, ``reason``, and for bf16 the ``check``: cosine of bf16 to fp32 vectors on
+            the held-out texts) and ``training`` (``dtype``, ``requested``, ``device``, ``reason``).
+            Empty in reports written before the precision policy (they ran in fp32).
     """
 
     recipe_name: str
@@ -79,6 +83,7 @@ class DistillReport:
     world_size: int = 1
     teacher_encoded_per_rank: list[int] = field(default_factory=list)
     citations: dict[str, str] = field(default_factory=dict)
+    precision: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """Serialise as pretty JSON (the ``metrics.json`` text)."""
@@ -121,6 +126,9 @@ class DistillReport:
             ),
             ("wall time", f"{self.wall_seconds:.1f} s"),
         ]
+        if self.precision:
+            used = [self.precision.get(stage, {}).get("dtype", "?") for stage in ("teacher", "training")]
+            rows.insert(-1, ("precision: teacher / training", " / ".join(used)))
         for name, value in rows:
             table.add_row(name, value)
         return table

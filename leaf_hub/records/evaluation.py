@@ -53,6 +53,8 @@ Fields:
   interleaved passes over ``texts`` texts, ``all_seconds`` every pass, and the 1-minute load
   average before and after. A card's speed claim comes from here only, never from ``seconds``
   of the scores (those include cache reads).
+* ``precision``: what the evaluation encoders computed in: always ``fp32`` (bf16 scores were not
+  measured within 0.1 points of fp32's, so evaluation does not follow ``compute.dtype``).
 * ``mteb/<mode>/<Task>.json`` next to this file holds mteb's own ``TaskResult`` for each score, and
   ``mteb/<mode>/run_settings.jsonl`` the run settings mteb's cache would have written with it.
 """
@@ -145,6 +147,7 @@ class EvalResults(_Record):
     teacher_corpus_cache_hits: int = 0
     texts_encoded: dict[str, int] = {}
     speed: SpeedRecord | None = None
+    precision: Literal["fp32"] = "fp32"
 
     def score(self, task: str, mode: str) -> float | None:
         """Main score of ``task`` in ``mode``, or ``None`` if it was not evaluated."""

@@ -135,6 +135,8 @@ class ReleaseSummary:
         model_mb: Size of the model's weights in MB.
         n_parameters: Parameters of the student.
         reload_min_cosine: Worst cosine between the local model and the tag reloaded from the Hub.
+        precision: Stage -> the precision it computed in (``teacher``, ``training``: ``fp32`` or
+            ``bf16``, ``external`` for a black-box teacher; ``evaluation``: ``fp32``).
         wall_seconds: Whole release.
     """
 
@@ -157,6 +159,7 @@ class ReleaseSummary:
     model_mb: float | None = None
     n_parameters: int | None = None
     reload_min_cosine: float | None = None
+    precision: dict[str, str] = field(default_factory=dict)
     wall_seconds: float = 0.0
 
     def to_json(self) -> str:
