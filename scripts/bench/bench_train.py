@@ -9,7 +9,8 @@ learning rate and seed:
 * (b) leaf-hub's trainer (:func:`leaf_hub.distill.distill_models`: ids tokenised once and cached,
   length-grouped batches, no tokenisation in the step), plain LEAF loss;
 * (c) a dense fp32 matrix-multiply benchmark (``torch.mm``) on the same cores and threads: the
-  FLOP rate the machine reaches on the operation transformer layers are made of.
+  FLOP rate the machine reaches on the operation transformer layers are made of; where the CPU
+  runs bf16 natively (AMX / AVX512-BF16) also the bf16 rate, and each loop's share of it.
 
 For (a) and (b): real (unpadded) training tokens/s, the share of computed positions that were
 padding, the achieved FLOP rate (useful FLOPs of the real tokens, forward + backward ≈ 3 × forward)
@@ -64,11 +65,11 @@ def useful_flops_per_token(student: Any, mean_len: float) -> float:
     return 3.0 * forward
 
 
-def matmul_gflops(seconds: float = 8.0, n: int = 2048) -> float:
-    """Sustained fp32 ``torch.mm`` rate (GFLOP/s) of ``n × n`` matrices on this process's threads."""
+def matmul_gflops(seconds: float = 8.0, n: int = 2048, dtype: Any = None) -> float:
+    """Sustained ``torch.mm`` rate (GFLOP/s) of ``n × n`` matrices (fp32, or ``dtype``) on this process's threads."""
     import torch
 
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    a, b = torch.randn(n, n).to(dtype or torch.float32), torch.randn(n, n).to(dtype or torch.float32)
     for _ in range(3):
         torch.mm(a, b)
     count, start = 0, time.perf_counter()
@@ -186,10 +187,18 @@ def main(argv: list[str] | None = None) -> None:
             del result["batches"]
             runs[name].append(result)
     matmul = matmul_gflops(4.0 if args.quick else 10.0)
+    # the real limit where the CPU runs bf16 natively (AMX / AVX512-BF16): each loop's share of it
+    import torch
+
+    from leaf_hub.precision import resolve_precision
+
+    native_bf16 = resolve_precision("auto", "cpu").native_bf16
+    matmul_bf16 = matmul_gflops(4.0 if args.quick else 10.0, dtype=torch.bfloat16) if native_bf16 else None
     best = {name: max(rs, key=lambda r: r["real_tokens_per_s"]) for name, rs in runs.items()}
     for row in best.values():
         row["gflops"] = row["real_tokens_per_s"] * flops_token / 1e9
         row["share_of_matmul"] = row["gflops"] / matmul
+        row["share_of_bf16_matmul"] = row["gflops"] / matmul_bf16 if matmul_bf16 else None
     ratio = best["leaf"]["real_tokens_per_s"] / best["stock"]["real_tokens_per_s"]
     report = {
         "what": "training throughput: stock SentenceTransformerTrainer+MSELoss (a) vs leaf-hub trainer (b) vs "
@@ -198,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
         "alignment_init": alignment_init,
         "useful_flops_per_token": flops_token,
         "matmul_gflops": matmul,
+        "matmul_bf16_gflops": matmul_bf16,  # None: the CPU reports neither AMX nor AVX512-BF16 (bf16 emulated)
         "stock": best["stock"],
         "leaf": best["leaf"],
         "all_repeats": runs,
