@@ -14,15 +14,24 @@ For one distilled student folder this script
 The target, fixed here before any run: the fastest CPU variant of the student reaches at least
 ``TARGET_SPEEDUP`` x the teacher's torch query throughput while losing at most
 ``MAX_SCORE_LOSS`` points (x100) against the torch student on each task. The report says
-whether a variant meets it; nothing is asserted.
+whether a variant meets it (``target``, and the stamp's :data:`TARGETS`); nothing is asserted.
 
 Usage:
     python scripts/bench/bench_exports.py --student runs/leaf-ir-mini/model --quick   # small check
     python scripts/bench/bench_exports.py --student runs/leaf-ir-mini/model           # figure of record
 
-``--quick``: 64 documents and 64 queries timed, SciFact on a 300-document sub-corpus with 50
-queries and 100 STS-B pairs (sub-sampled scores are labelled as such). Writes
-``reports/bench_exports.json`` (``--output``) and prints a table.
+``--quick`` (a check that the script works, not a figure): 8 documents and 8 queries timed at 64
+tokens in batches of 8, SciFact on a 20-document sub-corpus with 4 queries and 4 STS-B pairs
+(sub-sampled scores are labelled as such), OpenVINO left out; it writes ``reports/bench_exports_quick.json`` unless
+``--output`` is given. Otherwise writes ``reports/bench_exports.json`` (``--output``) and prints a
+table.
+
+Cost on the quiet 2-core CPU machine, from the run of record's rates (teacher 5.6 docs/s and 65
+queries/s at 256 tokens, the student variants 29-102 docs/s): the run of record's sizes
+(``--docs 100 --queries 300 --corpus-limit 300``: 5 models timed 5 times, then scored on 300
+SciFact documents and 300 queries and the 1,379 STS-B test pairs) about 6-8 min; the defaults
+(1,000 and 1,000 timed, the full 5,183-document SciFact corpus scored by every variant) roughly
+40-50 min, most of it the teacher's documents.
 """
 
 from __future__ import annotations
@@ -36,11 +45,11 @@ from pathlib import Path
 from typing import Any
 
 from common import (
-    load_average,
-    machine_facts,
+    Target,
     print_table,
     resolve_teacher,
     scifact_texts,
+    start_stamp,
     student_folder,
     write_report,
 )
@@ -51,6 +60,21 @@ TARGET_SPEEDUP = 10.0
 #: Largest score loss (points, x100) against the torch student on each task that the target allows.
 MAX_SCORE_LOSS = 0.5
 TASKS = ("SciFact", "STSBenchmark")
+#: The target above, as the stamp checks it (``target.met`` combines the speed-up and the score loss).
+TARGETS = (
+    Target(
+        f"fastest student variant >= {TARGET_SPEEDUP}x the teacher's torch queries/s",
+        "target.query_speedup_vs_teacher",
+        ">=",
+        TARGET_SPEEDUP,
+    ),
+    Target(
+        f"... and <= {MAX_SCORE_LOSS} points below the torch student on each of {', '.join(TASKS)}",
+        "target.met",
+        "==",
+        True,
+    ),
+)
 
 
 def _scores(student: Path, name: str, model: Any, args: argparse.Namespace, work: Path) -> dict[str, Any]:
@@ -98,7 +122,7 @@ def main() -> None:
     parser.add_argument("--teacher", help="Teacher folder or id (default: all-mpnet-base-v2).")
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--quick", action="store_true", help="64 docs / 64 queries timed; small score subsets.")
+    parser.add_argument("--quick", action="store_true", help="8 docs / 8 queries timed; tiny score subsets.")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-seq-length", type=int, default=256, help="Token limit of every model (leaf-ir: 256).")
     parser.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
@@ -107,7 +131,7 @@ def main() -> None:
     parser.add_argument("--query-limit", type=int, default=None, help="Queries / STS pairs scored (default: all).")
     parser.add_argument("--data-root", type=Path, default=None)
     parser.add_argument("--no-openvino", action="store_true", help="Leave OpenVINO out even if installed.")
-    parser.add_argument("--output", type=Path, default=ROOT / "reports" / "bench_exports.json")
+    parser.add_argument("--output", type=Path, default=None, help="default reports/bench_exports[_quick].json")
     args = parser.parse_args()
 
     from leaf_hub.evaluation.speed import MIN_REPEATS
@@ -115,12 +139,13 @@ def main() -> None:
     if args.repeats < MIN_REPEATS:
         sys.exit(f"bench_exports: --repeats must be at least {MIN_REPEATS} (the minimum of the repeats is reported)")
     if args.quick:
-        args.docs, args.queries = 64, 64
-        args.corpus_limit = args.corpus_limit or 300
-        args.query_limit = args.query_limit or 50
+        args.docs, args.queries, args.max_seq_length, args.batch_size, args.no_openvino = 8, 8, 64, 8, True
+        args.corpus_limit = args.corpus_limit or 20
+        args.query_limit = args.query_limit or 4
+    args.output = args.output or ROOT / "reports" / f"bench_exports{'_quick' if args.quick else ''}.json"
     student = student_folder(args.student, "bench_exports")
     teacher_path = resolve_teacher(args.teacher, "bench_exports")
-    load_start = load_average()
+    stamp = start_stamp(__file__, TARGETS, quick=args.quick)
 
     import torch
 
@@ -236,7 +261,6 @@ def main() -> None:
             "timing": "interleaved repeats in one process, fastest kept (leaf_hub.evaluation.speed.time_models)",
             "export_seconds": export_seconds,
         },
-        "machine": machine_facts(load_start),
         "models": results,
         "timings": {kind: record.model_dump(mode="json") for kind, record in timings.items()},
         "target": {
@@ -248,7 +272,7 @@ def main() -> None:
             "met": meets,
         },
     }
-    out = write_report(args.output, report)
+    out = write_report(args.output, report, stamp)
     print_table(
         f"student exports vs the teacher ({len(queries)} queries, {len(docs)} docs, {args.threads} threads)",
         ("model", "queries/s", "docs/s", "x teacher", *TASKS),

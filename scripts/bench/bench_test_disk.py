@@ -5,7 +5,12 @@ Every ``--every`` seconds it sums the blocks of what the run added to the tempor
 subprocesses' leftovers) and reads the disk's free space. It writes the peak, the end state and the
 command's exit status to ``reports/test_disk.json`` and prints a table. Standard library only, so it
 can wrap the command that builds the venv. The disk is shared with other machines' work, so the fall in
-free space is recorded but the temporary-folder sum is the figure of record.
+free space is recorded but the temporary-folder sum is the figure of record. No target is declared
+(:data:`TARGETS` is empty).
+
+``--quick`` (a check that the script works, not a figure) wraps, unless a command is given, a
+one-second Python command that writes 8 MiB into a temporary folder and deletes it, samples every
+0.25 s, and writes ``reports/test_disk_quick.json`` unless ``--out`` is given.
 """
 
 from __future__ import annotations
@@ -21,9 +26,20 @@ import threading
 import time
 from pathlib import Path
 
-from common import load_average, machine_facts, print_table, write_report
+from common import print_table, start_stamp, write_report
 
 GIB = 1024**3
+#: No target: the report measures what a command adds to the temporary folder.
+TARGETS = ()
+#: What ``--quick`` wraps: 8 MiB written into a temporary folder, held for a second, deleted.
+QUICK_COMMAND = [
+    sys.executable,
+    "-c",
+    "import os, tempfile, time\n"
+    "with tempfile.TemporaryDirectory(prefix='bench-test-disk-quick-') as d:\n"
+    "    open(os.path.join(d, 'blob'), 'wb').write(os.urandom(8 << 20))\n"
+    "    time.sleep(1.0)\n",
+]
 
 
 def tree_bytes(path: Path) -> int:
@@ -83,13 +99,17 @@ class Sampler(threading.Thread):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--every", type=float, default=10.0, help="seconds between samples")
-    parser.add_argument("--out", type=Path, default=Path("reports/test_disk.json"))
+    parser.add_argument("--out", type=Path, default=None, help="default reports/test_disk[_quick].json")
+    parser.add_argument("--quick", action="store_true", help="a one-second 8 MiB command, sampled every 0.25 s")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")
     args = parser.parse_args(argv)
-    command = [part for part in args.command if part != "--"] or ["bash", ".ci/run"]
+    command = [part for part in args.command if part != "--"] or (QUICK_COMMAND if args.quick else ["bash", ".ci/run"])
+    if args.quick:
+        args.every = min(args.every, 0.25)
+    args.out = args.out or Path(f"reports/test_disk{'_quick' if args.quick else ''}.json")
 
     tmp_root = Path(tempfile.gettempdir())
-    load_before = load_average()
+    stamp = start_stamp(__file__, TARGETS, quick=args.quick)
     pytest_root = tmp_root / f"pytest-of-{getpass.getuser()}"
     root_before = tree_bytes(pytest_root) if pytest_root.exists() else 0
     sampler = Sampler(tmp_root, args.every)
@@ -119,10 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         "end_tmp_gib": round(sampler.samples[-1][1] / GIB, 2),
         "disk_free_start_gib": round(free_start / GIB, 2),
         "disk_free_min_gib": round(free_min / GIB, 2),
-        "machine": machine_facts(load_before),
+        "quick": args.quick,
         "trace": [[round(t, 1), round(b / GIB, 3)] for t, b, _ in sampler.samples],
     }
-    out = write_report(args.out, report)
+    out = write_report(args.out, report, stamp)
     rows = [
         ("exit code", str(code)),
         ("wall", f"{wall:,.0f} s"),

@@ -15,7 +15,8 @@ script's declared targets were met. One helper makes it::
 tracked files differed from it (``dirty``, with the paths), the command line, the script's path
 and sha256, the sha256 of this file and of the ``leaf_hub`` sources (one digest over every
 ``leaf_hub/**/*.py``), the leaf-hub version (``leaf_hub/version.py``), the UTC start time and the
-load average. :func:`finish_stamp` adds the UTC end time, the wall time, the machine block
+load average. :func:`finish_stamp` adds the UTC end time, the wall time, where ``leaf_hub`` was
+imported from (this file puts the checkout first on ``sys.path``), the machine block
 (:func:`machine_facts`: cores, CPU model and speed-relevant CPU flags, torch threads, versions,
 load average before *and* after) and each declared target with its measured value and
 ``met`` (``None`` when the report lacks the value). It can be called again for every interim
@@ -50,6 +51,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(1, str(ROOT))  # this checkout's leaf_hub (the code the stamp hashes), not an installed copy
 DEFAULT_STUDENT = ROOT / "runs" / "leaf-ir-mini" / "model"
 
 #: The distributions whose versions every machine block lists (``None``: not installed).
@@ -96,6 +99,7 @@ STAMP_FIELDS = (
     "finished_at",
     "wall_seconds",
     "machine",
+    "leaf_hub_path",
     "targets",
 )
 
@@ -166,7 +170,8 @@ def machine_facts(load_before: Sequence[float] | None = None) -> dict[str, Any]:
         "gpu": gpu,
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "versions": {name: _version(name) for name in VERSIONED},
+        # leaf-hub: this checkout's version file (an editable install's metadata keeps its install-time number)
+        "versions": {name: leaf_hub_version() if name == "leaf-hub" else _version(name) for name in VERSIONED},
         "load_average_before": list(load_before) if load_before is not None else None,
         "load_average_after": load_average(),
     }
@@ -268,6 +273,18 @@ def git_state(root: Path = ROOT) -> dict[str, Any]:
     }
 
 
+def _imported_leaf_hub() -> str | None:
+    """Where this process imported ``leaf_hub`` from (relative to the checkout when inside it), if it did."""
+    module = sys.modules.get("leaf_hub")
+    if module is None or not getattr(module, "__file__", None):
+        return None
+    folder = Path(module.__file__).resolve().parent
+    try:
+        return folder.relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(folder)
+
+
 def _utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -321,6 +338,7 @@ def finish_stamp(stamp: Stamp, report: Mapping[str, Any]) -> dict[str, Any]:
         "finished_at": _utc_now(),
         "wall_seconds": round(time.perf_counter() - stamp.tick, 1),
         "machine": machine_facts(stamp.load_before),
+        "leaf_hub_path": _imported_leaf_hub(),
         "targets": [target.check(report) for target in stamp.targets],
     }
 

@@ -30,15 +30,17 @@ runs, and is part of every cached row's key: a changed rule or changed code retr
 
 Usage::
 
-    python scripts/studies/ablation.py --quick          # tiny, minutes: checks that everything works
+    python scripts/studies/ablation.py --quick          # tiny: checks that everything works, not a figure
     python scripts/studies/ablation.py                  # leaf-ir-mini sizes (see --help for each knob)
     python scripts/studies/ablation.py --final          # adds test-split scores for the final table
 
-Writes ``reports/ablation.json``, its rows ``reports/ablation.rows.jsonl`` and ``reports/ablation.png`` (``--quick``:
-``reports/ablation_quick.*``) and prints a table. ``--workdir DIR`` keeps the models and reuses
+Writes ``reports/ablation.json``, its rows ``reports/ablation.rows.jsonl`` and ``reports/ablation.png``
+(``--output``; ``--quick``: ``reports/ablation_quick.*``) and prints a table. A study has no target
+(:data:`TARGETS` is empty): it has its decision rule. ``--workdir DIR`` keeps the models and reuses
 finished rows when the same command is run again (e.g. after an interruption).
 
-Cost on the 2-core CPU machine (measured under load, so an upper bound): ``--quick`` about 6 min
+Cost on the 2-core CPU machine (measured under load, so an upper bound): ``--quick`` (32 texts, 10 held out,
+one step of 8, 4 SciFact / 2 NFCorpus queries on 30-document corpora, 20 STS-B pairs) about 2 min
 wall; the default sizes train 5 students for 119 steps each (about 2-5 s per step) and evaluate 7
 models (about 3-4 min each, NFCorpus's ~2,200 judged documents dominate): roughly 50-70 min wall,
 plus 15-25 min with ``--final``. The teacher's vectors of the leaf-ir-mini texts come from the
@@ -69,7 +71,7 @@ SCRIPTS = Path(__file__).resolve().parents[1]
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))  # scripts/: the machine block shared with the benchmarks
 
-from bench.common import load_average, machine_facts  # noqa: E402
+from bench.common import start_stamp, write_report  # noqa: E402
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -82,6 +84,8 @@ TASKS = {
     "STSBenchmark": ("dev", "test"),
 }
 console = Console(width=150)
+#: A study declares no target; :data:`DECISION_RULE` decides.
+TARGETS = ()
 
 #: The rule that turns the rows into defaults, fixed before any row runs (applied by :func:`decide`).
 DECISION_RULE = (
@@ -132,9 +136,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=None, help="JSON path (default reports/ablation[_quick].json)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.queries, args.documents, args.heldout, args.validation = 120, 40, 30, 30
-        args.max_seq_length, args.batch_size, args.steps, args.soup_seeds = 128, 16, 4, 2
-        args.corpus_limit, args.scifact_queries, args.nfcorpus_queries, args.sts_pairs = 150, 30, 10, 150
+        args.queries, args.documents, args.heldout, args.validation = 24, 8, 10, 8
+        args.max_seq_length, args.batch_size, args.steps, args.soup_seeds = 64, 8, 1, 2
+        args.corpus_limit, args.scifact_queries, args.nfcorpus_queries, args.sts_pairs = 30, 4, 2, 20
     if args.soup_seeds < 2:
         parser.error("--soup-seeds must be at least 2 (a spread and a soup need two runs)")
     stem = "ablation_quick" if args.quick else "ablation"
@@ -589,21 +593,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     _quiet()
     wall = time.perf_counter()
-    load_before = load_average()
+    stamp = start_stamp(__file__, TARGETS, quick=args.quick)
     settings = _settings(args)
     rule = decision_rule()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="leaf-ablation-"))
     work.mkdir(parents=True, exist_ok=True)
     console.print(f"[bold]ablation[/] {'(quick) ' if args.quick else ''}in {work}")
     # the rule is on record before any row runs (the final report repeats it, unchanged)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     pending = {
         "status": "running: no rows yet",
         "decision_rule": rule,
         "settings": settings,
-        "machine": machine_facts(load_before),
     }
-    args.output.write_text(json.dumps(pending, indent=2))
+    write_report(args.output, pending, stamp)
     console.print(f"decision rule {rule['code_sha256'][:12]} recorded in {args.output}")
 
     data = load_data(args)
@@ -711,11 +713,9 @@ def main(argv: list[str] | None = None) -> None:
             "labels, so training sees only the query/document prompts; student.task_prompts / teacher.task_prompts "
             "are stored in the saved model and used by evaluation exactly as stock mteb resolves them",
         ],
-        "machine": machine_facts(load_before),
         "wall_seconds": time.perf_counter() - wall,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2))
+    write_report(args.output, report, stamp)
     # the rows beside the report (reports/ablation.rows.jsonl): what tests/options/test_ablation_decision.py
     # re-derives the spread and verdicts from; a trained row with its cache key, a soup (not cached) without
     keys = {name: row_key(settings, options, seed, rule) for name, options, seed in configs}

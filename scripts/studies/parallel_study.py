@@ -21,8 +21,12 @@ source, into the report before the first row (:data:`RULE`).
 Usage::
 
     python scripts/studies/parallel_study.py --workdir /tmp/parallel_study
+    python scripts/studies/parallel_study.py --quick     # a check that the script works, not a figure
 
-Writes ``reports/parallel_study.json`` and prints a table.
+Writes ``reports/parallel_study.json`` (``--output``) and prints a table. A study has no target
+(:data:`TARGETS` is empty): it has its decision rule. ``--quick``: one 1-process and one 2-process
+row (seed 1) of 24 texts, 10 held out, 64 tokens, one epoch, in a temporary ``--workdir``; it writes
+``reports/parallel_study_quick.json`` unless ``--output`` is given.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -44,9 +49,11 @@ SCRIPTS = Path(__file__).resolve().parents[1]
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))  # scripts/: the machine block shared with the benchmarks
 
-from bench.common import load_average, machine_facts  # noqa: E402
+from bench.common import load_average, start_stamp, write_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
+#: A study declares no target; :data:`RULE` decides.
+TARGETS = ()
 
 RULE = (
     "The 2-process run is as good as a 1-process run when each 2-process row's held-out alignment after "
@@ -117,7 +124,8 @@ def run_row(workdir: Path, args: argparse.Namespace, world: int, seed: int) -> d
     seconds = time.perf_counter() - start
     (workdir / name / "log.txt").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
-        raise SystemExit(f"{name} failed (exit {proc.returncode}); see {workdir / name / 'log.txt'}")
+        last = ([line for line in (proc.stderr or proc.stdout).splitlines() if line.strip()] or ["?"])[-1]
+        raise SystemExit(f"{name} failed (exit {proc.returncode}): {last}; see {workdir / name / 'log.txt'}")
     from dataclasses import asdict
 
     from leaf_hub.run_folder import RunFolder
@@ -150,7 +158,7 @@ def run_row(workdir: Path, args: argparse.Namespace, world: int, seed: int) -> d
 def main() -> None:
     """Run the rows and write the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--workdir", type=Path, default=None, help="required unless --quick (a temporary one)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--parallel-seeds", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--threads", type=int, default=None, help="OMP threads per process (default: cores / world)")
@@ -162,23 +170,29 @@ def main() -> None:
     parser.add_argument("--heldout", type=int, default=100)
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--epochs", type=float, default=2.0)
-    parser.add_argument("--output", type=Path, default=ROOT / "reports" / "parallel_study.json")
+    parser.add_argument("--quick", action="store_true", help="one row per world size, tiny sizes")
+    parser.add_argument("--output", type=Path, default=None, help="default reports/parallel_study[_quick].json")
     args = parser.parse_args()
+    if args.quick:
+        args.seeds, args.parallel_seeds = [1], [1]
+        args.queries, args.documents, args.heldout, args.max_seq_length, args.epochs = 16, 8, 10, 64, 1.0
+        args.workdir = args.workdir or Path(tempfile.mkdtemp(prefix="parallel-study-quick-"))
+    if args.workdir is None:
+        parser.error("--workdir is required (unless --quick)")
+    args.output = args.output or ROOT / "reports" / f"parallel_study{'_quick' if args.quick else ''}.json"
     args.workdir.mkdir(parents=True, exist_ok=True)
 
-    load_before = load_average()
+    stamp = start_stamp(__file__, TARGETS, quick=args.quick)
     report: dict[str, Any] = {
         "rule": RULE,
         "decide_sha256": hashlib.sha256(inspect.getsource(decide).encode()).hexdigest(),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "machine": machine_facts(load_before),
         "note": "timings on a shared, busy machine: indicative only, not figures of record for speed",
         "rows": [],
     }
 
     def write() -> None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(report, indent=2))
+        write_report(args.output, report, stamp)
 
     write()  # the rule is on disk before any row
     plan = [(2, s) for s in args.parallel_seeds] + [(1, s) for s in args.seeds]
@@ -202,7 +216,6 @@ def main() -> None:
         for r in report["rows"]
         if r["world_size"] == 2 and r["seed"] in by_seed
     }
-    report["machine"] = machine_facts(load_before)
     write()
     print(json.dumps({k: report.get(k) for k in ("decision", "paired_difference")}, indent=2))
 

@@ -27,10 +27,14 @@ reader can re-derive every decision without rerunning (``tests/options/test_stud
 
 Usage::
 
-    python scripts/studies/schedule_study.py --quick           # tiny, minutes: checks that everything works
+    python scripts/studies/schedule_study.py --quick           # tiny: checks that everything works
     python scripts/studies/schedule_study.py --workdir W       # the study (see --help for budgets and seeds)
 
-Writes ``reports/schedule_study.json`` and ``reports/schedule_study.png`` and prints a table.
+Writes ``reports/schedule_study.json`` and ``reports/schedule_study.png`` (``--output``; ``--quick``:
+``reports/schedule_study_quick.*``) and prints a table. A study has no target (:data:`TARGETS` is
+empty): it has its decision rule. ``--quick`` (not a figure): budgets of 32 and 64 text-passes, 2
+seeds, 2 screened changes, 64 training and 16 held-out texts, SciFact on 30 documents and 8 queries,
+20 STS-B pairs.
 """
 
 from __future__ import annotations
@@ -56,10 +60,12 @@ SCRIPTS = Path(__file__).resolve().parents[1]
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))  # scripts/: the machine block shared with the benchmarks
 
-from bench.common import load_average, machine_facts  # noqa: E402
+from bench.common import start_stamp, write_report  # noqa: E402
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 console = Console(width=160)
+#: A study declares no target; :data:`RULE` decides.
+TARGETS = ()
 
 #: The baseline: plain LEAF as leaf-ir-mini trained it before this study (score distillation off).
 BASELINE: dict[str, Any] = {
@@ -171,9 +177,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.budgets, args.seeds, args.carry = [64, 128], 2, 1
+        args.budgets, args.seeds, args.carry = [32, 64], 2, 1
         args.screen = args.screen or ["projection lr x0.1", "top 3 layers + projection"]
-        args.corpus_limit, args.scifact_queries, args.sts_pairs = 60, 20, 100
+        args.corpus_limit, args.scifact_queries, args.sts_pairs = 30, 8, 20
     stem = "schedule_study_quick" if args.quick else "schedule_study"
     args.output = args.output or Path("reports") / f"{stem}.json"
     args.rows = args.output.with_suffix(".rows.jsonl")  # the row cache, beside the report
@@ -198,7 +204,7 @@ class Study:
         self.recipe = load_recipe("leaf-ir-mini")
         data = load_texts(self.recipe.data, self.recipe.training.seed)
         if args.quick:
-            data.train, data.heldout = data.train[:400], data.heldout[:40]
+            data.train, data.heldout = data.train[:64], data.heldout[:16]
         teacher = SentenceTransformerTeacher.from_spec(self.recipe.teacher)
         self.targets = np.array(teacher_vectors(teacher, data.train, work / "train_targets.npy")[0])
         self.held_targets = np.array(teacher_vectors(teacher, data.heldout, work / "held_targets.npy")[0])
@@ -327,16 +333,15 @@ def run_row(study: Study, name: str, changes: dict[str, Any], budget: int, seed:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    stamp = start_stamp(__file__, TARGETS, quick=args.quick)
     if args.score_folder is not None:
         dev = dev_scores(args.score_folder, args)
         record = {"folder": str(args.score_folder), "dev": dev, "dev_mean": statistics.fmean(dev.values())}
-        out = args.output.with_name(args.output.stem + "_scored.json")
-        out.write_text(json.dumps(record, indent=2))
+        out = write_report(args.output.with_name(args.output.stem + "_scored.json"), record, stamp)
         console.print(f"{args.score_folder}: dev {dev}, mean {record['dev_mean'] * 100:.2f} → {out}")
         return
 
     start = time.perf_counter()
-    load_before = load_average()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="schedule-study-"))
     work.mkdir(parents=True, exist_ok=True)
     cache: dict[str, dict] = {}
@@ -353,8 +358,7 @@ def main(argv: list[str] | None = None) -> None:
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2))  # the rule is on disk before any row runs
+    write_report(args.output, report, stamp)  # the rule is on disk before any row runs
 
     study = Study(args, work)
     step0_key = row_key("step0", BASELINE, 0, 0, args)
@@ -414,10 +418,9 @@ def main(argv: list[str] | None = None) -> None:
         "scale_rows": scale_rows,
         "decisions": decisions,
         "wall_seconds": time.perf_counter() - start,
-        "machine": machine_facts(load_before),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    args.output.write_text(json.dumps(report, indent=2))
+    write_report(args.output, report, stamp)
     print_table(report)
     plot(report, args.output.with_suffix(".png"))
 

@@ -1,4 +1,4 @@
-"""scripts/bench/common.py: every benchmark and study writes the same machine block, through one helper."""
+"""scripts/bench/common.py: every benchmark and study writes the same machine block (in its stamp), one helper."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_markdown_table() -> None:
 
 
 @pytest.mark.parametrize("path", MEASURING, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_each_benchmark_and_study_writes_the_shared_machine_block(path: Path) -> None:
+def test_each_benchmark_and_study_stamps_its_report_with_the_shared_machine_block(path: Path) -> None:
     calls = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         func = node.func if isinstance(node, ast.Call) else None
@@ -55,5 +55,6 @@ def test_each_benchmark_and_study_writes_the_shared_machine_block(path: Path) ->
             calls.add(func.id)
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             calls.add(f"{func.value.id}.{func.attr}")
-    assert "machine_facts" in calls
+    assert "start_stamp" in calls  # finish_stamp (through write_report) adds machine_facts
+    assert "machine_facts" not in calls  # one machine block per report: the stamp's
     assert not {c for c in calls if c == "os.getloadavg" or c.startswith("platform.")}  # only common.py reads them
