@@ -36,6 +36,7 @@ QUICK = {
     "bench/bench_eval": ("--output", ["--student", "{student}"], 2),
     "bench/bench_exports": ("--output", ["--student", "{student}"], 2),
     "bench/bench_hub": ("--out", [], 0),
+    "bench/bench_precision": ("--out", [], 3),
     "bench/bench_soak": ("--out", [], 2),
     "bench/bench_test_disk": ("--out", [], 0),
     "bench/bench_train": ("--output", [], 2),
