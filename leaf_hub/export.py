@@ -2,15 +2,22 @@
 
 A student is a Transformer followed by light modules (Pooling, Dense projection, Normalize).
 Only the Transformer is worth accelerating, so each export holds the Transformer alone, with the
-inputs and the ``last_hidden_state`` output that sentence-transformers' own ONNX/OpenVINO backends
-(through optimum) read, laid out as they look for it (:mod:`leaf_hub.models.exported`, which also
-runs them):
+inputs (``input_ids``, ``attention_mask``[, ``token_type_ids``]) and the ``last_hidden_state``
+output that sentence-transformers' own ``backend="onnx"`` / ``backend="openvino"`` read (optimum's
+``ORTModelForFeatureExtraction`` / ``OVModelForFeatureExtraction`` take ``outputs["last_hidden_state"]``),
+named as sentence-transformers' export helpers name theirs (:mod:`leaf_hub.models.exported`, which
+also runs them):
 
-* ``onnx/model.onnx``: ``torch.onnx.export`` of the Transformer (fp32);
-* ``onnx/model_qint8.onnx``: that graph dynamically quantised to int8 weights
+* ``onnx/model.onnx``: ``torch.onnx.export`` of the Transformer (fp32); ``backend="onnx"`` loads it
+  with no ``file_name``;
+* ``onnx/model_qint8_quantized.onnx``: that graph dynamically quantised to int8 weights
   (``onnxruntime.quantization.quantize_dynamic``);
-* ``openvino/openvino_model_qint8.xml`` + ``.bin``: the fp32 graph converted by OpenVINO, weights
-  compressed to int8 by NNCF (only when ``openvino`` and ``nncf`` are importable).
+* ``openvino/openvino_model_qint8_quantized.xml`` + ``.bin``: the fp32 graph converted by OpenVINO,
+  weights compressed to int8 by NNCF (only when ``openvino`` and ``nncf`` are importable).
+
+Earlier leaf-hub builds named the int8 files ``onnx/model_qint8.onnx`` and
+``openvino/openvino_model_qint8.xml`` (:data:`~leaf_hub.models.exported.LEGACY_EXPORT_PATHS`): an
+export record that lists those names is stale, and the exports are written again.
 
 :func:`prepare_exports` is the stage the orchestrator runs: it writes the exports into
 :attr:`leaf_hub.run_folder.RunFolder.exports_dir` once, has them checked and measured by the
@@ -18,11 +25,14 @@ callable it is handed (:func:`leaf_hub.evaluation.exports.measure_exports`), kee
 (``exports.json``) beside them and reuses both while the model is unchanged. :func:`card_rows`
 formats the record for the card; publishing stages the files and records it in ``release.json``.
 
-Dependency facts (this project's registry, late 2026): sentence-transformers' ``backend="onnx"``
-and ``backend="openvino"`` need optimum-onnx / optimum-intel, whose releases pin
-``transformers<4.58`` / ``<5.6`` against sentence-transformers 6's ``transformers>=5``; those
-loaders are therefore not installed here and not tested. onnxruntime, openvino and nncf install
-alongside and are what the tests and ``scripts/bench_exports.py`` run.
+Dependency facts (the registry's metadata, late 2026; ``reports/compat_backends.json`` has the loads):
+sentence-transformers' ``backend="onnx"`` needs optimum-onnx, whose newest release (0.1.0) declares
+``transformers<4.58``: it does not install beside sentence-transformers 6 (``transformers>=5``), and is
+tested on sentence-transformers 5.1.2 + transformers 4.57.6. ``backend="openvino"`` needs
+optimum-intel, whose 2.2.0 declares ``transformers>=4.51,<5.6``: it installs beside
+sentence-transformers 6.3 (pip resolves transformers 5.5.4) and is tested there, but not in this
+project's own environment, whose transformers is newer than 5.5. onnxruntime, openvino and nncf
+install alongside anything and are what the export itself and ``scripts/bench/bench_exports.py`` use.
 
 Example:
     >>> files = export_student("runs/leaf-ir-mini/model", "runs/leaf-ir-mini/exports")  # doctest: +SKIP
@@ -44,7 +54,14 @@ from typing import TYPE_CHECKING, Any
 
 from leaf_hub.errors import ExportError
 from leaf_hub.hashing import sha256_file
-from leaf_hub.models.exported import ONNX_FP32, ONNX_INT8, OPENVINO_INT8, ExportFile, input_names, load_text_model
+from leaf_hub.models.exported import (
+    ONNX_FP32,
+    ONNX_INT8,
+    OPENVINO_INT8,
+    ExportFile,
+    input_names,
+    load_text_model,
+)
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -54,12 +71,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "BACKEND_REPORT",
     "RECORD",
     "MeasureExports",
     "card_rows",
     "export_student",
     "openvino_available",
     "prepare_exports",
+    "reusable_record",
+    "backend_loads",
     "write_export_record",
 ]
 
@@ -68,6 +88,8 @@ __all__ = [
 MeasureExports = Callable[[Path, Path, Sequence[ExportFile]], dict[str, Any]]
 #: ONNX opset of the export.
 OPSET = 17
+#: The paths :func:`export_student` writes.
+_CURRENT_PATHS = frozenset({ONNX_FP32, ONNX_INT8, OPENVINO_INT8})
 
 
 def openvino_available() -> bool:
@@ -207,11 +229,37 @@ def write_export_record(path: str | Path, record: Mapping[str, Any]) -> Path:
 RECORD = "exports.json"
 
 
+def reusable_record(model_dir: str | Path, exports_dir: str | Path) -> dict[str, Any] | None:
+    """The export record in ``exports_dir`` if it can be reused for ``model_dir``, else ``None``.
+
+    Reusable: it belongs to the same model (weights fingerprint), lists only the paths this version
+    writes (not a :data:`~leaf_hub.models.exported.LEGACY_EXPORT_PATHS` name), and every file still
+    has its recorded sha256.
+    """
+    from leaf_hub.assets import model_fingerprint
+
+    out = Path(exports_dir)
+    try:
+        record = json.loads((out / RECORD).read_text(encoding="utf-8"))
+        if record["model_fingerprint"] != model_fingerprint(Path(model_dir)):
+            return None
+        if not all(entry["path"] in _CURRENT_PATHS for entry in record["exports"]):
+            return None
+        intact = all(
+            (out / rel).is_file() and sha256_file(out / rel) == facts["sha256"]
+            for entry in record["exports"]
+            for rel, facts in entry["files"].items()
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return record if intact else None
+
+
 def prepare_exports(run: RunFolder, *, measure: MeasureExports) -> dict[str, Any]:
     """The export stage: export and check a run's model into its ``exports/`` once; later calls reuse them.
 
-    The record (``exports/exports.json``, this module's own file) is reused while it belongs to
-    the same model (weights fingerprint) and every file still has its recorded sha256, so
+    The record (``exports/exports.json``, this module's own file) is reused while
+    :func:`reusable_record` accepts it (same model, current file names, every file intact), so
     publishing the same run twice stages identical files and an identical card. Otherwise the
     folder is emptied, the exports are written (:func:`export_student`) and ``measure`` checks them
     against the torch model and makes the record.
@@ -226,24 +274,12 @@ def prepare_exports(run: RunFolder, *, measure: MeasureExports) -> dict[str, Any
     Raises:
         ExportError: If exporting fails or an fp32 export fails its check.
     """
-    from leaf_hub.assets import model_fingerprint
-
     model = run.model_dir
     out = run.exports_dir
     record_path = out / RECORD
-    if record_path.is_file():
-        try:
-            record = json.loads(record_path.read_text(encoding="utf-8"))
-            same_model = record["model_fingerprint"] == model_fingerprint(model)
-            intact = all(
-                (out / rel).is_file() and sha256_file(out / rel) == facts["sha256"]
-                for entry in record["exports"]
-                for rel, facts in entry["files"].items()
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            same_model = intact = False
-        if same_model and intact:
-            return record
+    record = reusable_record(model, out)
+    if record is not None:
+        return record
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     exports = export_student(model, out)
@@ -252,12 +288,77 @@ def prepare_exports(run: RunFolder, *, measure: MeasureExports) -> dict[str, Any
     return record
 
 
-def card_rows(record: Mapping[str, Any]) -> dict[str, Any]:
-    """What a model card shows about a run's exports, formatted from the measured record.
+#: The report of sentence-transformers' ``backend=`` loads of leaf-hub's exports
+#: (``scripts/bench/compat_backends.py``), in the checkout this package runs from.
+BACKEND_REPORT = Path(__file__).resolve().parents[1] / "reports" / "compat_backends.json"
+#: What each backend's loader is installed with, and which of its versions the card names.
+_BACKEND_STACKS = {
+    "onnx": ("optimum-onnx[onnxruntime]", ("sentence-transformers", "transformers", "optimum-onnx", "onnxruntime")),
+    "openvino": ("optimum-intel[openvino]", ("sentence-transformers", "transformers", "optimum-intel", "openvino")),
+}
+
+
+def backend_loads(files: Sequence[str], report: str | Path | None = BACKEND_REPORT) -> list[dict[str, Any]]:
+    """The ``backend=`` loads the card can show: those of ``files`` that the report saw pass.
+
+    Args:
+        files: The export paths this release ships (``onnx/model.onnx``, ...).
+        report: ``reports/compat_backends.json``; ``None``, missing or unreadable: no rows.
 
     Returns:
-        ``{"rows": [...], "torch": {...}, "score": ..., "speed": ...}``: one row per export with its
-        size, cosine to torch, STS-B score and change, and query throughput (texts/s and x torch).
+        One entry per backend with a passed load of a shipped file, in the report's order:
+        ``backend``, ``install`` (a pip line with the tested versions), ``tested`` (those versions,
+        for the text), ``date``, and ``loads`` (``file_name``: ``None`` for automatic selection, or
+        the path, each file once; ``precision``; ``cosine_min`` measured against torch in that
+        environment).
+    """
+    if report is None:
+        return []
+    try:
+        data = json.loads(Path(report).read_text(encoding="utf-8"))
+        rows = data["rows"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    date = str((data.get("stamp") or {}).get("finished_at") or "")[:10] or None
+    out: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        backend, name = row.get("backend"), row.get("file_name")
+        if backend not in _BACKEND_STACKS or not row.get("passed") or (name or ONNX_FP32) not in files:
+            continue
+        extra, names = _BACKEND_STACKS[backend]
+        versions = row.get("versions") or {}
+        if not all(versions.get(n) for n in names):
+            continue
+        entry = out.setdefault(
+            backend,
+            {
+                "backend": backend,
+                "install": "pip install "
+                + " ".join(f'"{extra}=={versions[n]}"' if n == names[2] else f"{n}=={versions[n]}" for n in names[:3]),
+                "tested": ", ".join(f"{n} {versions[n]}" for n in names),
+                "date": date,
+                "loads": [],
+            },
+        )
+        # an explicit onnx/model.onnx is what automatic selection loads: shown once
+        if all(load["file_name"] != name and (load["file_name"] or ONNX_FP32) != name for load in entry["loads"]):
+            entry["loads"].append(
+                {"file_name": name, "precision": row.get("precision"), "cosine_min": f"{row['cosine_min']:.4f}"}
+            )
+    return list(out.values())
+
+
+def card_rows(record: Mapping[str, Any], *, backend_report: str | Path | None = BACKEND_REPORT) -> dict[str, Any]:
+    """What a model card shows about a run's exports, formatted from the measured record.
+
+    Args:
+        record: The export record (:func:`prepare_exports`).
+        backend_report: Where :func:`backend_loads` reads the ``backend=`` loads from.
+
+    Returns:
+        ``{"rows": [...], "torch": {...}, "score": ..., "speed": ..., "backends": [...]}``: one row per
+        export with its size, cosine to torch, STS-B score and change, and query throughput (texts/s
+        and x torch); ``backends``: :func:`backend_loads` for the files shipped.
     """
     score = record.get("score") or {}
     speed = record.get("speed") or {}
@@ -303,4 +404,5 @@ def card_rows(record: Mapping[str, Any]) -> dict[str, Any]:
         "speed": {k: speed.get(k) for k in ("texts", "source", "repeats", "threads", "load_average_after")},
         "openvino": any(e["runtime"] == "openvino" for e in record["exports"]),
         "onnx_file": ONNX_INT8 if any(e["path"] == ONNX_INT8 for e in record["exports"]) else ONNX_FP32,
+        "backends": backend_loads([e["path"] for e in record["exports"]], backend_report),
     }

@@ -12,7 +12,7 @@ onnxruntime or OpenVINO, then the folder's own Pooling/Dense/Normalize modules. 
 :data:`MIN_EXPORT_COSINE` is not the same model.
 
 Example:
-    >>> graph = "runs/leaf-ir-mini/exports/onnx/model_qint8.onnx"
+    >>> graph = "runs/leaf-ir-mini/exports/onnx/model_qint8_quantized.onnx"
     >>> student = ExportedStudent("runs/leaf-ir-mini/model", graph)  # doctest: +SKIP
     >>> student.encode(["how do leaves grow?"], kind="query").shape  # doctest: +SKIP
     (1, 768)
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MIN_EXPORT_COSINE",
+    "LEGACY_EXPORT_PATHS",
     "ONNX_FP32",
     "ONNX_INT8",
     "OPENVINO_INT8",
@@ -48,10 +49,20 @@ __all__ = [
     "load_text_model",
 ]
 
-#: Paths of the exports inside a model repo (the layout sentence-transformers' backends look in).
+#: Paths of the exports inside a model repo, named as sentence-transformers' own export helpers name
+#: theirs: ``backend="onnx"`` picks ``onnx/model.onnx`` by itself; a quantised file is picked with
+#: ``model_kwargs={"file_name": ...}``, and gets the helpers' suffix for a custom int8 config
+#: (``export_dynamic_quantized_onnx_model`` -> ``model_qint8_quantized.onnx``,
+#: ``export_static_quantized_openvino_model`` -> ``openvino_model_qint8_quantized.xml``).
 ONNX_FP32 = "onnx/model.onnx"
-ONNX_INT8 = "onnx/model_qint8.onnx"
-OPENVINO_INT8 = "openvino/openvino_model_qint8.xml"
+ONNX_INT8 = "onnx/model_qint8_quantized.onnx"
+OPENVINO_INT8 = "openvino/openvino_model_qint8_quantized.xml"
+#: Names releases before the rename used, and the name each has now (an export record that lists an old
+#: name is stale: the export stage writes the exports again under the new names).
+LEGACY_EXPORT_PATHS = {
+    "onnx/model_qint8.onnx": ONNX_INT8,
+    "openvino/openvino_model_qint8.xml": OPENVINO_INT8,
+}
 #: Smallest cosine between an fp32 export's and the torch model's vector of the same text.
 MIN_EXPORT_COSINE = 0.99
 
