@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "BACKEND_OF_TARGET",
+    "BACKEND_TARGETS",
     "DEFAULT_TARGETS",
     "LEAF_PROMPTS",
     "TORCH_REQUIREMENT",
@@ -56,6 +58,10 @@ __all__ = [
     "CompatTarget",
     "current_target",
     "all_targets",
+    "BackendRow",
+    "BackendVariant",
+    "INT8_SANITY_COSINE",
+    "run_backends",
     "default_probe_texts",
     "leaf_shaped_model",
     "load_reference",
@@ -81,10 +87,13 @@ class CompatTarget:
     Attributes:
         name: Folder name of its venv, e.g. ``st-3.4``.
         requirements: pip requirement strings installed after torch.
+        uninstall: Distributions removed after the install (a dependency that cannot work beside the
+            CPU torch, e.g. torchvision; recorded in the stamp).
     """
 
     name: str
     requirements: tuple[str, ...]
+    uninstall: tuple[str, ...] = ()
 
     @property
     def sentence_transformers(self) -> str:
@@ -106,6 +115,53 @@ DEFAULT_TARGETS: tuple[CompatTarget, ...] = (
     CompatTarget("st-4.1", ("sentence-transformers==4.1.0", *_TRANSFORMERS_4)),
     CompatTarget("st-5.1", ("sentence-transformers==5.1.2", *_TRANSFORMERS_4)),
 )
+
+
+# The backend environments (``backend="onnx"`` / ``backend="openvino"``), pinned to what pip resolved
+# from the registry's metadata (late 2026):
+# - optimum-onnx 0.1.0 (the newest; it holds ``optimum.onnxruntime`` since optimum 2.0) declares
+#   ``transformers<4.58`` and ``optimum~=2.1.0``, so it cannot sit beside sentence-transformers 6
+#   (``transformers>=5``): the ONNX backend is checked on 5.1.2 with transformers 4.57.6, the stack
+#   sentence-transformers 5.1's ``[onnx]`` extra (``optimum[onnxruntime]``) resolves to.
+# - optimum-intel 2.2.0 declares ``transformers>=4.51,<5.6``, ``huggingface-hub<1.22`` and
+#   ``optimum~=2.3.0``: that overlaps sentence-transformers 6.3's ``transformers>=5``, and pip resolves
+#   it to transformers 5.5.4 and huggingface_hub 1.21.0, so the OpenVINO backend is checked on 6.3.0.
+#   (It cannot share a venv with optimum-onnx: ``optimum~=2.3.0`` against ``~=2.1.0``.)
+#: The venvs that load a model's ONNX / OpenVINO exports through sentence-transformers' ``backend=``.
+BACKEND_TARGETS: tuple[CompatTarget, ...] = (
+    CompatTarget(
+        "st-5.1-onnx",
+        (
+            "sentence-transformers==5.1.2",
+            *_TRANSFORMERS_4,
+            "optimum[onnxruntime]==2.1.0",
+            "optimum-onnx==0.1.0",
+            "onnxruntime==1.32.0",
+            "onnx==1.23.2",
+        ),
+    ),
+    CompatTarget(
+        "st-6-openvino",
+        (
+            "sentence-transformers==6.3.0",
+            "transformers==5.5.4",
+            "huggingface_hub==1.21.0",
+            "tokenizers==0.22.2",
+            "optimum-intel[openvino]==2.2.0",
+            "optimum==2.3.0",
+            "openvino==2026.4.1",
+            "openvino-tokenizers==2026.4.1.0",
+            "nncf==3.4.0",
+            "torchvision==0.28.0",
+        ),
+        # optimum-intel requires torchvision but imports it only for vision-language models. The registry
+        # has only CUDA builds of it (0.28.0+cu130), whose operators do not load beside the CPU torch, and
+        # transformers 5 then fails to import PreTrainedModel at all; without torchvision it imports.
+        uninstall=("torchvision",),
+    ),
+)
+#: The backend each :data:`BACKEND_TARGETS` venv loads exports with.
+BACKEND_OF_TARGET = {"st-5.1-onnx": "onnx", "st-6-openvino": "openvino"}
 
 
 def current_target() -> CompatTarget:
@@ -171,7 +227,9 @@ def ensure_venv(target: CompatTarget, root: Path | None = None, *, python: str |
     """
     python = python or _base_python()
     venv = (root or leaf_hub_home() / "compat-venvs") / target.name
-    want = {"torch": TORCH_REQUIREMENT, "requirements": list(target.requirements), "python": python}
+    want: dict[str, Any] = {"torch": TORCH_REQUIREMENT, "requirements": list(target.requirements), "python": python}
+    if target.uninstall:  # only then: the release-line venvs keep their stamps
+        want["uninstall"] = list(target.uninstall)
     venv.parent.mkdir(parents=True, exist_ok=True)
     with _locked(venv.with_name(f"{venv.name}.lock")):  # one builder per venv, even across processes
         if _stamp_matches(venv, want):
@@ -186,6 +244,8 @@ def ensure_venv(target: CompatTarget, root: Path | None = None, *, python: str |
         _run([*pip, TORCH_REQUIREMENT], timeout=_PIP_TIMEOUT_S, env=env)
         # torch is pinned again so the resolver can never swap it for another build.
         _run([*pip, TORCH_REQUIREMENT, *target.requirements], timeout=_PIP_TIMEOUT_S, env=env)
+        if target.uninstall:
+            _run([py, "-m", "pip", "uninstall", "-y", "-q", *target.uninstall], timeout=300, env=env)
         torch_version = TORCH_REQUIREMENT.split("==", 1)[1]
         check = f"import torch, sentence_transformers; assert torch.__version__.split('+')[0] == {torch_version!r}"
         _run([py, "-I", "-c", check], timeout=300, env=env)
@@ -530,3 +590,212 @@ def write_report(
     }
     out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return out
+
+
+# --- sentence-transformers' own backends (backend="onnx" / "openvino") on a model's exports -----------
+
+_BACKEND_PROBE = Path(__file__).with_name("backend_probe.py")
+#: Smallest per-text cosine, backend vs torch, of an int8 export: a sanity floor (the export is still the
+#: same model), not a quality claim; the measured value is what gets recorded. fp32 exports must reach
+#: :data:`leaf_hub.models.exported.MIN_EXPORT_COSINE` (0.99).
+INT8_SANITY_COSINE = 0.90
+
+
+@dataclass(frozen=True)
+class BackendVariant:
+    """One way of loading a model's export: ``SentenceTransformer(m, backend=..., model_kwargs={"file_name": ...})``.
+
+    Attributes:
+        backend: ``onnx`` or ``openvino``.
+        file_name: Repo-relative graph file, or ``None`` for sentence-transformers' automatic selection.
+        precision: ``fp32`` or ``int8``: which cosine floor applies.
+    """
+
+    backend: str
+    file_name: str | None
+    precision: str
+
+    @property
+    def floor(self) -> float:
+        """The cosine floor this variant must reach."""
+        from leaf_hub.models.exported import MIN_EXPORT_COSINE
+
+        return MIN_EXPORT_COSINE if self.precision == "fp32" else INT8_SANITY_COSINE
+
+
+@dataclass
+class BackendRow:
+    """One load of an export through ``backend=``, as written to ``reports/compat_backends.json``."""
+
+    target: str
+    source: str
+    backend: str
+    file_name: str | None
+    precision: str
+    floor: float
+    versions: dict[str, str | None] = field(default_factory=dict)
+    loaded_ok: bool = False
+    #: sentence-transformers exported the model itself (no file matched): the export was not what loaded.
+    exported_by_sentence_transformers: bool | None = None
+    loaded_file: str | None = None
+    #: Per-text cosine with the torch model in the same venv: min and mean over texts and prompts.
+    cosine_min: float | None = None
+    cosine_mean: float | None = None
+    cosine_by_prompt: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Min cosine with the caller's reference vectors (the training-time model), when given.
+    reference_cosine_min: float | None = None
+    load_seconds: float | None = None
+    texts_per_s: float | None = None
+    torch_texts_per_s: float | None = None
+    speedup: float | None = None
+    passed: bool = False
+    venv_seconds: float = 0.0
+    venv_built: bool = False
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    norms = np.linalg.norm(a64, axis=1) * np.linalg.norm(b64, axis=1)
+    return (a64 * b64).sum(axis=1) / np.maximum(norms, 1e-12)
+
+
+def _run_script(
+    script: Path,
+    venv: Path,
+    job: Mapping[str, Any],
+    *,
+    endpoint: str | None,
+    token: str | None,
+    timeout: float,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Run a probe script in ``venv`` (``python -I``, empty cwd, throwaway ``HF_HOME``); its result and arrays."""
+    import numpy as np
+
+    with tempfile.TemporaryDirectory(prefix="leaf-hub-compat-") as tmp:
+        work = Path(tmp)
+        for name in ("cwd", "out", "hf_home"):
+            (work / name).mkdir()
+        local = work / script.name
+        shutil.copyfile(script, local)
+        (work / "job.json").write_text(json.dumps({**job, "out": str(work / "out")}), encoding="utf-8")
+        cmd = [str(_venv_python(venv)), "-I", str(local), str(work / "job.json")]
+        env = _probe_env(endpoint, work / "hf_home", token)
+        try:
+            proc = subprocess.run(cmd, cwd=work / "cwd", env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"ok": False, "error": f"timed out after {timeout:.0f} s"}, {}
+        result_path = work / "out" / "result.json"
+        if not result_path.is_file():
+            lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+            return {"ok": False, "error": lines[-1] if lines else f"probe exited {proc.returncode}"}, {}
+        result = json.loads(result_path.read_text(encoding="utf-8"))
+        vectors: dict[str, np.ndarray] = {}
+        if (work / "out" / "embeddings.npz").is_file():
+            with np.load(work / "out" / "embeddings.npz") as npz:
+                vectors = {key: npz[key] for key in npz.files}
+        return result, vectors
+
+
+def run_backends(
+    model: str | Path,
+    texts: Sequence[str],
+    variants: Mapping[str, Sequence[BackendVariant]],
+    *,
+    prompt_names: Sequence[str] = ("query",),
+    reference: Mapping[str, np.ndarray] | None = None,
+    speed: Mapping[str, Any] | None = None,
+    revision: str | None = None,
+    endpoint: str | None = None,
+    token: str | None = None,
+    venv_root: Path | None = None,
+    timeout: float = _PROBE_TIMEOUT_S,
+) -> list[BackendRow]:
+    """Load ``model``'s exports with ``backend=`` in each backend venv and compare with its torch load there.
+
+    Args:
+        model: A local model folder holding ``onnx/`` / ``openvino/``, or a Hub repo id when
+            ``endpoint`` is given.
+        texts: Probe texts; each is encoded without a prompt and with each of ``prompt_names``.
+        variants: ``{target name: [variant, ...]}``, target names from :data:`BACKEND_TARGETS`.
+        prompt_names: Prompt names the model defines (``query``).
+        reference: Optional ``{"plain": ..., "<prompt>": ...}`` vectors of the training-time model
+            (:func:`reference_embeddings`); the rows then also record the min cosine against them.
+        speed: ``{"texts": [...], "repeats": n, "batch_size": b, "prompt_name": "query"}`` to time
+            queries (interleaved with torch in the same venv), or ``None``.
+        revision: Hub revision (tag) when loading from a hub.
+        endpoint: Hub URL; ``None`` loads the local folder offline.
+        token: Hub token, passed to the probe as ``HF_TOKEN`` only.
+        venv_root: Folder of the cached venvs (``$LEAF_HUB_HOME/compat-venvs`` by default).
+        timeout: Seconds one venv's probe may take.
+
+    Returns:
+        One row per (target, variant), in order. A failed build or load is a row with ``error`` set.
+    """
+    targets = {target.name: target for target in BACKEND_TARGETS}
+    source = f"{model}@{revision or 'main'} via {endpoint}" if endpoint else str(model)
+    model_ref = str(Path(model).resolve()) if endpoint is None else str(model)
+    rows: list[BackendRow] = []
+    for name, wanted in variants.items():
+        target = targets[name]
+        start = time.perf_counter()
+        base = [BackendRow(name, source, v.backend, v.file_name, v.precision, v.floor) for v in wanted]
+        try:
+            venv, built = ensure_venv(target, venv_root)
+        except (LeafHubError, subprocess.TimeoutExpired, OSError) as e:
+            for row in base:
+                row.error = f"venv: {e}"
+            rows.extend(base)
+            continue
+        venv_seconds = round(time.perf_counter() - start, 2)
+        job = {
+            "model": model_ref,
+            "revision": revision,
+            "texts": list(texts),
+            "prompt_names": list(prompt_names),
+            "variants": [{"backend": v.backend, "file_name": v.file_name} for v in wanted],
+            "speed": dict(speed) if speed else None,
+        }
+        result, vectors = _run_script(_BACKEND_PROBE, venv, job, endpoint=endpoint, token=token, timeout=timeout)
+        entries = result.get("variants") or [{} for _ in range(len(wanted) + 1)]
+        torch_entry = entries[0]
+        for i, row in enumerate(base, start=1):
+            entry = entries[i] if i < len(entries) else {}
+            row.venv_seconds, row.venv_built = venv_seconds, built
+            row.versions = result.get("versions", {})
+            row.loaded_ok = bool(entry.get("ok"))
+            row.error = entry.get("error") or (None if result.get("ok") else result.get("error"))
+            row.exported_by_sentence_transformers = entry.get("exported_by_sentence_transformers")
+            row.loaded_file = entry.get("loaded_file")
+            row.load_seconds = entry.get("load_seconds")
+            row.warnings = entry.get("warnings", [])
+            row.texts_per_s = entry.get("texts_per_s")
+            row.torch_texts_per_s = torch_entry.get("texts_per_s")
+            if row.texts_per_s and row.torch_texts_per_s:
+                row.speedup = round(row.texts_per_s / row.torch_texts_per_s, 2)
+            if result.get("leaf_hub_importable"):
+                row.loaded_ok = False
+                row.error = "leaf_hub was importable inside the probe; the check would not be independent"
+            if not row.loaded_ok:
+                continue
+            every = []
+            for prompt in ("plain", *prompt_names):
+                cos = _cosines(vectors[f"v{i}__{prompt}"], vectors[f"v0__{prompt}"])
+                row.cosine_by_prompt[prompt] = {"min": float(cos.min()), "mean": float(cos.mean())}
+                every.append(cos)
+                if reference is not None and prompt in reference:
+                    ref_min = float(_cosines(vectors[f"v{i}__{prompt}"], reference[prompt]).min())
+                    row.reference_cosine_min = min(ref_min, row.reference_cosine_min or ref_min)
+            row.cosine_min = min(float(c.min()) for c in every)
+            row.cosine_mean = float(sum(float(c.sum()) for c in every) / sum(len(c) for c in every))
+            row.passed = row.cosine_min >= row.floor and not row.exported_by_sentence_transformers
+            if row.exported_by_sentence_transformers:
+                row.error = "sentence-transformers exported the model itself: no export file was selected"
+            elif not row.passed:
+                row.error = f"min cosine {row.cosine_min:.6f} < {row.floor}"
+        logger.info("%s: %s", name, [(r.file_name, r.loaded_ok, r.cosine_min) for r in base])
+        rows.extend(base)
+    return rows
