@@ -72,7 +72,16 @@ def test_publish_ships_verified_exports_and_the_card_snippet_runs(run, tmp_path)
         card = (folder / "README.md").read_text()
         for entry in record["exports"]:
             assert f"| `{entry['path']}` | {entry['runtime']} | {entry['precision']} |" in card
-        assert "Loaders tested: onnxruntime" in card and "were not tested" in card
+        # sentence-transformers' backend= loads, with the versions reports/compat_backends.json records
+        from leaf_hub.export import backend_loads
+
+        backends = backend_loads(paths)
+        assert [b["backend"] for b in backends][:1] == ["onnx"]
+        for backend in backends:
+            assert f"# {backend['install']}\n# tested: {backend['tested']}\n" in card
+        assert f'model = SentenceTransformer("org/leaf-ir-exports", backend="onnx")  # finds {ONNX_FP32}' in card
+        assert f'backend="onnx", model_kwargs={{"file_name": "{ONNX_INT8}"}})  # int8' in card
+        assert "onnxruntime alone runs the graph" in card
         snippet = re.search(r"```python\n(import numpy as np\nimport onnxruntime.*?)```", card, re.S).group(1)
         snippet = snippet.replace('"How do I bake bread at home?"', "*json.loads(sys.argv[1])")
         snippet = "import json, sys\n" + snippet + "\nprint(json.dumps(embeddings.tolist()))\n"
