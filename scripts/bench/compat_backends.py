@@ -115,6 +115,7 @@ def _publish(folder: Path) -> tuple[object, object]:
     tokens = [TokenSpec.generate("compat", orgs=["org"]), TokenSpec.generate("compat", "read", ["org"])]
     server = running_hub_server(tokens=tokens)
     hub = server.__enter__()
+    _quiet_logs()  # starting the server configures logging again
     client = HubClient(endpoint=hub.url, token=hub.write_token)
     client.ensure_repo(REPO_ID)
     commit = client.upload_folder(REPO_ID, folder, "backend check: model + exports")
@@ -223,7 +224,6 @@ def main(argv: list[str] | None = None) -> int:
         load = {}
         if args.source == "hub":
             server, hub = _publish(folder)
-            _quiet_logs()
             load = {"revision": TAG, "endpoint": hub.url, "token": hub.read_token}
         try:
             rows = run_backends(
