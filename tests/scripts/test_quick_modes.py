@@ -40,6 +40,7 @@ QUICK = {
     "bench/bench_soak": ("--out", [], 2),
     "bench/bench_test_disk": ("--out", [], 0),
     "bench/bench_train": ("--output", [], 2),
+    "bench/compat_backends": ("--out", [], 2),
     "bench/compat_matrix": ("--out", [], 1),
     "studies/ablation": ("--output", [], 0),
     "studies/parallel_study": ("--output", [], 0),
