@@ -50,6 +50,7 @@ __all__ = [
     "TeacherKind",
     "TeacherSpec",
     "TrainingSpec",
+    "TrainingStage",
     "find_recipe",
     "load_recipe",
 ]
@@ -293,6 +294,16 @@ class StudentSpec(ModelSpec):
         task_prompts: Per-task prompts stored next to them in the saved model's ``prompts``
             (``{"SciFact-query": "...", "STS": "..."}``, keyed as mteb keys model prompts), so
             evaluation here and stock mteb on the published model use the same prompt per task.
+        kind: ``transformer`` (``id`` is a small encoder: Transformer, Pooling, ``Dense``) or
+            ``static`` (``id`` is the model a token-embedding table is distilled from, normally
+            the teacher: sentence-transformers' ``StaticEmbedding`` built by model2vec, its
+            ridge-fitted map into the teacher's space folded into the table; see
+            :mod:`leaf_hub.models.static`).
+        pca_dims: ``static``: PCA dimensions of the table (``None``: none, the source's width).
+        sif_coefficient: ``static``: model2vec's SIF token weighting (``None``: none).
+
+    ``kind`` and the static options are left out of the serialised recipe while they hold their
+    defaults, so fingerprints of recipes written before them do not change.
     """
 
     projection_dim: int = Field(gt=0, le=16384)
@@ -303,6 +314,9 @@ class StudentSpec(ModelSpec):
     query_prompt: str = ""
     document_prompt: str = ""
     task_prompts: TaskPrompts = Field(default_factory=dict)
+    kind: Literal["transformer", "static"] = "transformer"
+    pca_dims: int | None = Field(default=None, gt=0, le=16384)
+    sif_coefficient: float | None = Field(default=1e-4, ge=0, lt=1)
 
     @field_validator("ridge_lambda")
     @classmethod
@@ -310,6 +324,28 @@ class StudentSpec(ModelSpec):
         if value != "auto" and not float(value) > 0:
             raise ValueError("ridge_lambda must be > 0 or 'auto'")
         return value
+
+    @model_validator(mode="after")
+    def _check_static_options(self) -> StudentSpec:
+        if self.kind != "static":
+            for name in _STATIC_OPTIONS:
+                if name in self.model_fields_set:
+                    raise ValueError(f"{name} is only used with kind: static (this student is kind: {self.kind})")
+        elif self.max_seq_length is not None:
+            raise ValueError("max_seq_length does not apply to kind: static (a static table reads every token)")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _drop_default_kind(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for name in ("kind", *_STATIC_OPTIONS):
+            if name in data and data[name] == type(self).model_fields[name].default:
+                del data[name]
+        return data
+
+
+#: Student options of ``kind: static`` only.
+_STATIC_OPTIONS = ("pca_dims", "sif_coefficient")
 
 
 class DataSource(_Strict):
@@ -344,6 +380,25 @@ class DataSpec(_Strict):
     max_chars: int = Field(default=4000, gt=0)
 
 
+class TrainingStage(_Strict):
+    """One stage of a staged training: only texts of the given kinds, its own epochs and learning rate.
+
+    pyNIFE trains a static query encoder on documents first, then on queries at a lower learning
+    rate; ``stages: [{kinds: [document], epochs: 2}, {kinds: [query], epochs: 2, learning_rate: 2e-4}]``
+    says that. Each stage is a full run of the trainer (warm-up and schedule included) that starts
+    from the weights the previous stage left.
+
+    Attributes:
+        kinds: The text kinds (``query``, ``document``) this stage trains on.
+        epochs: Passes over those texts.
+        learning_rate: Peak learning rate of this stage (``None``: ``training.learning_rate``).
+    """
+
+    kinds: list[Literal["query", "document"]] = Field(min_length=1)
+    epochs: float = Field(gt=0)
+    learning_rate: float | None = Field(default=None, gt=0, le=1.0)
+
+
 class TrainingSpec(_Strict):
     """Optimisation settings.
 
@@ -376,6 +431,11 @@ class TrainingSpec(_Strict):
             (less padding); ``1``: the stock random batches.
         dataloader_workers: DataLoader worker processes (collation is cheap once texts are
             pre-tokenised; workers pay on a GPU machine with many cores).
+        optimizer: ``adamw`` (the stock fused AdamW over every parameter) or ``sparse_adam``
+            (``student.kind: static`` only: the table's gradient is sparse and ``SparseAdam``
+            updates only the rows of the batch's tokens; no weight decay, no gradient clipping).
+        stages: Train in stages (:class:`TrainingStage`), e.g. documents first, then queries at a
+            lower learning rate; ``epochs`` is then unused. ``None``: one run over every text.
 
     The last three options are off by default, so a custom recipe trains plain LEAF; the shipped
     recipes switch score distillation on (weight 0.1, chosen in ``reports/ablation.json``). While
@@ -404,6 +464,14 @@ class TrainingSpec(_Strict):
     trainable_layers: int | None = Field(default=None, ge=0, le=128)
     length_group: int = Field(default=64, ge=1, le=100_000)
     dataloader_workers: int = Field(default=0, ge=0, le=64)
+    optimizer: Literal["adamw", "sparse_adam"] = "adamw"
+    stages: list[TrainingStage] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _check_stages(self) -> TrainingSpec:
+        if self.stages and self.max_steps is not None:
+            raise ValueError("max_steps and stages do not go together; give each stage its epochs")
+        return self
 
     @model_serializer(mode="wrap")
     def _drop_default_options(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -425,6 +493,8 @@ _TRAINING_OPTIONS = (
     "trainable_layers",
     "length_group",
     "dataloader_workers",
+    "optimizer",
+    "stages",
 )
 
 
@@ -606,6 +676,20 @@ class Recipe(_Strict):
         if not _VERSION.match(value):
             raise ValueError(f"'{value}' is not a semantic version like 0.1.0")
         return value
+
+    @model_validator(mode="after")
+    def _check_student_kind(self) -> Recipe:
+        if self.student.kind == "static":
+            if self.training.trainable_layers is not None:
+                raise ValueError("training.trainable_layers does not apply to student.kind: static (no layers)")
+            if "init" in self.evaluation.modes:
+                raise ValueError(
+                    "evaluation.modes: init scores student.id as published, which for student.kind: static is the "
+                    "model the table is distilled from (the teacher); leave init out"
+                )
+        elif self.training.optimizer == "sparse_adam":
+            raise ValueError("training.optimizer: sparse_adam needs student.kind: static (a sparse embedding table)")
+        return self
 
     @property
     def run_dir(self) -> Path:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -49,6 +50,7 @@ __all__ = [
     "ASYM_MIN_SENTENCE_TRANSFORMERS",
     "CLASSIC_TYPES",
     "SUPPORTED_SENTENCE_TRANSFORMERS",
+    "STATIC_MIN_SENTENCE_TRANSFORMERS",
     "SUPPORTED_ST_VERSIONS",
     "check_portable",
     "portability_problems",
@@ -68,7 +70,14 @@ CLASSIC_TYPES: dict[str, str] = {
     "Pooling": "sentence_transformers.models.Pooling",
     "Dense": "sentence_transformers.models.Dense",
     "Normalize": "sentence_transformers.models.Normalize",
+    "StaticEmbedding": "sentence_transformers.models.StaticEmbedding",
 }
+#: First sentence-transformers release with ``models.StaticEmbedding`` (commit 78553270, "Add lightning-fast
+#: StaticEmbedding module based on model2vec (#2961)", is first in tag v3.2.0): a static leaf loads on
+#: 3.2 and later, so on every supported line (:data:`SUPPORTED_ST_VERSIONS`).
+STATIC_MIN_SENTENCE_TRANSFORMERS = "3.2"
+#: Files of a ``StaticEmbedding`` folder, as every release from 3.2 to 6.x saves and loads it.
+STATIC_FILES: frozenset[str] = frozenset({"model.safetensors", "tokenizer.json"})
 
 #: Keys of ``sentence_bert_config.json`` that 3.4's ``Transformer.__init__`` accepts and 6.x reads.
 TRANSFORMER_CONFIG_KEYS: frozenset[str] = frozenset({"max_seq_length", "do_lower_case"})
@@ -205,11 +214,30 @@ def _portable_normalize(folder: Path, module: Any) -> None:
         shutil.rmtree(folder)
 
 
+def _portable_static(folder: Path, module: Any) -> None:
+    from safetensors import safe_open
+
+    weights = folder / "model.safetensors"
+    if not weights.is_file() or not (folder / "tokenizer.json").is_file():
+        raise NotPortableError(f"{folder.name}: a StaticEmbedding needs model.safetensors and tokenizer.json")
+    with safe_open(str(weights), framework="pt") as fh:
+        keys = set(fh.keys())
+    if keys != {"embedding.weight"}:
+        raise NotPortableError(f"{folder.name}/model.safetensors holds {sorted(keys)}, expected ['embedding.weight']")
+    for path in folder.iterdir():  # 3.2-5.x read exactly these two files; anything else is 6.x-only
+        if path.name not in STATIC_FILES:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+
+
 _POST_PROCESSORS = {
     "Transformer": _portable_transformer,
     "Pooling": _portable_pooling,
     "Dense": _portable_dense,
     "Normalize": _portable_normalize,
+    "StaticEmbedding": _portable_static,
 }
 
 
@@ -283,6 +311,14 @@ def save_portable(model: SentenceTransformer, path: str | Path) -> Path:
             subfolder = staging / entry["path"] if entry["path"] else staging
             if name == "Transformer" and entry["path"]:
                 raise NotPortableError("the Transformer must be saved in the folder root (path '')")
+            if name == "StaticEmbedding" and not entry["path"]:
+                # 6.x saves an input module in the root; 3.x builds a root module as a Transformer would be
+                # built (module_class(folder, ...)), which StaticEmbedding refuses: give it its own folder
+                entry = {**entry, "path": f"{entry['idx']}_StaticEmbedding"}
+                subfolder = staging / entry["path"]
+                subfolder.mkdir()
+                for file in STATIC_FILES:
+                    os.replace(staging / file, subfolder / file)
             _POST_PROCESSORS[name](subfolder, module)
             entries.append(
                 {"idx": entry["idx"], "name": entry["name"], "path": entry["path"], "type": CLASSIC_TYPES[name]}
@@ -347,6 +383,14 @@ def _module_problems(folder: Path, index: int, entry: Mapping[str, Any], problem
             problems.append(f"{sub.name}/config.json: activation_function is not a torch.nn class")
         if not (sub / "model.safetensors").is_file():
             problems.append(f"{sub.name}: no model.safetensors")
+    elif name == "StaticEmbedding":
+        present = {p.name for p in sub.iterdir()} if sub.is_dir() else set()
+        if STATIC_FILES - present:
+            problems.append(f"{sub.name}: missing {sorted(STATIC_FILES - present)}")
+        if not entry.get("path"):
+            problems.append(f"{where}: a StaticEmbedding needs its own folder (3.x loads root modules as Transformers)")
+        elif present - STATIC_FILES:
+            problems.append(f"{sub.name}: files no release before 6 reads {sorted(present - STATIC_FILES)}")
     elif name == "Normalize" and (sub / "config.json").is_file():
         _check_keys(problems, f"{sub.name}/config.json", _read_json(sub / "config.json"), frozenset())
 
