@@ -25,7 +25,7 @@ measures alignment and writes the run folder; every rank returns the report rank
 
 from __future__ import annotations
 
-from leaf_hub.distill.alignment import alignment_cosines, gain_standard_error, mean_alignment
+from leaf_hub.distill.alignment import alignment_by_kind, alignment_cosines, gain_standard_error, mean_alignment
 from leaf_hub.distill.checkpoints import (
     CHECKPOINT_CHECKSUMS,
     checkpoint_problem,
@@ -39,6 +39,7 @@ from leaf_hub.distill.train import distill_models
 __all__ = [
     "CHECKPOINT_CHECKSUMS",
     "TrainingTexts",
+    "alignment_by_kind",
     "alignment_cosines",
     "checkpoint_problem",
     "distill",

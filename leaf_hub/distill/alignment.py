@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["alignment_cosines", "gain_standard_error", "mean_alignment"]
+__all__ = ["alignment_by_kind", "alignment_cosines", "gain_standard_error", "mean_alignment"]
 
 
 def alignment_cosines(
@@ -39,6 +39,32 @@ def gain_standard_error(before: np.ndarray, after: np.ndarray) -> float:
     """Standard error of the mean per-text alignment gain (paired: the same held-out texts)."""
     diff = np.asarray(after, dtype=np.float64) - np.asarray(before, dtype=np.float64)
     return float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
+
+
+def alignment_by_kind(before: np.ndarray, after: np.ndarray, kinds: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Held-out alignment per text kind: ``{"query": {"n", "before", "after", "gain_se"}, "document": ...}``.
+
+    Args:
+        before: Per-text cosines before training (the initialisation's).
+        after: The same texts' cosines after training.
+        kinds: ``query`` or ``document`` of each held-out text.
+
+    Returns:
+        One entry per kind present, sorted by kind.
+    """
+    labels = np.asarray(list(kinds))
+    if len(labels) != len(before) or len(labels) != len(after):
+        raise ValueError(f"{len(labels)} kinds for {len(before)} / {len(after)} cosines")
+    out: dict[str, dict[str, float]] = {}
+    for kind in sorted(set(labels.tolist())):
+        mask = labels == kind
+        out[kind] = {
+            "n": int(mask.sum()),
+            "before": float(np.asarray(before)[mask].mean()),
+            "after": float(np.asarray(after)[mask].mean()),
+            "gain_se": gain_standard_error(np.asarray(before)[mask], np.asarray(after)[mask]),
+        }
+    return out
 
 
 #: Written into each checkpoint once it is completely saved: size and sha256 of every file.

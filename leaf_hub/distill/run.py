@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from leaf_hub import parallel
-from leaf_hub.distill.alignment import alignment_cosines, gain_standard_error
+from leaf_hub.distill.alignment import alignment_by_kind, alignment_cosines, gain_standard_error
 from leaf_hub.distill.checkpoints import _last_checkpoint
 from leaf_hub.distill.texts import _with_prompt, load_texts, teacher_vectors
 from leaf_hub.distill.train import distill_models
@@ -83,6 +83,7 @@ def distill(recipe: Recipe, run: RunFolder, *, resume: bool = False, device: str
         DistillError: Dimension mismatch, unwritable output, non-finite loss.
     """
     from leaf_hub.encoders import apply_teacher_precision, build_teacher
+    from leaf_hub.models.static import build_static_student, fold_projection
     from leaf_hub.models.student import build_student, init_projection
     from leaf_hub.precision import resolve_precision
 
@@ -91,6 +92,8 @@ def distill(recipe: Recipe, run: RunFolder, *, resume: bool = False, device: str
     run_dir = run.root
     folder = run
     _check_writable(run_dir)
+    if resume and recipe.training.stages:
+        raise DistillError("--resume is not supported with training.stages; run the distillation again")
     if resume:  # refuse before the slow teacher work
         with parallel.main_first():
             last = _last_checkpoint(folder.checkpoints_dir)
@@ -122,16 +125,30 @@ def distill(recipe: Recipe, run: RunFolder, *, resume: bool = False, device: str
     del teacher  # free the big model before training
 
     prompts = {"query": recipe.student.query_prompt, "document": recipe.student.document_prompt}
-    student = build_student(
-        recipe.student.resolve(),
-        projection_dim=recipe.student.projection_dim,
-        projection_bias=recipe.student.projection_bias,
-        normalize=recipe.teacher.normalize,
-        max_seq_length=recipe.student.max_seq_length,
-        prompts={**prompts, **recipe.student.task_prompts},
-        revision=recipe.student.revision if recipe.student.source == "hub" else None,
-        device=device,
-    )
+    static = recipe.student.kind == "static"
+    if static:  # StaticEmbedding (model2vec, cached per machine) -> Dense -> Normalize; Dense folded below
+        with parallel.main_first():
+            student = build_static_student(
+                recipe.student.resolve(),
+                projection_dim=recipe.student.projection_dim,
+                projection_bias=recipe.student.projection_bias,
+                normalize=recipe.teacher.normalize,
+                pca_dims=recipe.student.pca_dims,
+                sif_coefficient=recipe.student.sif_coefficient,
+                prompts={**prompts, **recipe.student.task_prompts},
+                device=device,
+            )
+    else:
+        student = build_student(
+            recipe.student.resolve(),
+            projection_dim=recipe.student.projection_dim,
+            projection_bias=recipe.student.projection_bias,
+            normalize=recipe.teacher.normalize,
+            max_seq_length=recipe.student.max_seq_length,
+            prompts={**prompts, **recipe.student.task_prompts},
+            revision=recipe.student.revision if recipe.student.source == "hub" else None,
+            device=device,
+        )
     train_texts = _with_prompt(texts.train, prompts)
     held_texts = _with_prompt(texts.heldout, prompts)
     sample = min(len(train_texts), recipe.student.ridge_samples)
@@ -144,21 +161,35 @@ def distill(recipe: Recipe, run: RunFolder, *, resume: bool = False, device: str
             method=recipe.student.projection_init,
             lam=recipe.student.ridge_lambda,
         )
+    if static:  # the ridge map folded into the table: exact for mean pooling, stock modules only
+        student = fold_projection(student)
     parallel.broadcast_parameters(student)
+    held_kinds = [kind for _, kind in texts.heldout]
     before_cos = alignment_cosines(student, held_texts, held_targets) if here.is_main else np.zeros(0)
     before = float(before_cos.mean()) if here.is_main else float("nan")
     if here.is_main:
-        logger.info("held-out alignment before training: %.4f", before)
-    trained = distill_models(
-        student, train_texts, train_targets, recipe.training, folder.checkpoints_dir, resume=resume, dtype=dtype
-    )
+        logger.info("held-out alignment before training: %.4f %s", before, _by_kind_line(before_cos, held_kinds))
+    if recipe.training.stages:
+        trained = _train_in_stages(
+            student, train_texts, train_targets, [k for _, k in texts.train], recipe, folder.checkpoints_dir, dtype
+        )
+    else:
+        trained = distill_models(
+            student, train_texts, train_targets, recipe.training, folder.checkpoints_dir, resume=resume, dtype=dtype
+        )
     if not here.is_main:  # rank 0 alone measures and writes the run folder; return what it wrote
         parallel.barrier()
         return folder.load_report()
     after_cos = alignment_cosines(student, held_texts, held_targets)
     after = float(after_cos.mean())
     gain_se = gain_standard_error(before_cos, after_cos)
-    logger.info("held-out alignment after training: %.4f (gain %+.4f ± %.4f)", after, after - before, gain_se)
+    logger.info(
+        "held-out alignment after training: %.4f (gain %+.4f ± %.4f) %s",
+        after,
+        after - before,
+        gain_se,
+        _by_kind_line(after_cos, held_kinds),
+    )
 
     _save_model(student, folder.model_dir)
     folder.save_recipe(recipe)
@@ -193,11 +224,59 @@ def distill(recipe: Recipe, run: RunFolder, *, resume: bool = False, device: str
         teacher_encoded_per_rank=encoded_per_rank,
         citations=trained["citations"],
         precision={"teacher": teacher_precision, "training": trained["precision"]},
+        student_kind=recipe.student.kind,
+        alignment_by_kind=alignment_by_kind(before_cos, after_cos, held_kinds),
     )
     folder.save_report(report)
     shutil.rmtree(work, ignore_errors=True)
     parallel.barrier()  # the other ranks wait for metrics.json
     return report
+
+
+def _train_in_stages(
+    student: SentenceTransformer,
+    texts: list[str],
+    targets: np.ndarray,
+    kinds: list[str],
+    recipe: Recipe,
+    checkpoints: Path,
+    dtype: str = "fp32",
+) -> dict[str, Any]:
+    """Run ``training.stages`` one after the other (each a full trainer run on its kinds' texts)."""
+    total: dict[str, Any] = {"steps": 0, "train_seconds": 0.0, "loss_history": [], "text_passes": 0}
+    tokens = 0.0
+    labels = np.asarray(kinds)
+    for index, stage in enumerate(recipe.training.stages or []):
+        rows = np.flatnonzero(np.isin(labels, stage.kinds))
+        if not len(rows):
+            raise DistillError(f"training.stages[{index}]: no training texts of kind {', '.join(stage.kinds)}")
+        settings = recipe.training.model_copy(
+            update={"epochs": stage.epochs, "learning_rate": stage.learning_rate or recipe.training.learning_rate}
+        )
+        logger.info("stage %d: %d %s texts, %g epochs", index, len(rows), "+".join(stage.kinds), stage.epochs)
+        out = distill_models(
+            student,
+            [texts[i] for i in rows],
+            np.asarray(targets[rows]),
+            settings,
+            checkpoints / f"stage-{index}",
+            dtype=dtype,
+        )
+        offset = total["steps"]
+        total["loss_history"] += [[step + offset, loss] for step, loss in out["loss_history"]]
+        total["steps"] += out["steps"]
+        total["train_seconds"] += out["train_seconds"]
+        total["text_passes"] += out["text_passes"]
+        tokens += out["text_passes"] * out["mean_tokens"]
+        total.update({k: out[k] for k in ("parameters", "citations", "precision")})
+    total["mean_tokens"] = tokens / max(total["text_passes"], 1)
+    total["resumed_from"] = None
+    return total
+
+
+def _by_kind_line(cosines: np.ndarray, kinds: list[str]) -> str:
+    parts = [f"{k} {float(cosines[np.asarray(kinds) == k].mean()):.4f}" for k in sorted(set(kinds))]
+    return f"({', '.join(parts)})" if parts else ""
 
 
 def _save_model(student: SentenceTransformer, path: Path) -> None:

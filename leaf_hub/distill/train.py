@@ -68,13 +68,29 @@ def distill_models(
     from transformers import TrainerCallback
 
     from leaf_hub.losses import build_loss, loss_citations
+    from leaf_hub.models.static import is_static
     from leaf_hub.precision import resolve_precision
-    from leaf_hub.training import LeafTrainer, PretokenizedCollator, TokenCache, freeze_lower_layers
+    from leaf_hub.training import (
+        BagCollator,
+        LeafTrainer,
+        PretokenizedCollator,
+        TokenCache,
+        freeze_lower_layers,
+        static_token_ids,
+    )
 
     if len(texts) != len(targets):
         raise DistillError(f"{len(texts)} texts but {len(targets)} teacher vectors")
-    with parallel.main_first():  # rank 0 tokenises and writes the chunks; the others then read them
-        tokens = TokenCache(student, token_cache_root).tokenize(texts)  # once, cached beside the teacher vectors
+    static = is_static(student)
+    sparse = training.optimizer == "sparse_adam"
+    if sparse and not static:
+        raise DistillError("training.optimizer: sparse_adam needs a static student (StaticEmbedding)")
+    if static:  # a Rust tokenizer, no limit: tokenised in memory in well under a second per 100k texts
+        tokens = static_token_ids(student, texts)
+        student[0].embedding.sparse = sparse  # EmbeddingBag: sparse gradients for SparseAdam
+    else:
+        with parallel.main_first():  # rank 0 tokenises and writes the chunks; the others then read them
+            tokens = TokenCache(student, token_cache_root).tokenize(texts)  # once, cached beside the teacher vectors
     dataset = Dataset.from_dict({"label": list(range(len(texts)))})
     loss = build_loss(student, targets, training)  # LEAF, or with focal / score-distillation options
     here = parallel.ranks()
@@ -116,12 +132,18 @@ def distill_models(
         disable_tqdm=not parallel.is_main_process(),
     )
     args.dataloader_drop_last = False
-    collator = PretokenizedCollator(
-        preprocess_fn=student.preprocess,
-        tokens=tokens,
-        pad_to_multiple_of=1 if use_cpu else 8,
-        token_type_ids="token_type_ids" in student.tokenizer.model_input_names,
-    )
+    if sparse:
+        args.max_grad_norm = 0.0  # gradient clipping does not take sparse gradients
+    collator: PretokenizedCollator | BagCollator
+    if static:
+        collator = BagCollator(preprocess_fn=student.preprocess, tokens=tokens)
+    else:
+        collator = PretokenizedCollator(
+            preprocess_fn=student.preprocess,
+            tokens=tokens,
+            pad_to_multiple_of=1 if use_cpu else 8,
+            token_type_ids="token_type_ids" in student.tokenizer.model_input_names,
+        )
 
     class _StepTracker(TrainerCallback):
         def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -144,12 +166,13 @@ def distill_models(
         data_collator=collator,
         callbacks=[_StepTracker(), _Checksums()],
         lengths=tokens.lengths,
-        group=training.length_group,
+        group=1 if static else training.length_group,  # no padding in a bag: nothing to group for
         projection_lr_multiplier=training.projection_lr_multiplier,
         schedule=training.schedule,
         warmup_ratio=training.warmup_ratio,
         cycles=training.cycles,
         cooldown_ratio=training.cooldown_ratio,
+        sparse_table=sparse,
     )
     checkpoint = None
     if resume:
@@ -165,6 +188,8 @@ def distill_models(
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     seconds = time.perf_counter() - start
+    if static:
+        student[0].embedding.sparse = False  # saved and used as the stock module is
     history = [[float(e["step"]), float(e["loss"])] for e in trainer.state.log_history if "loss" in e]
     steps = int(trainer.state.global_step)
     lengths = tokens.lengths

@@ -52,6 +52,9 @@ class DistillReport:
             ``requested``, ``reason``, and for bf16 the ``check``: cosine of bf16 to fp32 vectors on
             the held-out texts) and ``training`` (``dtype``, ``requested``, ``device``, ``reason``).
             Empty in reports written before the precision policy (they ran in fp32).
+        student_kind: ``transformer`` or ``static`` (the recipe's ``student.kind``).
+        alignment_by_kind: Held-out alignment per text kind, ``{"query": {"n", "before", "after",
+            "gain_se"}, "document": {...}}`` (empty in reports written before it).
     """
 
     recipe_name: str
@@ -84,6 +87,13 @@ class DistillReport:
     teacher_encoded_per_rank: list[int] = field(default_factory=list)
     citations: dict[str, str] = field(default_factory=dict)
     precision: dict[str, dict[str, Any]] = field(default_factory=dict)
+    student_kind: str = "transformer"
+    alignment_by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def query_alignment(self) -> float | None:
+        """Held-out query alignment after training, or ``None`` when the report has no per-kind figures."""
+        query = self.alignment_by_kind.get("query")
+        return float(query["after"]) if query else None
 
     def to_json(self) -> str:
         """Serialise as pretty JSON (the ``metrics.json`` text)."""
@@ -116,6 +126,13 @@ class DistillReport:
                 "held-out alignment before → after (gain ± s.e.)",
                 f"{self.alignment_before:.4f} → {self.alignment_after:.4f} "
                 f"({self.alignment_after - self.alignment_before:+.4f} ± {self.alignment_gain_se:.4f})",
+            ),
+            *(
+                (
+                    f"  {kind} ({int(fig['n']):,}) before → after",
+                    f"{fig['before']:.4f} → {fig['after']:.4f} ({fig['after'] - fig['before']:+.4f})",
+                )
+                for kind, fig in self.alignment_by_kind.items()
             ),
             ("steps / text-passes", f"{self.steps:,} / {self.text_passes:,}"),
             ("teacher: texts encoded / cache hits", f"{self.teacher_texts_encoded:,} / {self.teacher_cache_hits:,}"),

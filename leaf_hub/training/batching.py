@@ -9,6 +9,8 @@ while every epoch still visits the texts in a new random order.
 :class:`PretokenizedCollator` subclasses the stock ``SentenceTransformerDataCollator``: the dataset's
 ``label`` column holds each text's row, and the collator pads that row's cached ids
 (:class:`~leaf_hub.training.tokens.TokenIds`) instead of calling the tokenizer.
+:class:`BagCollator` does the same for a static student (``StaticEmbedding``): no padding, the
+batch's ids back to back with the offset of each text, as ``StaticEmbedding.preprocess`` builds them.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sentence_transformers.sentence_transformer.data_collator import SentenceTra
 
 from leaf_hub.training.tokens import TokenIds
 
-__all__ = ["LengthGroupedBatchSampler", "PretokenizedCollator", "padding_share"]
+__all__ = ["BagCollator", "LengthGroupedBatchSampler", "PretokenizedCollator", "padding_share"]
 
 
 class LengthGroupedBatchSampler(DefaultBatchSampler):
@@ -135,3 +137,32 @@ class PretokenizedCollator(SentenceTransformerDataCollator):
         if self.token_type_ids:
             batch["text_token_type_ids"] = torch.zeros_like(input_ids)
         return batch
+
+
+@dataclass
+class BagCollator(SentenceTransformerDataCollator):
+    """Cached ids of the rows named by ``label``, back to back, for ``StaticEmbedding`` (an ``EmbeddingBag``).
+
+    Produces ``text_input_ids`` (flat) and ``text_offsets`` (start of each text), the keys
+    ``StaticEmbedding.preprocess`` returns, plus ``label``.
+
+    Attributes:
+        tokens: Cached ids of the training texts, row ``i`` for dataset row ``i``.
+    """
+
+    tokens: TokenIds | None = field(default=None, repr=False)
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
+        """Concatenate the cached ids of the rows named by each feature's ``label``."""
+        if self.tokens is None:
+            raise ValueError("BagCollator needs the cached token ids")
+        rows = np.asarray([int(f["label"]) for f in features], dtype=np.int64)
+        starts, ends = self.tokens.offsets[rows], self.tokens.offsets[rows + 1]
+        lengths = ends - starts
+        ids = np.concatenate([self.tokens.flat[a:b] for a, b in zip(starts, ends, strict=True)]).astype(np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths[:-1])]).astype(np.int64)
+        return {
+            "label": torch.from_numpy(rows),
+            "text_input_ids": torch.from_numpy(ids),
+            "text_offsets": torch.from_numpy(offsets),
+        }

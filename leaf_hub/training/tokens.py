@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TokenCache", "TokenIds", "tokenizer_fingerprint"]
+__all__ = ["TokenCache", "TokenIds", "static_token_ids", "tokenizer_fingerprint"]
 
 
 @dataclass(frozen=True)
@@ -201,3 +201,16 @@ class TokenCache:
         offsets = np.concatenate([[0], np.cumsum(lengths)])
         pad = self.model.tokenizer.pad_token_id
         return TokenIds(flat=flat, offsets=offsets, pad_id=int(pad if pad is not None else 0))
+
+
+def static_token_ids(student: SentenceTransformer, texts: Sequence[str]) -> TokenIds:
+    """Token ids of ``texts`` as a static student (``StaticEmbedding`` first) reads them, in memory.
+
+    The table's Rust tokenizer encodes a few hundred thousand short texts per second, so there is
+    nothing to cache on disk. Ids are those of ``StaticEmbedding.preprocess``: no special tokens, no limit.
+    """
+    encodings = student[0].tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+    flat = np.fromiter((t for e in encodings for t in e.ids), dtype=np.int32, count=int(lengths.sum()))
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    return TokenIds(flat=flat, offsets=offsets, pad_id=0)

@@ -159,6 +159,9 @@ class LeafTrainer(SentenceTransformerTrainer):
         warmup_ratio: Share of steps (of each cycle) with linear warm-up.
         cycles: Linear cycles for ``schedule="cycles"``.
         cooldown_ratio: Share of steps of the cool-down for ``schedule="constant_cooldown"``.
+        sparse_table: The student is a static table whose ``EmbeddingBag`` gives sparse gradients:
+            the optimizer is ``torch.optim.SparseAdam`` (only the batch's rows move; set
+            ``max_grad_norm=0`` in the arguments, clipping does not take sparse gradients).
         **kwargs: Passed to ``SentenceTransformerTrainer``.
     """
 
@@ -172,8 +175,10 @@ class LeafTrainer(SentenceTransformerTrainer):
         warmup_ratio: float = 0.05,
         cycles: int = 1,
         cooldown_ratio: float = 0.2,
+        sparse_table: bool = False,
         **kwargs: Any,
     ) -> None:
+        self.sparse_table = sparse_table
         self.lengths = np.asarray(lengths)
         self.group = group
         self.projection_lr_multiplier = projection_lr_multiplier
@@ -215,6 +220,33 @@ class LeafTrainer(SentenceTransformerTrainer):
             else:
                 epoch_setter.sampler = sampler
         return sampler
+
+    def create_optimizer(self, model: Any = None) -> torch.optim.Optimizer:
+        """The stock optimizer, or ``SparseAdam`` over a static table's rows (``sparse_table``)."""
+        if not self.sparse_table or self.optimizer is not None:
+            return super().create_optimizer(model) if model is not None else super().create_optimizer()
+        params = [p for p in (model or self.model).parameters() if p.requires_grad]
+        if len(params) != 1:
+            raise ValueError(f"sparse_table: expected the table as the one trainable parameter, found {len(params)}")
+        args = self.args
+        self.optimizer = torch.optim.SparseAdam(
+            params, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon
+        )
+        return self.optimizer
+
+    def _get_grad_norm(self, model: Any, grad_norm: Any = None) -> Any:
+        """The gradient norm the trainer logs; for a sparse table, from the gradient's stored rows.
+
+        transformers computes it with ``clip_grad_norm_(..., inf)``, which has no sparse kernel.
+        """
+        if not self.sparse_table or grad_norm is not None:
+            return super()._get_grad_norm(model, grad_norm=grad_norm)
+        squares = [
+            (p.grad.coalesce().values() if p.grad.is_sparse else p.grad).float().pow(2).sum()
+            for p in model.parameters()
+            if p.grad is not None
+        ]
+        return float(torch.stack(squares).sum().sqrt()) if squares else 0.0
 
     def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None) -> Any:
         """One of :data:`SCHEDULES` as a ``LambdaLR`` (it multiplies each group's own rate)."""
