@@ -23,7 +23,11 @@ from leaf_hub.model_card.claims import (
     task_facts_or_none,
     task_type,
 )
-from leaf_hub.models.portable import ASYM_MIN_SENTENCE_TRANSFORMERS, SUPPORTED_SENTENCE_TRANSFORMERS
+from leaf_hub.models.portable import (
+    ASYM_MIN_SENTENCE_TRANSFORMERS,
+    STATIC_MIN_SENTENCE_TRANSFORMERS,
+    SUPPORTED_SENTENCE_TRANSFORMERS,
+)
 from leaf_hub.task_meta import metric_label
 from leaf_hub.version import __version__
 
@@ -229,6 +233,11 @@ def _training(inputs: CardInputs) -> dict[str, Any]:
         value = metrics.get(key)
         return None if value is None else format(value, fmt)
 
+    by_kind = [
+        {"kind": kind, "n": int(fig["n"]), "before": format(fig["before"], ".4f"), "after": format(fig["after"], ".4f")}
+        for kind, fig in (metrics.get("alignment_by_kind") or {}).items()
+    ]
+    query = next((row for row in by_kind if row["kind"] == "query"), None)
     hardware = metrics.get("hardware") or {}
     hw_text = ", ".join(f"{k}: {v}" for k, v in hardware.items() if v not in (None, "", [])) or None
     return {
@@ -243,6 +252,9 @@ def _training(inputs: CardInputs) -> dict[str, Any]:
         "texts_per_s": _f("train_texts_per_s", ".1f"),
         "alignment_before": _f("alignment_before", ".4f"),
         "alignment_after": _f("alignment_after", ".4f"),
+        "alignment_by_kind": by_kind,
+        "query_alignment": query["after"] if query else None,
+        "n_heldout_queries": query["n"] if query else None,
         "teacher_fingerprint": metrics.get("teacher_fingerprint"),
         "recipe_fingerprint": metrics.get("recipe_fingerprint"),
         "hardware": hw_text,
@@ -258,14 +270,29 @@ def _training(inputs: CardInputs) -> dict[str, Any]:
             ("weight decay", tr.weight_decay),
             ("seed", tr.seed),
             ("projection", f"Dense → {student.projection_dim}, init {student.projection_init}"),
+            *_static_rows(student, tr),
             *_option_rows(tr),
         ],
     }
 
 
+def _static_rows(student: Any, tr: Any) -> list[tuple[str, Any]]:
+    """A static student's table and optimizer (nothing for a transformer student)."""
+    if getattr(student, "kind", "transformer") != "static":
+        return []
+    pca = f"PCA to {student.pca_dims}" if student.pca_dims else "no PCA"
+    return [
+        ("student", f"static token table (model2vec of {student.id}, {pca}), the projection folded into it"),
+        ("optimizer", tr.optimizer),
+    ]
+
+
 def _option_rows(tr: Any) -> list[tuple[str, Any]]:
     """Training options beyond plain LEAF, listed only when on (see ``scripts/ablation.py``)."""
     rows: list[tuple[str, Any]] = []
+    for i, stage in enumerate(getattr(tr, "stages", None) or []):
+        rate = stage.learning_rate or tr.learning_rate
+        rows.append((f"stage {i + 1}", f"{' + '.join(stage.kinds)} texts, {stage.epochs} epochs, learning rate {rate}"))
     if tr.focal_gamma:
         rows.append(("focal reweighting γ (KaLM-Embedding-V2)", tr.focal_gamma))
     if tr.score_distill_weight:
@@ -341,6 +368,8 @@ def card_context(inputs: CardInputs) -> dict[str, Any]:
         ),
         "supported_st": SUPPORTED_SENTENCE_TRANSFORMERS,
         "asym_min_st": ASYM_MIN_SENTENCE_TRANSFORMERS,
+        "static": recipe.student.kind == "static",
+        "static_min_st": STATIC_MIN_SENTENCE_TRANSFORMERS,
         "saved_with": inputs.versions,
         "recipe_name": recipe.name,
         "recipe_version": recipe.version,

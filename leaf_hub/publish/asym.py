@@ -7,6 +7,16 @@ the two (portable, classic-layout) model folders by copying their files under a
 and the module types are the classic ``sentence_transformers.models.*`` paths, which
 sentence-transformers 5.x (where ``Router`` first appeared) and 6.x both load.
 
+The folder is what ``Router.for_query_document(query_modules=leaf, document_modules=teacher)`` holds
+(routes ``query`` and ``document``, ``default_route: document``, ``allow_empty_key: true``), written so
+that 5.x reads it too. sentence-transformers 6's own ``Router.save`` does not load on 5.x: it writes
+6-only module paths (``sentence_transformers.base.modules.router.Router``: on 5.1.2
+``ModuleNotFoundError: No module named 'sentence_transformers.base'``) and a ``route_mappings``
+parameter that 5.x's ``Router.__init__`` does not take. ``Router`` itself first appears in
+sentence-transformers v5.0.0 (the commit that adds ``models/Router.py``, 6ed4a1c7, is in no earlier
+tag), so no 3.x or 4.x release loads an ``-asym`` folder: the card says 5.0 or later. The leaf on
+the query route may be either kind (a transformer leaf or a static ``StaticEmbedding`` one).
+
 Example:
     >>> build_asym_folder("runs/leaf-ir/model", teacher_folder, "staging/asym")  # doctest: +SKIP
 """

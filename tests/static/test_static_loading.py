@@ -1,0 +1,60 @@
+"""A static leaf loads with stock sentence-transformers: alone on every supported line, and as the query
+route of the ``-asym`` Router (5.0 and later) with ``encode_query`` / ``encode_document``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.static.conftest import StaticData
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def static_folder(unfolded_student, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from leaf_hub.models.portable import save_portable
+    from leaf_hub.models.static import fold_projection
+
+    return save_portable(fold_projection(unfolded_student), tmp_path_factory.mktemp("static") / "model")
+
+
+@pytest.mark.parametrize("target", ["st-3.4", "st-4.1", "st-5.1"])
+def test_static_leaf_loads_on_older_releases(static_folder: Path, static_data: StaticData, target: str):
+    from sentence_transformers import SentenceTransformer
+
+    from tests.support.compat.harness import DEFAULT_TARGETS, ensure_venv, probe
+
+    venv, _ = ensure_venv(next(t for t in DEFAULT_TARGETS if t.name == target))
+    texts = static_data.held[:20]
+    result, vectors = probe(venv, static_folder, texts, [])
+    assert result["ok"], result.get("error")
+    assert result["modules"] == ["StaticEmbedding", "Normalize"]
+    here = SentenceTransformer(str(static_folder), device="cpu").encode(texts, convert_to_numpy=True)
+    np.testing.assert_allclose(vectors["plain"], here, atol=1e-6)
+
+
+def test_asym_router_routes_queries_to_the_leaf_and_documents_to_the_teacher(
+    static_folder: Path, teacher_path: Path, static_data: StaticData, tmp_path: Path
+):
+    from sentence_transformers import SentenceTransformer
+
+    from leaf_hub.publish.asym import build_asym_folder
+
+    folder = build_asym_folder(static_folder, teacher_path, tmp_path / "asym", teacher_max_seq_length=256)
+    config = json.loads((folder / "router_config.json").read_text())
+    assert set(config["types"].values()) <= {
+        f"sentence_transformers.models.{name}" for name in ("StaticEmbedding", "Normalize", "Transformer", "Pooling")
+    }
+    assert config["parameters"] == {"default_route": "document", "allow_empty_key": True}
+    router = SentenceTransformer(str(folder), device="cpu")  # stock load, no leaf-hub code
+    assert type(router[0]).__name__ == "Router" and set(router[0].sub_modules) == {"query", "document"}
+    leaf = SentenceTransformer(str(static_folder), device="cpu")
+    teacher = SentenceTransformer(str(teacher_path), device="cpu")
+    teacher.max_seq_length = 256
+    queries, documents = static_data.held[:8], static_data.held[-4:]
+    np.testing.assert_allclose(router.encode_query(queries), leaf.encode(queries), atol=1e-6)
+    np.testing.assert_allclose(router.encode_document(documents), teacher.encode(documents), atol=1e-5)
