@@ -114,3 +114,16 @@ def isolated_home(tmp_path: Path) -> Path:
     home.mkdir()
     (home / "models").symlink_to(leaf_hub_home() / "models")
     return home
+
+
+#: pytest-timeout budget of a slow-marked test that sets none itself (pyproject's `timeout` is the
+#: default of the others). Generous: CI's runner may be twice as slow as the 2-core dev machine, and a
+#: limit that kills a healthy test fails CI; it is there to stop a hang, not to time the suite.
+SLOW_TIMEOUT_S = 2400
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give every slow test without its own ``@pytest.mark.timeout`` the larger ``SLOW_TIMEOUT_S``."""
+    for item in items:
+        if item.get_closest_marker("slow") is not None and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))

@@ -25,7 +25,7 @@ def test_run_folder_and_metrics(tiny_run):
     metrics = json.loads((tiny_run / "metrics.json").read_text())
     assert metrics["steps"] == 4
     assert metrics["n_train_texts"] + metrics["n_heldout"] == 180
-    assert -1 <= metrics["alignment_before"] <= 1 and -1 <= metrics["alignment_after"] <= 1
+    assert metrics["alignment_after"] != metrics["alignment_before"]  # measured again after training, not copied
     assert metrics["alignment_before"] > 0.2  # the ridge-initialised projection already points at the teacher
     assert len(metrics["loss_history"]) >= 2
     assert (tiny_run / "recipe.yaml").is_file()

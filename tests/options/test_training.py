@@ -18,7 +18,12 @@ BASE = {"batch_size": 16, "max_steps": 2, "learning_rate": 5e-5, "seed": 3, "che
 
 @pytest.fixture(scope="module")
 def runs(student_path, option_texts, option_targets, module_tmp):
-    """Two steps of plain LEAF, +focal and +score distillation from the same start on the same batches."""
+    """Two steps of plain LEAF, +focal and +score distillation from the same start on the same batches.
+
+    Alignment is measured on the 64 training texts, before and after: two steps cannot be expected to
+    move held-out texts (measured: plain LEAF's held-out alignment fell 0.5130 -> 0.5104 here, while its
+    training texts rose 0.9639 -> 0.9719); tests/distill/test_learning.py checks the held-out gain.
+    """
     texts, targets = option_texts[:64], option_targets[:64]
     out = {}
     for name, extra in {
@@ -27,10 +32,11 @@ def runs(student_path, option_texts, option_targets, module_tmp):
         "score": {"score_distill_weight": 1.0, "score_distill_temperature": 0.05},
     }.items():
         student = make_student(student_path, texts, targets)
+        before = mean_alignment(student, texts, targets)
         trained = distill_models(
             student, texts, targets, TrainingSpec(**BASE, **extra), module_tmp(name) / "checkpoints"
         )
-        trained["alignment"] = mean_alignment(student, option_texts[64:], option_targets[64:])
+        trained["alignment"] = (before, mean_alignment(student, texts, targets))
         out[name] = trained
     return out
 
@@ -39,7 +45,8 @@ def test_every_option_trains(runs):
     for name, trained in runs.items():
         assert trained["steps"] == 2, name
         assert all(math.isfinite(loss) for _, loss in trained["loss_history"]), name
-        assert -1 <= trained["alignment"] <= 1
+        before, after = trained["alignment"]
+        assert after > before, (name, before, after)  # each option's steps pull the student towards the teacher
 
 
 def test_first_step_losses_differ_as_intended(runs):
