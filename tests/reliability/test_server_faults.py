@@ -75,6 +75,7 @@ def commit_in_parallel(api: HfApi, repo: str, texts: list[str], parent: str | No
     return results
 
 
+@pytest.mark.required  # the only check of concurrent commits: CI fails if it skips for want of git
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git to read the history")
 def test_50_parallel_commits_all_land_or_fail_cleanly(tmp_path: Path, real_sentences: list[str]) -> None:
     repo = "alice/busy"
@@ -107,6 +108,7 @@ def test_50_parallel_commits_all_land_or_fail_cleanly(tmp_path: Path, real_sente
         assert Path(path).read_text() == texts[7]
 
 
+@pytest.mark.required  # the only check of concurrent commits: CI fails if it skips for want of git
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git to read the history")
 def test_sigkill_with_commits_in_flight_keeps_every_acknowledged_commit(
     tmp_path: Path, real_sentences: list[str]
