@@ -1,9 +1,12 @@
 """`leaf-hub release` end to end: the exact command of release.yml against the embedded Hub.
 
 Real weights, real data, the real huggingface_hub client and sentence-transformers; nothing is
-mocked. The release runs the shipped mini recipe in a scratch working directory, then the
-leaderboard submission is built and validated with mteb's loaders, and the tag is loaded with a
-plain ``SentenceTransformer`` in a fresh process.
+mocked. The release runs a shrunk copy of the shipped mini recipe (:func:`_shrink`: same name,
+version, tag, sections and stages, a few hundred texts for one epoch and a smaller evaluation)
+in a scratch working directory, then the leaderboard submission is built and validated with
+mteb's loaders, and the tag is loaded with a plain ``SentenceTransformer`` in a fresh process.
+The full-size leaf-ir-mini release is what the README's main job runs (scripts/ci/main_job.sh);
+repeating it here cost ~17 min per recipe on the 2-core machine.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from tests.support.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "hf_release_test_token_0123456789abcdef"
+#: Budget of one shrunk release test (two releases, a fresh-process load, the submission): measured
+#: at a few minutes on the 2-core machine; generous because CI's runner may be twice as slow.
+RELEASE_TIMEOUT_S = 1800
 
 
 def _workflow_step() -> dict:
@@ -34,6 +40,45 @@ def _workdir(tmp_path: Path) -> Path:
     work = tmp_path / "work"
     shutil.copytree(ROOT / "recipes", work / "recipes")
     return work
+
+
+#: Test size of a shipped mini recipe: texts per source, held-out texts, epochs. Everything else
+#: (teacher, student, method, tasks, modes, split, card, hub) is the shipped recipe's.
+SHRUNK_SAMPLES = 160
+SHRUNK_HELDOUT = 40
+SHRUNK_EPOCHS = 1
+
+
+def _shrink(work: Path, recipe_name: str) -> dict:
+    """Overwrite ``work/recipes/<name>.yaml`` with the shipped recipe at test size; returns it.
+
+    STS-B stays the full test split (the leaderboard tree needs one full-corpus result, and
+    ``query_limit`` would sub-sample it); SciFact keeps its sub-sampled corpus at a smaller limit.
+    """
+    import yaml
+
+    from leaf_hub.recipe import parse_recipe
+
+    path = work / "recipes" / f"{recipe_name}.yaml"
+    shipped = yaml.safe_load(path.read_text(encoding="utf-8"))
+    recipe = json.loads(json.dumps(shipped))
+    for source in recipe["data"]["sources"]:
+        source["samples"] = min(source.get("samples") or SHRUNK_SAMPLES, SHRUNK_SAMPLES)
+    recipe["data"]["heldout"] = SHRUNK_HELDOUT
+    texts = SHRUNK_SAMPLES * len(recipe["data"]["sources"]) - SHRUNK_HELDOUT
+    steps = texts // recipe["training"]["batch_size"]
+    recipe["training"].update({"epochs": SHRUNK_EPOCHS, "checkpoint_steps": max(1, steps // 2)})
+    evaluation = recipe["evaluation"]
+    evaluation["corpus_limit"] = 100  # SciFact keeps every relevant document, so its corpus is ~350
+    if evaluation.get("speed_texts"):
+        evaluation["speed_texts"] = 16
+    evaluation["sweep_dims"] = [768, 128]
+    evaluation["sweep_precisions"] = ["float32", "binary"]
+    assert set(recipe) == set(shipped) and recipe["name"] == recipe_name
+    assert recipe["version"] == shipped["version"] and recipe["evaluation"]["modes"] == shipped["evaluation"]["modes"]
+    parse_recipe(recipe, str(path))  # still a valid recipe
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
+    return recipe
 
 
 def _run_release_step(work: Path, hub, recipe: str, tag: str, token: str | None) -> subprocess.CompletedProcess[str]:
@@ -96,6 +141,7 @@ def _release_and_check(tmp_path: Path, recipe_name: str) -> None:
     from leaf_hub.run_folder import RunFolder
 
     work = _workdir(tmp_path)
+    _shrink(work, recipe_name)
     tag = _tag(recipe_name)
     tokens = [TokenSpec(token=TOKEN, user="leaf-hub", role="write")]
     with running_hub_server(tmp_path / "hub", tokens=tokens) as hub:
@@ -107,6 +153,7 @@ def _release_and_check(tmp_path: Path, recipe_name: str) -> None:
         assert summary["stages"]["distill"]["status"] == "ran"
         assert summary["reload_min_cosine"] >= 0.9999
         assert {"STSBenchmark/student", "STSBenchmark/teacher"} <= set(summary["scores"])
+        print("release stages (s):", {name: round(stage["seconds"]) for name, stage in summary["stages"].items()})
 
         # the leaderboard tree, validated by mteb's own loaders inside build_submission
         run_folder = RunFolder(run)
@@ -133,11 +180,13 @@ def _release_and_check(tmp_path: Path, recipe_name: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(RELEASE_TIMEOUT_S)
 def test_release_leaf_ir_mini_with_the_workflow_command(tmp_path):
     _release_and_check(tmp_path, "leaf-ir-mini")
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(RELEASE_TIMEOUT_S)
 def test_release_leaf_mt_mini_with_the_workflow_command(tmp_path):
     _release_and_check(tmp_path, "leaf-mt-mini")
 
