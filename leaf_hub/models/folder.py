@@ -70,14 +70,30 @@ def embedding_dimension(model_dir: str | Path) -> int:
         ModelFolderError: If no ``Dense`` or ``Pooling`` config states a dimension.
     """
     dim = None
-    for mtype, cfg in module_configs(model_dir):
+    modules = json.loads((Path(model_dir) / "modules.json").read_text(encoding="utf-8"))
+    for module, (mtype, cfg) in zip(modules, module_configs(model_dir), strict=True):
         if mtype.endswith("Dense") and "out_features" in cfg:
             dim = int(cfg["out_features"])
         elif mtype.endswith("Pooling") and "word_embedding_dimension" in cfg:
             dim = int(cfg["word_embedding_dimension"])
+        elif mtype.endswith("StaticEmbedding"):  # no config: the table's width, from its safetensors header
+            dim = _static_width(Path(model_dir) / str(module.get("path", "")) / "model.safetensors")
     if dim is None:
-        raise ModelFolderError(f"{model_dir}: cannot tell the embedding dimension (no Dense or Pooling config)")
+        raise ModelFolderError(
+            f"{model_dir}: cannot tell the embedding dimension (no Dense, Pooling or StaticEmbedding module)"
+        )
     return dim
+
+
+def _static_width(weights: Path) -> int | None:
+    """Columns of a ``StaticEmbedding``'s ``embedding.weight``, read from the safetensors header only."""
+    try:
+        with weights.open("rb") as fh:
+            size = int.from_bytes(fh.read(8), "little")
+            header = json.loads(fh.read(size))
+        return int(header["embedding.weight"]["shape"][1])
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ def test_ridge_map_beats_the_raw_table(unfolded_student, static_data: StaticData
 def test_saved_folder_is_stock_and_reloads_to_the_same_vectors(unfolded_student, static_data, tmp_path: Path):
     from sentence_transformers import SentenceTransformer
 
+    from leaf_hub.models.folder import read_model_facts
     from leaf_hub.models.portable import check_portable, save_portable
     from leaf_hub.models.static import fold_projection
 
@@ -68,6 +69,7 @@ def test_saved_folder_is_stock_and_reloads_to_the_same_vectors(unfolded_student,
     assert modules[0]["path"] == "0_StaticEmbedding"
     assert sorted(p.name for p in table_dir.iterdir()) == ["model.safetensors", "tokenizer.json"]
     assert not [p for p in folder.rglob("*") if p.suffix in (".bin", ".pt", ".pkl")]
+    assert read_model_facts(folder).embedding_dim == 768  # from the table's safetensors header
     reloaded = SentenceTransformer(str(folder), device="cpu")
     texts = static_data.held[:100]
     np.testing.assert_allclose(_encode(reloaded, texts), _encode(folded, texts), atol=1e-6)
