@@ -58,3 +58,41 @@ def test_asym_router_routes_queries_to_the_leaf_and_documents_to_the_teacher(
     queries, documents = static_data.held[:8], static_data.held[-4:]
     np.testing.assert_allclose(router.encode_query(queries), leaf.encode(queries), atol=1e-6)
     np.testing.assert_allclose(router.encode_document(documents), teacher.encode(documents), atol=1e-5)
+
+
+def test_asym_router_with_a_static_leaf_loads_on_5_1(
+    static_folder: Path, teacher_path: Path, static_data: StaticData, tmp_path: Path
+):
+    import subprocess
+
+    from sentence_transformers import SentenceTransformer
+
+    from leaf_hub.publish.asym import build_asym_folder
+    from tests.support.compat.harness import DEFAULT_TARGETS, ensure_venv
+
+    folder = build_asym_folder(static_folder, teacher_path, tmp_path / "asym", teacher_max_seq_length=256)
+    venv, _ = ensure_venv(next(t for t in DEFAULT_TARGETS if t.name == "st-5.1"))
+    queries, documents = static_data.held[:4], static_data.held[-2:]
+    (tmp_path / "texts.json").write_text(json.dumps([queries, documents]))
+    script = (
+        "import json, sys, numpy as np\n"
+        "from sentence_transformers import SentenceTransformer\n"
+        "q, d = json.load(open(sys.argv[2]))\n"
+        "m = SentenceTransformer(sys.argv[1], device='cpu')\n"
+        "np.savez(sys.argv[3], q=m.encode_query(q), d=m.encode_document(d))\n"
+    )
+    out = tmp_path / "vectors.npz"
+    proc = subprocess.run(
+        [str(venv / "bin" / "python"), "-I", "-c", script, str(folder), str(tmp_path / "texts.json"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    teacher = SentenceTransformer(str(teacher_path), device="cpu")
+    teacher.max_seq_length = 256
+    with np.load(out) as vectors:
+        leaf = SentenceTransformer(str(static_folder), device="cpu")
+        np.testing.assert_allclose(vectors["q"], leaf.encode(queries), atol=1e-6)
+        np.testing.assert_allclose(vectors["d"], teacher.encode(documents), atol=1e-4)
