@@ -1,9 +1,11 @@
-"""Shared real pieces of the static-leaf tests: the teacher's table (built once per machine) and cached vectors.
+"""Shared real pieces of the static-leaf tests: a teacher's table (built once per machine) and its vectors.
 
-The table is model2vec's distillation of all-mpnet-base-v2 (the teacher), kept under
-``$LEAF_HUB_HOME/static_tables`` like the release's, so it is built once per machine (minutes on a
-CPU) and read in a second after that. The texts are leaf-ir-mini's (seed 42, a prefix of its
-sample), whose teacher vectors the main job already cached.
+The teacher here is the small real all-MiniLM-L6-v2 (6 layers, 384-d), not leaf-ir-static-mini's
+all-mpnet-base-v2 (12 layers, 768-d): model2vec's table of it is built in well under a minute on a CPU
+(the mpnet one takes minutes, and a CI machine starts with nothing cached), and its vectors for the
+texts here take seconds. The table is kept under ``$LEAF_HUB_HOME/static_tables`` like the release's
+(its key covers the source model's files, so MiniLM's table has its own entry). The texts are
+leaf-ir-static-mini's (seed 42, a prefix of its sample).
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+#: The static tests' teacher (and the model their table is distilled from).
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+#: The Hub revision of the offline MiniLM copy (every file equals it; see shared/MODELS.md).
+MINILM_REVISION = "c9745ed1d9f207416be6d2e6f8de32d1f16199bf"
+#: MiniLM's output width: the static student's ``projection_dim``.
+TEACHER_DIM = 384
 
 
 @dataclass
@@ -25,18 +34,26 @@ class StaticData:
 
 
 @pytest.fixture(scope="session")
-def static_data(tmp_path_factory: pytest.TempPathFactory) -> StaticData:
-    """leaf-ir-mini's texts (the first 1,600 queries and 400 documents of its sample) and teacher vectors."""
+def static_teacher_path(student_path: Path) -> Path:
+    """The static tests' teacher folder: the real all-MiniLM-L6-v2."""
+    return student_path
+
+
+@pytest.fixture(scope="session")
+def static_data(static_teacher_path: Path, tmp_path_factory: pytest.TempPathFactory) -> StaticData:
+    """leaf-ir-static-mini's texts (its first 1,000 queries and 200 documents) and MiniLM's vectors of them."""
     from leaf_hub.distill.texts import load_texts, teacher_vectors
     from leaf_hub.encoders import build_teacher
     from leaf_hub.recipe import load_recipe
 
     recipe = load_recipe("leaf-ir-static-mini")
-    sizes = (1600, 400)
+    sizes = (1000, 200)
     sources = [s.model_copy(update={"samples": n}) for s, n in zip(recipe.data.sources, sizes, strict=True)]
     data = recipe.data.model_copy(update={"sources": sources, "heldout": 200})
     texts = load_texts(data, recipe.training.seed)
-    teacher = build_teacher(recipe.teacher, device="cpu")
+    minilm = {"id": MINILM, "revision": MINILM_REVISION, "path": str(static_teacher_path)}
+    teacher = build_teacher(recipe.teacher.model_copy(update=minilm), device="cpu")
+    assert teacher.dim == TEACHER_DIM
     work = tmp_path_factory.mktemp("static-vectors")
     train_targets, _ = teacher_vectors(teacher, texts.train, work / "train.npy")
     held_targets, _ = teacher_vectors(teacher, texts.heldout, work / "held.npy")
@@ -50,11 +67,11 @@ def static_data(tmp_path_factory: pytest.TempPathFactory) -> StaticData:
 
 
 @pytest.fixture(scope="session")
-def unfolded_student(teacher_path: Path, static_data: StaticData):
+def unfolded_student(static_teacher_path: Path, static_data: StaticData):
     """``StaticEmbedding → Dense → Normalize`` with the ridge-fitted Dense (not folded yet)."""
     from leaf_hub.models.static import build_static_student
     from leaf_hub.models.student import init_projection
 
-    student = build_static_student(teacher_path, projection_dim=768, device="cpu")
+    student = build_static_student(static_teacher_path, projection_dim=TEACHER_DIM, device="cpu")
     init_projection(student, static_data.train, static_data.train_targets, lam="auto")
     return student

@@ -38,13 +38,13 @@ def test_static_leaf_loads_on_older_releases(static_folder: Path, static_data: S
 
 
 def test_asym_router_routes_queries_to_the_leaf_and_documents_to_the_teacher(
-    static_folder: Path, teacher_path: Path, static_data: StaticData, tmp_path: Path
+    static_folder: Path, static_teacher_path: Path, static_data: StaticData, tmp_path: Path
 ):
     from sentence_transformers import SentenceTransformer
 
     from leaf_hub.publish.asym import build_asym_folder
 
-    folder = build_asym_folder(static_folder, teacher_path, tmp_path / "asym", teacher_max_seq_length=256)
+    folder = build_asym_folder(static_folder, static_teacher_path, tmp_path / "asym", teacher_max_seq_length=256)
     config = json.loads((folder / "router_config.json").read_text())
     assert set(config["types"].values()) <= {
         f"sentence_transformers.models.{name}" for name in ("StaticEmbedding", "Normalize", "Transformer", "Pooling")
@@ -53,7 +53,7 @@ def test_asym_router_routes_queries_to_the_leaf_and_documents_to_the_teacher(
     router = SentenceTransformer(str(folder), device="cpu")  # stock load, no leaf-hub code
     assert type(router[0]).__name__ == "Router" and set(router[0].sub_modules) == {"query", "document"}
     leaf = SentenceTransformer(str(static_folder), device="cpu")
-    teacher = SentenceTransformer(str(teacher_path), device="cpu")
+    teacher = SentenceTransformer(str(static_teacher_path), device="cpu")
     teacher.max_seq_length = 256
     queries, documents = static_data.held[:8], static_data.held[-4:]
     np.testing.assert_allclose(router.encode_query(queries), leaf.encode(queries), atol=1e-6)
@@ -61,7 +61,7 @@ def test_asym_router_routes_queries_to_the_leaf_and_documents_to_the_teacher(
 
 
 def test_asym_router_with_a_static_leaf_loads_on_5_1(
-    static_folder: Path, teacher_path: Path, static_data: StaticData, tmp_path: Path
+    static_folder: Path, static_teacher_path: Path, static_data: StaticData, tmp_path: Path
 ):
     import subprocess
 
@@ -70,7 +70,7 @@ def test_asym_router_with_a_static_leaf_loads_on_5_1(
     from leaf_hub.publish.asym import build_asym_folder
     from tests.support.compat.harness import DEFAULT_TARGETS, ensure_venv
 
-    folder = build_asym_folder(static_folder, teacher_path, tmp_path / "asym", teacher_max_seq_length=256)
+    folder = build_asym_folder(static_folder, static_teacher_path, tmp_path / "asym", teacher_max_seq_length=256)
     venv, _ = ensure_venv(next(t for t in DEFAULT_TARGETS if t.name == "st-5.1"))
     queries, documents = static_data.held[:4], static_data.held[-2:]
     (tmp_path / "texts.json").write_text(json.dumps([queries, documents]))
@@ -90,7 +90,7 @@ def test_asym_router_with_a_static_leaf_loads_on_5_1(
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    teacher = SentenceTransformer(str(teacher_path), device="cpu")
+    teacher = SentenceTransformer(str(static_teacher_path), device="cpu")
     teacher.max_seq_length = 256
     with np.load(out) as vectors:
         leaf = SentenceTransformer(str(static_folder), device="cpu")

@@ -1,7 +1,7 @@
 """The static leaf end to end on real pieces: build, ridge-fold, save, stock reload, train.
 
-Every test here reads the teacher's model2vec table from the per-machine cache (built once, minutes
-on a CPU: see ``conftest.py``), so they are marked slow.
+Every test here reads the teacher's (all-MiniLM-L6-v2's) model2vec table from the per-machine cache
+(built once, under a minute on a CPU: see ``conftest.py``), so they are marked slow.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.static.conftest import StaticData
+from tests.static.conftest import TEACHER_DIM, StaticData
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ def test_folded_table_gives_the_table_plus_dense(unfolded_student, static_data: 
     np.testing.assert_allclose(_encode(folded, texts), _encode(unfolded_student, texts), atol=2e-5)
     # the map moved the table into the teacher's space: far closer than the raw model2vec table
     raw = unfolded_student[0]
-    assert raw.embedding.weight.shape[1] == 768
+    assert raw.embedding.weight.shape[1] == TEACHER_DIM
 
 
 def test_ridge_map_beats_the_raw_table(unfolded_student, static_data: StaticData):
@@ -69,7 +69,7 @@ def test_saved_folder_is_stock_and_reloads_to_the_same_vectors(unfolded_student,
     assert modules[0]["path"] == "0_StaticEmbedding"
     assert sorted(p.name for p in table_dir.iterdir()) == ["model.safetensors", "tokenizer.json"]
     assert not [p for p in folder.rglob("*") if p.suffix in (".bin", ".pt", ".pkl")]
-    assert read_model_facts(folder).embedding_dim == 768  # from the table's safetensors header
+    assert read_model_facts(folder).embedding_dim == TEACHER_DIM  # from the table's safetensors header
     reloaded = SentenceTransformer(str(folder), device="cpu")
     texts = static_data.held[:100]
     np.testing.assert_allclose(_encode(reloaded, texts), _encode(folded, texts), atol=1e-6)
