@@ -1,9 +1,9 @@
 """Shared real pieces of the static-leaf tests: a teacher's table (built once per machine) and its vectors.
 
 The teacher here is the small real all-MiniLM-L6-v2 (6 layers, 384-d), not leaf-ir-static-mini's
-all-mpnet-base-v2 (12 layers, 768-d): model2vec's table of it is built in well under a minute on a CPU
-(the mpnet one takes minutes, and a CI machine starts with nothing cached), and its vectors for the
-texts here take seconds. The table is kept under ``$LEAF_HUB_HOME/static_tables`` like the release's
+all-mpnet-base-v2 (12 layers, 768-d): a CI machine starts with nothing cached, and model2vec's table of
+MiniLM and its vectors of the texts here cost a fraction of mpnet's (the mpnet table alone took minutes
+on the 2-core dev machine). The table is kept under ``$LEAF_HUB_HOME/static_tables`` like the release's
 (its key covers the source model's files, so MiniLM's table has its own entry). The texts are
 leaf-ir-static-mini's (seed 42, a prefix of its sample).
 """
