@@ -5,6 +5,8 @@ One concept per module:
 * :mod:`~leaf_hub.publish.checks`: what must hold first (repo ids, the run's model and results,
   the tag, portability, the licence gate of :mod:`leaf_hub.licenses`);
 * :mod:`~leaf_hub.publish.stage`: one folder per repo with its deterministic ``release.json``;
+* :mod:`~leaf_hub.publish.eval_results`: the Hub's ``.eval_results/<Task>.yaml`` files of a staged
+  repo (its own full-split scores);
 * :mod:`~leaf_hub.publish.asym`: the ``-asym`` companion, a stock ``Router`` (queries -> student,
   documents -> teacher);
 * :mod:`~leaf_hub.publish.verify`: download, sha256 and fresh-process reload of a published revision;

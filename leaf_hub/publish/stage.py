@@ -2,10 +2,12 @@
 
 :func:`stage_release` copies the model files, the cards the orchestrator rendered (``README.md``),
 ``LICENSE``, ``eval/results.json``, the plot, ``recipe.yaml``, ``metrics.json`` and the checked CPU
-exports into a folder, then writes the ``release.json`` manifest: every other file's size and
-sha256, the leaf-hub version, teacher fingerprint, scores, sentence-transformers versions and the
-licence report (never the token). With ``asym`` the ``-asym`` Router repo
-(:func:`leaf_hub.publish.asym.build_asym_folder`) is staged beside it.
+exports into a folder, writes the Hub's ``.eval_results/<Task>.yaml`` files from the same results
+(:mod:`leaf_hub.publish.eval_results`: the model's full-split scores only), then writes the
+``release.json`` manifest: every other file's size and sha256, the leaf-hub version, teacher
+fingerprint, scores, sentence-transformers versions and the licence report (never the token). With
+``asym`` the ``-asym`` Router repo (:func:`leaf_hub.publish.asym.build_asym_folder`) is staged
+beside it, with the asymmetric scores as its ``.eval_results``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from leaf_hub.errors import ExportError, ReleaseError
 from leaf_hub.hashing import sha256_file
 from leaf_hub.models.folder import saved_versions
 from leaf_hub.models.portable import ASYM_MIN_SENTENCE_TRANSFORMERS, SUPPORTED_SENTENCE_TRANSFORMERS
+from leaf_hub.publish.eval_results import OWN_MODES, write_eval_results
 from leaf_hub.records import FileEntry, ReleaseManifest
 from leaf_hub.run_folder import recipe_yaml
 from leaf_hub.version import __version__
@@ -197,6 +200,7 @@ def stage_release(
     shutil.copy2(content.license_text, folder / "LICENSE")
     (folder / "eval").mkdir()
     (folder / "eval" / "results.json").write_text(results.to_json(), encoding="utf-8")
+    write_eval_results(results, folder, mode=OWN_MODES["model"])
     if plot:
         shutil.copy2(run.root / plot, folder / plot)
     (folder / "recipe.yaml").write_text(recipe_yaml(recipe), encoding="utf-8")
@@ -222,6 +226,7 @@ def stage_release(
         (afolder / "README.md").write_text(content.asym_readme, encoding="utf-8")
         shutil.copy2(content.license_text, afolder / "LICENSE")
         (afolder / "recipe.yaml").write_text(recipe_yaml(recipe), encoding="utf-8")
+        write_eval_results(results, afolder, mode=OWN_MODES["asym"])
         asym_manifest, afiles = _write_manifest(
             afolder, ReleaseManifest(**manifest, repo_id=asym_id, kind="asym", student_repo_id=repo_id)
         )
