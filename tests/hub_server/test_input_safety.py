@@ -66,6 +66,9 @@ def test_malformed_ndjson_commit_is_400(client: TestClient, alice: dict[str, str
         "a//b.txt",
         "./a.txt",
         ".git/config",
+        ".GIT/config",
+        "a/.git/config",
+        ".eval_results/../../escape.txt",
         "",
     ],
 )
@@ -79,10 +82,22 @@ def test_unsafe_commit_paths_are_400(client: TestClient, alice: dict[str, str], 
     assert client.get(f"/api/models/{REPO}").json()["sha"] == repo
 
 
+def test_dot_folders_other_than_git_are_stored_and_served(client: TestClient, alice: dict[str, str], repo: str) -> None:
+    """The Hub's ``.eval_results/`` folder (a leading-dot folder) is an ordinary path: committed, listed, served."""
+    text = b"- dataset:\n    id: mteb/scifact\n    task_id: SciFact\n  value: 64.51\n"
+    content = base64.b64encode(text).decode()
+    op = {"key": "file", "value": {"path": ".eval_results/SciFact.yaml", "content": content, "encoding": "base64"}}
+    assert client.post(f"/api/models/{REPO}/commit/main", content=_lines(op), headers=alice | NDJSON).status_code == 200
+    tree = client.get(f"/api/models/{REPO}/tree/main/.eval_results").json()
+    assert [(e["type"], e["path"]) for e in tree] == [("file", ".eval_results/SciFact.yaml")]
+    assert client.get(f"/{REPO}/resolve/main/.eval_results/SciFact.yaml").content == text
+
+
 @pytest.mark.parametrize(
     "url",
     [
         "/alice/safe/resolve/main/%2E%2E/%2E%2E/leaf_hub.json",
+        "/alice/safe/resolve/main/.git/config",
         "/alice/safe/resolve/main/a%5Cb",
         "/alice/safe/resolve/main/a%00b",
     ],
