@@ -22,10 +22,10 @@ Usage:
     python scripts/bench/bench_eval.py --student runs/leaf-ir-mini/model --docs 1000 --queries 1000
 
 Writes ``reports/bench_eval.json`` (``--output``; ``--quick``: ``reports/bench_eval_quick.json``)
-and prints a table. Cost on the quiet 2-core CPU machine, from the run of record's rates (teacher
-5.7 docs/s and 68 queries/s, student 49 and 454 at 256 tokens; every model encodes every text 5
-times): the run of record's sizes (``--docs 100 --queries 300``) about 3 min; the defaults (1,000
-and 1,000) about 18 min, 15 of them the teacher's documents. On a shared machine the absolute
+and prints a table. Every model encodes every text 5 times, so the cost is set by the teacher's
+documents: the run of record's sizes (``--docs 100 --queries 300``) take minutes on a 2-core CPU
+machine, the defaults (1,000 and 1,000) several times that; the report records the rates and the
+stamp the wall time. On a shared machine the absolute
 rates move with the load; the ratio, measured interleaved in one run, is the figure to
 quote, together with the load it was measured at.
 """

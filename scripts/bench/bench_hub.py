@@ -15,10 +15,10 @@ Writes JSON (default ``reports/bench_hub.json``) and prints a rich table. No tar
 that the script works, not a figure) uses 4 concurrent downloads and one repetition, and writes
 ``reports/bench_hub_quick.json`` unless ``--out`` is given.
 
-Cost on the 2-core CPU machine of the default run (``--repeats 3 --concurrency 50`` on the 92 MB
-MiniLM folder), from the run of record: three upload + download + copy rounds (~0.6 s each way),
-two cold model loads in fresh processes (~7 s each, mostly imports) and 50 concurrent weight
-downloads (14 s): about 1 min.
+Cost of the default run (``--repeats 3 --concurrency 50`` on the ~90 MB MiniLM folder): three
+upload + download + copy rounds, two cold model loads in fresh processes (mostly imports) and 50
+concurrent weight downloads, about a minute on a 2-core CPU machine; the report's stamp records
+the run's wall time.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ is given, only the ``st-5.1`` venv (fixed pins, so a cached one is reused, never
 this environment moved); it writes ``reports/compat_matrix_quick.json`` unless ``--out`` is given.
 
 Cost on the 2-core CPU machine, with every venv cached: about 15 s per row (a fresh process imports
-torch and sentence-transformers, loads and encodes); the run of record (``--with-raw
---embedded-hub``, 12 rows) took 167 s. A venv that is missing or whose pins changed (e.g. ``st-6``
+torch and sentence-transformers, loads and encodes); the report records the run's wall time
+(``wall_seconds``, and the stamp's). A venv that is missing or whose pins changed (e.g. ``st-6``
 follows this environment's sentence-transformers / transformers / huggingface_hub / tokenizers)
 is built first: ``pip install`` of torch and the stack, several minutes each.
 
