@@ -160,6 +160,29 @@ class LeaderboardError(LeafHubError, ValueError):
     """
 
 
+class ScoreMismatchError(LeaderboardError):
+    """leaf-hub's score for a task differs from stock mteb's on the same saved folder beyond the tolerance.
+
+    Raised before a submission writes anything (:func:`leaf_hub.records.agreement.require_agreement`).
+
+    Attributes:
+        task: The mteb task.
+        leaf_hub: leaf-hub's main score.
+        mteb: Stock mteb's main score (``SentenceTransformerEncoderWrapper`` on the saved folder).
+        tolerance: The largest absolute difference allowed.
+
+    Example message: ``STSBenchmark: leaf-hub scores 0.830300 but stock mteb scores 0.820300 on the saved
+    folder (|diff| 1.0e-02 > 1e-04); the submission is refused``.
+    """
+
+    def __init__(self, message: str, *, task: str, leaf_hub: float, mteb: float, tolerance: float) -> None:
+        super().__init__(message)
+        self.task = task
+        self.leaf_hub = leaf_hub
+        self.mteb = mteb
+        self.tolerance = tolerance
+
+
 # ---------------------------------------------------------------------------
 # HUB ERRORS (exit code 3)
 # ---------------------------------------------------------------------------

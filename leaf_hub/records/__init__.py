@@ -11,6 +11,8 @@ reads mteb's own format with mteb, imported when it is called).
   :class:`StageRecord`, :class:`ReleaseSummary`;
 * :mod:`~leaf_hub.records.run_settings`: ``run_settings.jsonl``, written by evaluation and checked by
   the leaderboard (its entries and its check).
+* :mod:`~leaf_hub.records.agreement`: leaf-hub's scores against stock mteb's on the same saved folder
+  (:class:`ScoreAgreement` rows, computed by evaluation, required by the leaderboard).
 """
 
 from __future__ import annotations
