@@ -292,27 +292,37 @@ def leaderboard(
 ) -> None:
     """Build the MTEB leaderboard submission (results tree + ModelMeta entry) of a published run.
 
+    Before anything is written, stock mteb (mteb.evaluate with mteb's own SentenceTransformerEncoderWrapper
+    and the ModelMeta's prompts) scores the saved folder on every task to submit, on its full split; a
+    score that differs from leaf-hub's by more than 1e-4 refuses the submission.
+
     With --pull-request (implied by --open-pr and --report) it also writes the pull request to the
     results repository: pull_request/ (the files as laid out there) and pull_request.patch (git am it
     on a clone), loads them back with mteb's own loaders and, with --open-pr, opens it with gh.
     """
     from rich.table import Table
 
+    from leaf_hub.evaluation.stock import stock_scores
     from leaf_hub.leaderboard import build_submission
 
     recipe, run = _published_run(run_dir)
-    sub = build_submission(recipe, run, output, training_datasets=set(training_dataset or ()))
+    sub = build_submission(
+        recipe, run, output, stock_scorer=stock_scores, training_datasets=set(training_dataset or ())
+    )
     submitted: list[str] = []
     if pull_request or open_pr or report is not None:
         submitted = _submit_pull_request(sub, open_pr=open_pr, report=report)
     table = Table(title=f"MTEB submission: {sub.model_name} @ {sub.revision[:12]}")
     table.add_column("task")
     table.add_column("main score ×100", justify="right")
+    table.add_column("stock mteb ×100", justify="right")
     table.add_column("status")
+    stock = {row.task: row.mteb for row in sub.agreement}
     for task, score in sub.tasks.items():
-        table.add_row(task, f"{100 * score:.2f}", "included")
+        theirs = f"{100 * stock[task]:.2f}" if task in stock else ""
+        table.add_row(task, f"{100 * score:.2f}", theirs, "included")
     for task, why in sub.skipped.items():
-        table.add_row(task, "", f"left out: {why}")
+        table.add_row(task, "", "", f"left out: {why}")
     console.print(table)
     console.print(f"results tree: {sub.results_dir}")
     console.print(f"ModelMeta entry: {sub.model_meta_py}")

@@ -1,9 +1,13 @@
 """The model-registry side of a submission: mteb's ``ModelMeta`` for a published model, and its Python source.
 
 The MTEB leaderboard lists models that have a ``ModelMeta(...)`` entry in
-``mteb/models/model_implementations``. :func:`build_model_meta` makes it from the published folder
-itself (sizes, embedding dimension, prompts) and the recipe (languages, licence, the models it was
-distilled from); :func:`model_meta_source` writes it as the module to add there.
+``mteb/models/model_implementations``. :func:`build_model_meta` starts from what mteb itself reads
+from the loaded folder (``ModelMeta.from_sentence_transformer_model``, no Hub lookup: loader, token
+limit, similarity function, framework) and adds what leaf-hub knows: the published name and
+revision, the parameter counts from the safetensors headers, the embedding dimension, the prompts,
+languages, licence and release date from the recipe and release, the models it was distilled from
+and their training data, and the training code. :func:`model_meta_source` writes it as the module
+to add there.
 
 The ``ModelMeta``'s ``training_datasets`` hold the student initialisation's and the teacher's
 training data from mteb's registry plus the recipe's ``teacher.training_datasets`` (what the
@@ -18,7 +22,7 @@ import json
 import logging
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -31,9 +35,35 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MTEB_REPO", "build_model_meta", "card_training_data", "model_meta_source", "release_date_of"]
+__all__ = [
+    "MTEB_REPO",
+    "build_model_meta",
+    "card_training_data",
+    "model_meta_source",
+    "release_date_of",
+    "training_code_url",
+]
 
 MTEB_REPO = "https://github.com/embeddings-benchmark/mteb"
+
+
+def training_code_url() -> str | None:
+    """Where leaf-hub's code (the training code of every student it distils) is public: its ``Repository`` URL.
+
+    Read from the installed distribution's metadata (``[project.urls]`` in ``pyproject.toml``);
+    ``None`` when leaf-hub is not installed as a distribution or declares no such URL.
+    """
+    from importlib import metadata
+
+    try:
+        urls = metadata.metadata("leaf-hub").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return None
+    for entry in urls:
+        label, _, url = str(entry).partition(",")
+        if label.strip().lower() == "repository" and url.strip():
+            return url.strip()
+    return None
 
 
 def release_date_of(release: ReleaseManifest, source: Path) -> str:
@@ -64,11 +94,15 @@ def build_model_meta(
 ) -> ModelMeta:
     """Build mteb's ``ModelMeta`` for a published sentence-transformers folder.
 
-    Sizes come from the folder itself: parameters from the safetensors headers
+    The starting point is mteb's own ``ModelMeta.from_sentence_transformer_model`` of the loaded folder
+    (no Hub lookup); every field leaf-hub knows better then replaces mteb's reading. Sizes come from
+    the folder itself: parameters from the safetensors headers
     (:func:`leaf_hub.models.weights.count_weights`), ``embed_dim`` from the final ``Dense`` (or
     ``Pooling``: :func:`leaf_hub.models.folder.embedding_dimension`), ``max_tokens`` from
     ``sentence_bert_config.json``, the similarity function and prompts from
-    ``config_sentence_transformers.json``.
+    ``config_sentence_transformers.json``. (mteb's own reading of ``n_embedding_parameters``
+    multiplies the vocabulary by the *output* width, 768 for a projected student; the headers give
+    the embedding table's real size.)
 
     Args:
         model_dir: The local model folder (the weights that were evaluated and published).
@@ -96,6 +130,7 @@ def build_model_meta(
     from mteb.models.model_meta import ModelMeta, ScoringFunction
     from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
     from pydantic import ValidationError
+    from sentence_transformers import SentenceTransformer
 
     from leaf_hub.hub import check_repo_id
     from leaf_hub.models.folder import embedding_dimension
@@ -127,36 +162,54 @@ def build_model_meta(
         embed_dim = embedding_dimension(folder)
     except ModelFolderError as e:
         raise LeaderboardError(str(e)) from e
+    stock = _stock_meta(ModelMeta, SentenceTransformer(str(folder), device="cpu"), revision)
+    similarity = st_config.get("similarity_fn_name") or (stock.similarity_fn_name or ScoringFunction.COSINE)
     try:
         return ModelMeta(
-            loader=SentenceTransformerEncoderWrapper,
-            loader_kwargs={"model_prompts": model_prompts} if model_prompts else {},
-            name=repo_id,
-            revision=revision,
-            release_date=release_date,
-            languages=iso,
-            n_parameters=counts.parameters,
-            n_embedding_parameters=counts.embedding_parameters or None,
-            memory_usage_mb=round(counts.size_bytes / 2**20),
-            max_tokens=bert_config.get("max_seq_length"),
-            embed_dim=embed_dim,
-            license=license,
-            open_weights=True,
-            public_training_code=public_training_code,
-            public_training_data=None,
-            framework=["Sentence Transformers", "PyTorch", "safetensors"],
-            reference=reference or f"https://huggingface.co/{repo_id}",
-            similarity_fn_name=ScoringFunction(st_config.get("similarity_fn_name") or "cosine"),
-            use_instructions=bool(model_prompts),
-            training_datasets=datasets or None,
-            adapted_from=adapted_from,
-            model_type=["dense"],
-            modalities=["text"],
+            **{
+                **stock.model_dump(),  # mteb's reading of the folder; leaf-hub's facts below replace it
+                "loader": SentenceTransformerEncoderWrapper,
+                "loader_kwargs": {"model_prompts": model_prompts} if model_prompts else {},
+                "name": repo_id,
+                "revision": revision,
+                "release_date": release_date,
+                "languages": iso,
+                "n_parameters": counts.parameters,
+                "n_embedding_parameters": counts.embedding_parameters or stock.n_embedding_parameters,
+                "memory_usage_mb": round(counts.size_bytes / 2**20),
+                "max_tokens": bert_config.get("max_seq_length") or stock.max_tokens,
+                "embed_dim": embed_dim,
+                "license": license,
+                "open_weights": True,
+                "public_training_code": public_training_code,
+                "public_training_data": None,
+                "framework": list(dict.fromkeys([*stock.framework, "Sentence Transformers", "PyTorch", "safetensors"])),
+                "reference": reference or f"https://huggingface.co/{repo_id}",
+                "similarity_fn_name": ScoringFunction(similarity),
+                "use_instructions": bool(model_prompts),
+                "training_datasets": datasets or None,
+                "adapted_from": adapted_from or stock.adapted_from,
+                "model_type": ["dense"],
+                "modalities": ["text"],
+            }
         )
     except ValidationError as e:
         first = e.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise LeaderboardError(f"ModelMeta.{loc}: {first['msg']}") from e
+
+
+def _stock_meta(model_meta: type[ModelMeta], model: Any, revision: str) -> ModelMeta:
+    """The ``ModelMeta`` mteb's ``from_sentence_transformer_model`` reads from a loaded folder (no Hub lookup).
+
+    (mteb's ``fill_missing`` defaults to ``False`` and is read as "given", so every call warns that it
+    is deprecated; the call is made with the arguments mteb documents and that warning is dropped.)
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return model_meta.from_sentence_transformer_model(model, revision=revision, fetch_from_hf=False)
 
 
 def model_meta_source(meta: ModelMeta, variable: str | None = None) -> str:

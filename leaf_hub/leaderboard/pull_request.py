@@ -206,7 +206,8 @@ def pull_request_report(
         command: The command line that made it.
 
     Returns:
-        Model, revision, mteb version, tasks, skipped tasks, files and their sizes, the patch (name,
+        Model, revision, mteb version, tasks, skipped tasks, the scores against stock mteb's
+        (``mteb_agreement``), files and their sizes, the patch (name,
         bytes, sha256), the validation, the pull request's URL (``None`` offline) and the command.
     """
     import mteb
@@ -217,6 +218,7 @@ def pull_request_report(
         "mteb_version": mteb.__version__,
         "tasks": sub.tasks,
         "skipped": sub.skipped,
+        "mteb_agreement": [row.model_dump() for row in sub.agreement],
         "files": pr.files,
         "total_bytes": sum(pr.files.values()),
         "patch": {"file": pr.patch.name, "bytes": pr.patch.stat().st_size, "sha256": sha256_file(pr.patch)},

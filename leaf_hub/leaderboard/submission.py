@@ -14,8 +14,16 @@ refuses to build a submission it cannot stand behind:
 
 * the local weights (the ones evaluated) differ from the sha256 that ``release.json`` lists for the
   published revision, or the results record a model fingerprint that is not this model's;
-* a result was computed with an mteb version other than the one the release declares;
-* a result was computed on a dataset revision other than the one mteb pins for the task.
+* a result was computed with an mteb version other than the one the release declares, or with mteb
+  2.0.0 or older (the results repository takes neither);
+* a result was computed on a dataset revision other than the one mteb pins for the task;
+* a result lacks a split or subset that mteb scores the task on;
+* a score differs by more than 1e-4 from what stock mteb computes on the saved folder: the
+  orchestrator hands in a :class:`StockScorer` (:func:`leaf_hub.evaluation.stock.stock_scores`, mteb's
+  own ``SentenceTransformerEncoderWrapper`` with the ``ModelMeta``'s prompts, full splits), and the
+  comparison (:mod:`leaf_hub.records.agreement`) runs before anything is written.
+
+Each refusal is one line naming the task (or file).
 
 Sub-sampled results (``subsampled: true`` in ``eval/results.json``; the CPU recipes sub-sample
 retrieval corpora) are not comparable with the leaderboard: they are left out and named; if nothing
@@ -44,14 +52,27 @@ import math
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from leaf_hub.errors import LeaderboardError, RunFolderError
 from leaf_hub.hashing import sha256_file
-from leaf_hub.leaderboard.meta import MTEB_REPO, build_model_meta, model_meta_source, release_date_of
-from leaf_hub.records.run_settings import RUN_SETTINGS_FILE, check_run_settings, run_settings_entries
+from leaf_hub.leaderboard.meta import (
+    MTEB_REPO,
+    build_model_meta,
+    model_meta_source,
+    release_date_of,
+    training_code_url,
+)
+from leaf_hub.records.agreement import ScoreAgreement, compare_scores, require_agreement
+from leaf_hub.records.run_settings import (
+    MIN_MTEB_EXCLUSIVE,
+    RUN_SETTINGS_FILE,
+    check_run_settings,
+    run_settings_entries,
+)
 
 if TYPE_CHECKING:
     from mteb.models.model_meta import ModelMeta
@@ -65,6 +86,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "RESULTS_REPO",
     "SUBMISSION_FILE",
+    "StockScorer",
     "Submission",
     "build_submission",
     "validate_submission",
@@ -78,6 +100,28 @@ _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
 
+class StockScorer(Protocol):
+    """What scores a saved folder with stock mteb: :func:`leaf_hub.evaluation.stock.stock_scores`.
+
+    The orchestrator (``leaf-hub leaderboard``) hands it to :func:`build_submission`, which imports no
+    other stage. It is called with the evaluated folder, the tasks to submit, the prompts of the
+    ``ModelMeta``'s loader and the data the evaluation read, and returns task -> main score.
+    """
+
+    def __call__(
+        self,
+        model_dir: Path,
+        tasks: Sequence[str],
+        *,
+        prompts: Mapping[str, str] | None,
+        data_root: str | None,
+        local: Mapping[str, str] | None,
+        split: str,
+    ) -> Mapping[str, float]:
+        """Score ``model_dir`` on ``tasks`` with stock ``mteb.evaluate``."""
+        ...
+
+
 @dataclass
 class Submission:
     """What :func:`build_submission` wrote.
@@ -89,7 +133,9 @@ class Submission:
         model_name: ``org/name`` on the Hub.
         revision: The published commit id.
         tasks: Task name -> main score of the results included.
-        skipped: Task name -> why it was left out (sub-sampled, incomplete).
+        skipped: Task name -> why it was left out (sub-sampled, not in ``results.json``).
+        agreement: Per submitted task, leaf-hub's main score against stock mteb's on the saved folder
+            (``[]`` when the caller passed no ``stock_scorer``).
         instructions: What to open the pull requests with (also in ``SUBMISSION.md``).
     """
 
@@ -100,6 +146,7 @@ class Submission:
     revision: str
     tasks: dict[str, float] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    agreement: list[ScoreAgreement] = field(default_factory=list)
     instructions: str = ""
 
 
@@ -312,9 +359,23 @@ def _evaluated_model(run: RunFolder, release: ReleaseManifest, results: EvalResu
 
 
 def _check_result(path: Path, task: str, result: Any, declared: str) -> None:
-    """Refuse a task result computed with another mteb than the declared one, or on another dataset revision."""
-    import mteb
+    """Refuse a task result that the leaderboard would not take, in one line naming the task.
 
+    Refused: a result computed with mteb 2.0.0 or older, or with another mteb than the declared one,
+    on another dataset revision than mteb pins, or missing a split or subset that mteb scores the task on.
+    """
+    import mteb
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        too_old = Version(str(result.mteb_version)) <= Version(MIN_MTEB_EXCLUSIVE)
+    except InvalidVersion:
+        too_old = True
+    if too_old:
+        raise LeaderboardError(
+            f"{path.name}: {task} was computed with mteb {result.mteb_version}; the leaderboard takes results "
+            f"from mteb above {MIN_MTEB_EXCLUSIVE} only: re-evaluate with `leaf-hub evaluate`"
+        )
     versions = {result.mteb_version} | {
         s.get("mteb_version") for split in result.scores.values() for s in split if s.get("mteb_version")
     }
@@ -331,18 +392,27 @@ def _check_result(path: Path, task: str, result: Any, declared: str) -> None:
         raise LeaderboardError(
             f"{path.name}: dataset revision {result.dataset_revision} is not mteb's {official} for {task}"
         )
+    filtered = result.validate_and_filter_scores()
+    missing = [
+        f"{split}/{s.get('hf_subset', 'default')}"
+        for split, scores in filtered.scores.items()
+        for s in scores
+        if not isinstance(s.get("main_score"), (int, float)) or math.isnan(s["main_score"])
+    ]
+    if missing:
+        raise LeaderboardError(
+            f"{path.name}: {task} has no score for {', '.join(sorted(missing))}, which mteb scores {task} on; "
+            "re-evaluate on every split and subset"
+        )
 
 
-def _left_out(task: str, result: Any, flags: dict[str, tuple[bool, str]], results_name: str) -> str | None:
-    """Why a (checked) task result may not be submitted, or ``None`` when it may."""
+def _left_out(task: str, flags: dict[str, tuple[bool, str]], results_name: str) -> str | None:
+    """Why a (checked: :func:`_check_result`) task result may not be submitted, or ``None`` when it may."""
     if task not in flags:
         return f"not in {results_name}, so not known to be full-corpus"
     subsampled, desc = flags[task]
     if subsampled:
         return f"sub-sampled: {desc}"
-    filtered = result.validate_and_filter_scores()
-    if any(math.isnan(s["main_score"]) for split in filtered.scores.values() for s in split):
-        return "incomplete: a split or subset mteb expects is missing"
     return None
 
 
@@ -362,7 +432,7 @@ def _choose_results(
     for task, path in _find_task_results(run.mteb_dir(mode)).items():
         result = TaskResult.from_disk(path)
         _check_result(path, task, result, declared)
-        why = _left_out(task, result, flags, run.results_file.name)
+        why = _left_out(task, flags, run.results_file.name)
         if why is None:
             included[task] = path
         else:
@@ -372,7 +442,7 @@ def _choose_results(
     if not included:
         reasons = "; ".join(f"{t}: {w}" for t, w in sorted(skipped.items()))
         raise LeaderboardError(
-            f"every result of {run} is sub-sampled or incomplete ({reasons}); "
+            f"every result of {run} is sub-sampled ({reasons}); "
             "a leaderboard submission needs full-corpus results: evaluate with evaluation.corpus_limit: null"
         )
     return included, skipped
@@ -392,16 +462,26 @@ def build_submission(
     run: RunFolder,
     output: str | Path | None = None,
     *,
+    stock_scorer: StockScorer | None,
     mode: str = "student",
     training_datasets: set[str] | None = None,
     validate: bool = True,
 ) -> Submission:
     """Build the MTEB results tree and registry entry of a published run.
 
+    Before anything is written, every result to submit is checked against stock mteb: ``stock_scorer``
+    runs ``mteb.evaluate`` with mteb's own ``SentenceTransformerEncoderWrapper`` on the evaluated folder
+    (with the ``ModelMeta``'s prompts, on the data the evaluation read, full splits), and each main
+    score must agree with leaf-hub's to :data:`~leaf_hub.records.agreement.MTEB_TOLERANCE`; the rows
+    are recorded in ``submission.json`` (``mteb_agreement``).
+
     Args:
         recipe: The run's recipe (languages, licence, student and teacher ids, the teacher's training data).
         run: The run folder, with ``model/``, ``eval/results.json``, ``eval/mteb/<mode>/`` and ``release.json``.
         output: Submission folder (default ``run.leaderboard_dir``); replaced if it holds an earlier submission.
+        stock_scorer: Scores the folder with stock mteb (:func:`leaf_hub.evaluation.stock.stock_scores`);
+            ``None`` skips the check (logged, and recorded as ``"mteb_agreement": null``): for callers
+            that checked already, never for a submission of record.
         mode: Which evaluation to submit; only the published model itself (``student``) belongs on the leaderboard.
         training_datasets: mteb dataset names the distillation text came from, added to those the
             student initialisation and the teacher were trained on (mteb's registry, and the recipe's
@@ -413,8 +493,10 @@ def build_submission(
 
     Raises:
         LeaderboardError: If the weights differ from the published revision, an mteb version differs
-            from the declared one, a dataset revision differs from mteb's, every result is sub-sampled,
-            or a file is missing.
+            from the declared one or is 2.0.0 or older, a dataset revision differs from mteb's, a split
+            or subset mteb scores is missing, every result is sub-sampled, or a file is missing.
+        ScoreMismatchError: If a submitted score differs from stock mteb's beyond the tolerance
+            (nothing is written).
     """
     release, results = _published_records(run)
     model_dir = _evaluated_model(run, release, results)
@@ -438,7 +520,9 @@ def build_submission(
         adapted_from=recipe.student.id,
         related_models=[recipe.student.id, recipe.teacher.id],
         training_datasets=set(training_datasets or ()) | set(recipe.teacher.training_datasets or ()),
+        public_training_code=training_code_url(),
     )
+    agreement = _agree_with_stock_mteb(stock_scorer, model_dir, included, meta, recipe, results)
     # the other modes (init, teacher, asymmetric) are not this model's scores: recorded, never submitted
     return write_submission(
         Path(output) if output is not None else run.leaderboard_dir,
@@ -449,7 +533,48 @@ def build_submission(
         mteb_version=declared,
         validate=validate,
         not_submitted=_not_submitted(results, mode),
+        agreement=agreement,
     )
+
+
+def _agree_with_stock_mteb(
+    scorer: StockScorer | None,
+    model_dir: Path,
+    included: dict[str, Path],
+    meta: ModelMeta,
+    recipe: Recipe,
+    results: EvalResults,
+) -> list[ScoreAgreement] | None:
+    """Stock mteb's scores of the folder against the results to submit; refused on a disagreement.
+
+    Returns:
+        One row per submitted task, or ``None`` when no scorer was given (not checked).
+
+    Raises:
+        ScoreMismatchError: On the first task whose scores differ beyond the tolerance.
+    """
+    from mteb.results import TaskResult
+
+    if scorer is None:
+        logger.warning("leaderboard: the scores were not checked against stock mteb (no stock scorer given)")
+        return None
+    ours = {task: float(TaskResult.from_disk(path).get_score()) for task, path in sorted(included.items())}
+    prompts = meta.loader_kwargs.get("model_prompts") or None
+    theirs = scorer(
+        model_dir,
+        list(ours),
+        prompts=prompts,
+        data_root=results.data_root,
+        local=dict(recipe.evaluation.local) or None,
+        split=results.split,
+    )
+    rows = compare_scores(ours, theirs)
+    for row in rows:
+        logger.info(
+            "leaderboard: %s leaf-hub %.6f, stock mteb %.6f (diff %+.1e)", row.task, row.leaf_hub, row.mteb, row.diff
+        )
+    require_agreement(rows)
+    return rows
 
 
 def _task_run_settings(task: str, path: Path) -> list[dict[str, Any]]:
@@ -480,6 +605,7 @@ def write_submission(
     mteb_version: str | None = None,
     validate: bool = True,
     not_submitted: dict[str, dict[str, float]] | None = None,
+    agreement: list[ScoreAgreement] | None = None,
 ) -> Submission:
     """Write the results tree, the registry entry and the instructions; no honesty checks here.
 
@@ -498,6 +624,8 @@ def write_submission(
         not_submitted: Mode -> task -> main score of the evaluations that are not this model's own
             (``init``: the student initialisation; ``teacher``; ``asymmetric``): recorded in
             ``submission.json`` under ``not_submitted``, never put in the results tree.
+        agreement: The submitted scores against stock mteb's (:func:`build_submission` checks them),
+            recorded in ``submission.json`` under ``mteb_agreement`` (``null``: not checked).
 
     Returns:
         The :class:`Submission`.
@@ -534,6 +662,7 @@ def write_submission(
             revision=revision,
             tasks={t: float(TaskResult.from_disk(p).get_score()) for t, p in sorted(task_files.items())},
             skipped=dict(sorted((skipped or {}).items())),
+            agreement=list(agreement or []),
         )
         sub.instructions = _instructions(sub, out)
         (staging / "SUBMISSION.md").write_text(sub.instructions, encoding="utf-8")
@@ -545,6 +674,7 @@ def write_submission(
             "tasks": sub.tasks,
             "skipped": sub.skipped,
             "not_submitted": not_submitted or {},
+            "mteb_agreement": None if agreement is None else [row.model_dump() for row in agreement],
         }
         (staging / SUBMISSION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         if validate:

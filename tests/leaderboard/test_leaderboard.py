@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from leaf_hub.errors import LeaderboardError
+from leaf_hub.errors import LeaderboardError, ScoreMismatchError
 from leaf_hub.leaderboard import (
     build_model_meta,
     build_submission,
@@ -75,10 +75,15 @@ def full_mteb(module_tmp, student_path: Path, shared_data: Path) -> Path:
     return _evaluate_stsb(student_path, module_tmp("mteb-full"), shared_data, None)
 
 
-def submit(run: Path, output: Path | None = None):
-    """``build_submission`` given the run's (Recipe, RunFolder) pair, as ``leaf-hub leaderboard`` gives it."""
+def submit(run: Path, output: Path | None = None, scorer=None):
+    """``build_submission`` of the run's (Recipe, RunFolder) pair with stock mteb, as ``leaf-hub leaderboard`` calls it.
+
+    ``scorer``: the stock-mteb scorer (default the real one, :func:`leaf_hub.evaluation.stock.stock_scores`).
+    """
+    from leaf_hub.evaluation.stock import stock_scores
+
     folder = RunFolder(run)
-    return build_submission(folder.load_recipe(), folder, output)
+    return build_submission(folder.load_recipe(), folder, output, stock_scorer=scorer or stock_scores)
 
 
 def make_run(
@@ -191,6 +196,84 @@ def test_refuses_an_unpublished_run(tmp_path: Path, student_path: Path, subsampl
         submit(run)
 
 
+def _edit_result(run: Path, change) -> Path:
+    """Apply ``change`` to the run's STSBenchmark result JSON (a dict) and write it back."""
+    (path,) = (run / "eval" / "mteb" / "student").rglob("STSBenchmark.json")
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_refuses_a_result_missing_a_split_naming_the_task(
+    tmp_path: Path, student_path: Path, subsampled_mteb: Path
+) -> None:
+    run = make_run(tmp_path, student_path, subsampled_mteb, subsampled=False, n_pairs=200)
+    _edit_result(run, lambda d: d.update(scores={"validation": d["scores"]["test"]}))
+    with pytest.raises(
+        LeaderboardError, match=r"STSBenchmark\.json: STSBenchmark has no score for test/default"
+    ) as info:
+        submit(run)
+    assert "\n" not in str(info.value)
+    assert not (run / "leaderboard").exists()
+
+
+def test_refuses_a_result_from_mteb_before_2_naming_the_task(
+    tmp_path: Path, student_path: Path, subsampled_mteb: Path
+) -> None:
+    run = make_run(
+        tmp_path,
+        student_path,
+        subsampled_mteb,
+        subsampled=False,
+        n_pairs=200,
+        release_overrides={"mteb_version": "1.38.0"},
+    )
+    _edit_result(run, lambda d: d.update(mteb_version="1.38.0"))
+    with pytest.raises(
+        LeaderboardError, match=r"STSBenchmark was computed with mteb 1\.38\.0; .* above 2\.0\.0 only"
+    ) as info:
+        submit(run)
+    assert "\n" not in str(info.value)
+    assert not (run / "leaderboard").exists()
+
+
+def _scorer(answer: dict[str, float], calls: list):
+    """A stock-mteb scorer that records its call and answers ``answer`` (the wiring, without a full-split run)."""
+
+    def scorer(model_dir, tasks, *, prompts, data_root, local, split):
+        calls.append({"model_dir": model_dir, "tasks": list(tasks), "prompts": prompts, "local": local, "split": split})
+        return answer
+
+    return scorer
+
+
+def test_a_score_stock_mteb_disagrees_with_is_refused_before_anything_is_written(
+    tmp_path: Path, student_path: Path, subsampled_mteb: Path
+) -> None:
+    # the 200-pair result claimed as full, so that it is submitted; stock mteb's answer is given here
+    run = make_run(tmp_path, student_path, subsampled_mteb, subsampled=False, n_pairs=200)
+    (path,) = (run / "eval" / "mteb" / "student").rglob("STSBenchmark.json")
+    ours = json.loads(path.read_text())["scores"]["test"][0]["main_score"]
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    calls: list = []
+    with pytest.raises(ScoreMismatchError) as info:
+        submit(run, scorer=_scorer({"STSBenchmark": ours - 2e-4}, calls))
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("STSBenchmark: ")
+    assert f"leaf-hub scores {ours:.6f} but stock mteb scores {ours - 2e-4:.6f}" in message
+    assert (info.value.task, info.value.leaf_hub) == ("STSBenchmark", ours)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written, not even staging
+    assert calls == [
+        {"model_dir": run / "model", "tasks": ["STSBenchmark"], "prompts": None, "local": None, "split": "test"}
+    ]
+    # within 1e-4 it is submitted, and the comparison is recorded
+    sub = submit(run, scorer=_scorer({"STSBenchmark": ours + 5e-5}, calls))
+    assert [(r.task, r.agree) for r in sub.agreement] == [("STSBenchmark", True)]
+    (row,) = json.loads((run / "leaderboard" / "submission.json").read_text())["mteb_agreement"]
+    assert row["leaf_hub"] == ours and row["mteb"] == pytest.approx(ours + 5e-5) and row["agree"] is True
+
+
 def test_cli_prints_one_line_error_and_exits_2(tmp_path: Path, student_path: Path, subsampled_mteb: Path) -> None:
     run = make_run(
         tmp_path, student_path, subsampled_mteb, subsampled=True, n_pairs=200, release_overrides={"commit": "abc"}
@@ -230,6 +313,21 @@ def test_model_meta_entry_round_trips_through_mteb(student_path: Path) -> None:
     assert meta.n_embedding_parameters == reference.n_embedding_parameters
     assert (meta.embed_dim, meta.max_tokens, meta.languages) == (384, 256, ["eng-Latn"])
     assert meta.training_datasets >= reference.training_datasets
+    # started from mteb's own reading of the folder, leaf-hub's facts on top
+    from sentence_transformers import SentenceTransformer
+
+    stock = ModelMeta.from_sentence_transformer_model(SentenceTransformer(str(student_path), device="cpu"))
+    assert (meta.loader, meta.similarity_fn_name, meta.max_tokens) == (
+        stock.loader,
+        stock.similarity_fn_name,
+        stock.max_tokens,
+    )
+    assert set(stock.framework) <= set(meta.framework)
+    assert (meta.name, meta.revision, meta.adapted_from) == (
+        REPO_ID,
+        "a" * 40,
+        "sentence-transformers/all-MiniLM-L6-v2",
+    )
     source = model_meta_source(meta)
     namespace: dict = {}
     exec(compile(source, "model_meta.py", "exec"), namespace)
@@ -344,6 +442,9 @@ def test_full_submission_is_loaded_back_by_mteb(tmp_path: Path, student_path: Pa
     # the reference score of all-MiniLM-L6-v2 on the STS-B test split (shared/data/README.md: 0.8203)
     assert result.get_score() == pytest.approx(0.8203, abs=5e-4)
     assert sub.tasks == {"STSBenchmark": result.get_score()}
+    # stock mteb on the saved folder agrees (the same mteb, the same data, the same prompts)
+    (row,) = sub.agreement
+    assert row.task == "STSBenchmark" and row.agree and abs(row.diff) <= 1e-4
     bench = mteb.ResultCache(run / "leaderboard").load_results(
         models=[REPO_ID], require_model_meta=True, include_remote=False, validate_and_filter=True
     )
@@ -355,6 +456,30 @@ def test_full_submission_is_loaded_back_by_mteb(tmp_path: Path, student_path: Pa
     # rebuilding replaces the earlier submission
     again = submit(run)
     assert again.tasks == sub.tasks
+
+
+@pytest.mark.slow
+def test_a_changed_score_is_refused_by_stock_mteb_before_anything_is_written(
+    tmp_path: Path, student_path: Path, full_mteb: Path
+) -> None:
+    """Stock mteb (mteb's SentenceTransformerEncoderWrapper on the saved folder, full STS-B test split) is the judge."""
+    run = make_run(tmp_path, student_path, full_mteb, subsampled=False, n_pairs=STSB_TEST_PAIRS)
+    path = _edit_result(
+        run, lambda d: d["scores"]["test"][0].update(main_score=d["scores"]["test"][0]["main_score"] + 0.01)
+    )
+    changed = json.loads(path.read_text())["scores"]["test"][0]["main_score"]
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    proc = subprocess.run(
+        [sys.executable, "-c", "from leaf_hub.cli import main; main()", "leaderboard", str(run)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"leaf-hub: error: STSBenchmark: leaf-hub scores {changed:.6f} but stock mteb scores 0.8")
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
 @pytest.mark.slow

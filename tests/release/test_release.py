@@ -137,6 +137,7 @@ def _tag(recipe_name: str) -> str:
 def _release_and_check(tmp_path: Path, recipe_name: str) -> None:
     from sentence_transformers import SentenceTransformer
 
+    from leaf_hub.evaluation.stock import stock_scores
     from leaf_hub.leaderboard import build_submission
     from leaf_hub.run_folder import RunFolder
 
@@ -157,11 +158,11 @@ def _release_and_check(tmp_path: Path, recipe_name: str) -> None:
 
         # the leaderboard tree, validated by mteb's own loaders inside build_submission
         run_folder = RunFolder(run)
-        submission = build_submission(run_folder.load_recipe(), run_folder)
+        submission = build_submission(run_folder.load_recipe(), run_folder, stock_scorer=stock_scores)
         tree = run / "leaderboard" / "results"
         folder = tree / f"leaf-hub__{recipe_name}" / summary["commit"]
         assert (folder / "model_meta.json").is_file() and (folder / "STSBenchmark.json").is_file()
-        assert submission is not None
+        assert submission.agreement and all(row.agree for row in submission.agreement)  # stock mteb agrees
 
         # the tag as users load it, in a fresh process, equals the local model
         probes = ["how do vaccines work?", "A man is eating food."]
