@@ -453,40 +453,10 @@ def probe(
         The probe's ``result.json`` (``ok``, ``error``, ``versions``, ``seconds``, ...) and its
         vectors (empty when loading failed).
     """
-    import numpy as np
-
-    with tempfile.TemporaryDirectory(prefix="leaf-hub-compat-") as tmp:
-        work = Path(tmp)
-        (work / "cwd").mkdir()
-        (work / "out").mkdir()
-        (work / "hf_home").mkdir()
-        script = work / "probe.py"
-        shutil.copyfile(_PROBE, script)
-        model_ref = str(Path(model).resolve()) if endpoint is None else str(model)
-        job = {
-            "model": model_ref,
-            "revision": revision,
-            "texts": list(texts),
-            "prompt_names": list(prompt_names),
-            "out": str(work / "out"),
-        }
-        (work / "job.json").write_text(json.dumps(job), encoding="utf-8")
-        cmd = [str(_venv_python(venv)), "-I", str(script), str(work / "job.json")]
-        env = _probe_env(endpoint, work / "hf_home", token)
-        try:
-            proc = subprocess.run(cmd, cwd=work / "cwd", env=env, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return {"ok": False, "error": f"timed out after {timeout:.0f} s"}, {}
-        result_path = work / "out" / "result.json"
-        if not result_path.is_file():
-            lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-            return {"ok": False, "error": lines[-1] if lines else f"probe exited {proc.returncode}"}, {}
-        result = json.loads(result_path.read_text(encoding="utf-8"))
-        vectors: dict[str, np.ndarray] = {}
-        if result.get("ok"):
-            with np.load(work / "out" / "embeddings.npz") as npz:
-                vectors = {key: npz[key] for key in npz.files}
-        return result, vectors
+    model_ref = str(Path(model).resolve()) if endpoint is None else str(model)
+    job = {"model": model_ref, "revision": revision, "texts": list(texts), "prompt_names": list(prompt_names)}
+    result, vectors = _run_script(_PROBE, venv, job, endpoint=endpoint, token=token, timeout=timeout)
+    return result, (vectors if result.get("ok") else {})
 
 
 def run_matrix(
