@@ -20,7 +20,10 @@ NFCorpus, STSBenchmark, full test splits (never sub-sampled).
 
 The targets, declared here (:data:`TARGETS`) before any run: every main score agrees to 1e-4
 (``summary.max_abs_diff <= 1e-4``, ``summary.all_agree``), the tolerance ``leaf-hub leaderboard``
-refuses a submission beyond.
+refuses a submission beyond; and the init's leaf-hub scores are the MTEB leaderboard's published
+all-MiniLM-L6-v2 values (:data:`INIT_REFERENCE`) to 0.15 points (``summary.init_max_abs_diff_vs_leaderboard``).
+That reference check on the full SciFact and NFCorpus splits was a test (tests/evaluation/test_reference.py,
+about 15 minutes of the suite on 2 cores); it is a figure of this script now, and the test keeps STS-B.
 
 ``--quick`` (init on STSBenchmark: 1,379 real pairs, both ways, about a minute on 2 cores) checks that
 the script runs; the full table (3 models x 3 tasks) belongs on a quiet machine: the teacher encodes
@@ -54,10 +57,22 @@ TASKS = ("SciFact", "NFCorpus", "STSBenchmark")
 INIT_ID = "sentence-transformers/all-MiniLM-L6-v2"
 #: The tolerance ``leaf-hub leaderboard`` refuses beyond (:data:`leaf_hub.records.agreement.MTEB_TOLERANCE`).
 TOLERANCE = 1e-4
-#: Declared before any run: leaf-hub's main scores are stock mteb's to 1e-4, every one of them.
+#: The MTEB leaderboard's published main scores of all-MiniLM-L6-v2 (fractions) on the shipped tasks, and the
+#: deviation allowed from them (0.15 points): the reference check of leaf-hub's evaluation path on the init.
+#: NFCorpus: the leaderboard shows 31.59; the local copy in ../shared/data measured 31.62 (within the tolerance).
+INIT_REFERENCE = {"SciFact": 0.6451, "NFCorpus": 0.3159, "STSBenchmark": 0.8203}
+REFERENCE_TOLERANCE = 0.0015
+#: Declared before any run: leaf-hub's main scores are stock mteb's to 1e-4, every one of them; and the init
+#: (all-MiniLM-L6-v2 as published) scores, through leaf-hub, the leaderboard's values to 0.15 points.
 TARGETS = (
     Target("max |leaf-hub - stock mteb| main score", "summary.max_abs_diff", "<=", TOLERANCE),
     Target("every (model, task) agrees to 1e-4", "summary.all_agree", "==", True),
+    Target(
+        "max |leaf-hub init - MTEB leaderboard| (all-MiniLM-L6-v2)",
+        "summary.init_max_abs_diff_vs_leaderboard",
+        "<=",
+        REFERENCE_TOLERANCE,
+    ),
 )
 
 
@@ -119,10 +134,13 @@ def _score_model(name: str, folder: Path, tasks: list[str], work: Path) -> list[
         theirs = stock_scores(folder, [task], prompts=prompts, output_dir=work / "mteb" / name)
         mteb_seconds = time.perf_counter() - tick
         (row,) = compare_scores({task: record.main_score}, theirs, tol=TOLERANCE)
+        reference = INIT_REFERENCE.get(task) if name == "init" else None
         rows.append(
             {
                 "model": name,
                 **row.model_dump(),
+                "leaderboard": reference,
+                "leaderboard_diff": None if reference is None else record.main_score - reference,
                 "main_metric": record.main_metric,
                 "split": record.split,
                 "n_queries": record.n_queries,
@@ -181,11 +199,31 @@ def main(argv: list[str] | None = None) -> int:
         ],
     )
     diffs = [abs(r["diff"]) for r in rows]
+    reference_diffs = [abs(r["leaderboard_diff"]) for r in rows if r["leaderboard_diff"] is not None]
+    if reference_diffs:
+        print_table(
+            "all-MiniLM-L6-v2 (init) through leaf-hub vs the MTEB leaderboard's published scores",
+            ("task", "metric", "leaf-hub", "leaderboard", "diff", f"within {REFERENCE_TOLERANCE}"),
+            [
+                (
+                    r["task"],
+                    r["main_metric"],
+                    f"{r['leaf_hub']:.4f}",
+                    f"{r['leaderboard']:.4f}",
+                    f"{r['leaderboard_diff']:+.4f}",
+                    "yes" if abs(r["leaderboard_diff"]) <= REFERENCE_TOLERANCE else "NO",
+                )
+                for r in rows
+                if r["leaderboard_diff"] is not None
+            ],
+        )
     report = {
         "models": {name: _shown(folder) for name, folder in folders.items()},
         "tasks": tasks,
         "tolerance": TOLERANCE,
+        "leaderboard_tolerance": REFERENCE_TOLERANCE,
         "summary": {
+            "init_max_abs_diff_vs_leaderboard": max(reference_diffs) if reference_diffs else None,
             "max_abs_diff": max(diffs) if diffs else None,
             "all_agree": bool(rows) and all(r["agree"] for r in rows),
             "n_rows": len(rows),
@@ -194,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
     }
     print(f"-> {write_report(out, report, stamp)}")
-    return 0 if report["summary"]["all_agree"] else 1
+    near_leaderboard = not reference_diffs or max(reference_diffs) <= REFERENCE_TOLERANCE
+    return 0 if report["summary"]["all_agree"] and near_leaderboard else 1
 
 
 def _shown(folder: Path) -> str:

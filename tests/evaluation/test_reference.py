@@ -1,10 +1,10 @@
-"""all-MiniLM-L6-v2 through leaf-hub's evaluation path gives mteb's figures.
+"""all-MiniLM-L6-v2 through leaf-hub's evaluation path gives mteb's figures, on small sub-samples.
 
-* fast: on small sub-samples, our routed, cached encoder scores exactly what mteb's own
-  sentence-transformers wrapper scores on the same local task;
-* slow (the reference check): on the full test splits, the published MTEB leaderboard values
-  SciFact nDCG@10 64.51, NFCorpus 31.59 (shared/data measured 31.62) and STS-B Spearman 82.03,
-  each within 0.15 points. Caches start empty, so every vector is computed by the real model.
+Our routed, cached encoder scores exactly what mteb's own sentence-transformers wrapper scores on
+the same local task. The full-split checks live elsewhere: tests/evaluation/test_stock.py scores the
+full STS-B test split both ways (and against the leaderboard's 82.03); the reference check on the
+full SciFact and NFCorpus splits (the leaderboard's 64.51 and 31.59, 0.15 points) is a figure of
+``scripts/bench/mteb_equivalence.py`` (its init rows), not a test: it took ~15 minutes of the suite.
 """
 
 from __future__ import annotations
@@ -12,10 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-#: MTEB leaderboard values for all-MiniLM-L6-v2 (fractions) and the allowed deviation.
-REFERENCE = {"SciFact": 0.6451, "NFCorpus": 0.3159, "STSBenchmark": 0.8203}
-TOLERANCE = 0.0015
 
 
 @pytest.fixture()
@@ -53,17 +49,3 @@ def test_same_score_as_mteb_sentence_transformers_wrapper(
     (row,) = ours.scores
     assert row.subsampled
     assert row.main_score == pytest.approx(stock.task_results[0].get_score(), abs=2e-4)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("task_name", ["STSBenchmark", "SciFact", "NFCorpus"])
-def test_reference_scores_on_full_test_splits(
-    task_name: str, student_path: Path, fresh_home: Path, tmp_path: Path
-) -> None:
-    from leaf_hub.evaluation import evaluate_model_folder
-
-    results = evaluate_model_folder(student_path, tasks=[task_name], output_dir=tmp_path / "eval", sweep=False)
-    (row,) = results.scores
-    assert not row.subsampled and row.split == "test"
-    assert row.main_score == pytest.approx(REFERENCE[task_name], abs=TOLERANCE), (task_name, row.main_score)
-    print(f"{task_name}: {row.main_metric} = {row.main_score:.4f} in {row.seconds:.0f} s")
