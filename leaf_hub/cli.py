@@ -375,6 +375,9 @@ def publish(
     allow_license_override: Annotated[
         bool, typer.Option("--allow-license-override", help="Publish despite a licence refusal (recorded).")
     ] = False,
+    no_exports: Annotated[
+        bool, typer.Option("--no-exports", help="Publish the weights only: no ONNX / OpenVINO exports.")
+    ] = False,
 ) -> None:
     """Publish a run as one verified commit per repo, tagged only after it reloads to the same model."""
     # The embedded server (and any non-Xet hub) needs classic LFS; huggingface_hub reads this at import.
@@ -396,6 +399,7 @@ def publish(
         dry_run=dry_run,
         asym=asym,
         allow_license_override=allow_license_override,
+        exports=not no_exports,
     )
     for release in result.repos:
         title = f"{'would upload to' if result.dry_run else 'published'} {release.repo_id} {release.tag}"
@@ -430,6 +434,9 @@ def release(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Run folder (default: the recipe's).")] = None,
     repo: Annotated[str | None, typer.Option(help="Override the recipe's hub.repo_id.")] = None,
     summary_json: Annotated[Path | None, typer.Option(help="Also write the release summary JSON here.")] = None,
+    no_exports: Annotated[
+        bool, typer.Option("--no-exports", help="Publish the weights only: no ONNX / OpenVINO exports.")
+    ] = False,
 ) -> None:
     """Distil → evaluate → card → publish → verify in one command; up-to-date stages are skipped."""
     from leaf_hub.release import release as run_release
@@ -443,6 +450,7 @@ def release(
         asym=asym,
         output_dir=output,
         repo_id=repo,
+        exports=not no_exports,
     )
     console.print(summary.summary_table())
     if summary_json is not None:

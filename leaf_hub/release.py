@@ -57,11 +57,19 @@ def _digest(*parts: str) -> str:
 
 
 def stage_fingerprints(
-    recipe: Recipe, run_dir: Path, *, repo_id: str | None = None, tag: str | None = None, asym: bool = False
+    recipe: Recipe,
+    run_dir: Path,
+    *,
+    repo_id: str | None = None,
+    tag: str | None = None,
+    asym: bool = False,
+    exports: bool = True,
 ) -> dict[str, str]:
     """Fingerprints of everything each stage reads (see the module docstring).
 
-    ``evaluate`` and ``publish`` need the model to exist (they cover its weights).
+    ``evaluate`` and ``publish`` need the model to exist (they cover its weights). A release without
+    the CPU exports (``exports=False``) is another publication, so it has its own publish fingerprint;
+    with them (the default) the fingerprint is what it was before the choice existed.
     """
     from leaf_hub.assets import model_fingerprint
 
@@ -73,6 +81,7 @@ def stage_fingerprints(
         )
         release = recipe.model_copy(update={"output_dir": "-"})  # where the run folder lives changes no output
         target = [repo_id or recipe.hub.repo_id, tag or f"v{recipe.version}", "asym" if asym else "-"]
+        target += [] if exports else ["no-exports"]
         prints["publish"] = _digest(prints["evaluate"], release.fingerprint(), *target)
     return prints
 
@@ -110,6 +119,7 @@ def release(
     asym: bool = False,
     output_dir: str | Path | None = None,
     repo_id: str | None = None,
+    exports: bool = True,
 ) -> ReleaseSummary:
     """Distil, evaluate, card, publish and verify one recipe, skipping up-to-date stages.
 
@@ -123,6 +133,8 @@ def release(
         asym: Also publish the ``-asym`` Router repo.
         output_dir: Override the recipe's run folder.
         repo_id: Override the recipe's ``hub.repo_id``.
+        exports: Make, check and publish the ONNX / OpenVINO exports beside the weights (``False``:
+            the safetensors weights only; a static student never has exports).
 
     Returns:
         The summary, also written to ``<run_dir>/release_summary.json``.
@@ -155,9 +167,9 @@ def release(
     run = RunFolder(recipe.run_dir)  # the one run folder every stage is handed
     if embedded_hub:
         with _embedded_hub(repo.split("/")[0]) as (url, hub_token):
-            summary = _run_stages(recipe, run, repo, tag, url, hub_token, asym)
+            summary = _run_stages(recipe, run, repo, tag, url, hub_token, asym, exports)
     else:
-        summary = _run_stages(recipe, run, repo, tag, endpoint or recipe.hub.endpoint, token, asym)
+        summary = _run_stages(recipe, run, repo, tag, endpoint or recipe.hub.endpoint, token, asym, exports)
     summary.wall_seconds = time.perf_counter() - wall
     run.save_summary(summary.to_json())
     return summary
@@ -314,7 +326,14 @@ def _render_cards(
 
 
 def _run_stages(
-    recipe: Recipe, run: RunFolder, repo: str, tag: str, endpoint: str | None, token: str | None, asym: bool
+    recipe: Recipe,
+    run: RunFolder,
+    repo: str,
+    tag: str,
+    endpoint: str | None,
+    token: str | None,
+    asym: bool,
+    exports: bool = True,
 ) -> ReleaseSummary:
     from leaf_hub.distill import distill, has_intact_checkpoint
     from leaf_hub.evaluation.run import evaluate_run
@@ -334,7 +353,7 @@ def _run_stages(
     done = run.load_stages()
 
     def fingerprints() -> dict[str, str]:
-        return stage_fingerprints(recipe, run.root, repo_id=repo, tag=tag, asym=asym)
+        return stage_fingerprints(recipe, run.root, repo_id=repo, tag=tag, asym=asym, exports=exports)
 
     # distill
     prints = fingerprints()
@@ -398,7 +417,9 @@ def _run_stages(
         summary.stages["publish"] = {"status": "skipped (up to date)", "seconds": time.perf_counter() - start}
         summary.commit = recorded["commit"]
     else:
-        published = publish_run(run, recipe, repo_id=repo, tag=tag, endpoint=endpoint, token=token, asym=asym)
+        published = publish_run(
+            run, recipe, repo_id=repo, tag=tag, endpoint=endpoint, token=token, asym=asym, exports=exports
+        )
         main_repo = published.repos[0]
         summary.stages["card"] = {"status": "ran", "seconds": published.seconds.get("stage", 0.0)}
         summary.stages["publish"] = {

@@ -47,12 +47,14 @@ def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
     )
 
 
-def run_release(recipe: Path, home: Path, cwd: Path, timeout: int = 1500) -> subprocess.CompletedProcess[str]:
-    """``leaf-hub release RECIPE --embedded-hub`` in a fresh process with ``home`` as ``LEAF_HUB_HOME``."""
+def run_release(
+    recipe: Path, home: Path, cwd: Path, *extra: str, timeout: int = 1500
+) -> subprocess.CompletedProcess[str]:
+    """``leaf-hub release RECIPE --embedded-hub [EXTRA...]`` in a fresh process with ``home`` as ``LEAF_HUB_HOME``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     env.update({"LEAF_HUB_HOME": str(home), "HF_HOME": str(cwd / "hf"), "HF_HUB_DISABLE_XET": "1"})
     return subprocess.run(
-        [sys.executable, "-m", "leaf_hub.cli", "release", str(recipe), "--embedded-hub"],
+        [sys.executable, "-m", "leaf_hub.cli", "release", str(recipe), "--embedded-hub", *extra],
         capture_output=True,
         text=True,
         timeout=timeout,
