@@ -378,6 +378,14 @@ def publish(
     no_exports: Annotated[
         bool, typer.Option("--no-exports", help="Publish the weights only: no ONNX / OpenVINO exports.")
     ] = False,
+    compare_with: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--compare-with",
+            help="Card's 'Compared with' rows: a folder of mteb result files, or a model name (org/name) "
+            "read from mteb's results cache (updated from the results repository when online). Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Publish a run as one verified commit per repo, tagged only after it reloads to the same model."""
     # The embedded server (and any non-Xet hub) needs classic LFS; huggingface_hub reads this at import.
@@ -400,6 +408,7 @@ def publish(
         asym=asym,
         allow_license_override=allow_license_override,
         exports=not no_exports,
+        compare_with=compare_with or (),
     )
     for release in result.repos:
         title = f"{'would upload to' if result.dry_run else 'published'} {release.repo_id} {release.tag}"
@@ -437,6 +446,14 @@ def release(
     no_exports: Annotated[
         bool, typer.Option("--no-exports", help="Publish the weights only: no ONNX / OpenVINO exports.")
     ] = False,
+    compare_with: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--compare-with",
+            help="Card's 'Compared with' rows: a folder of mteb result files, or a model name (org/name) "
+            "read from mteb's results cache (updated from the results repository when online). Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Distil → evaluate → card → publish → verify in one command; up-to-date stages are skipped."""
     from leaf_hub.release import release as run_release
@@ -451,6 +468,7 @@ def release(
         output_dir=output,
         repo_id=repo,
         exports=not no_exports,
+        compare_with=compare_with or (),
     )
     console.print(summary.summary_table())
     if summary_json is not None:

@@ -29,7 +29,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,7 @@ from leaf_hub.run_folder import RunFolder
 if TYPE_CHECKING:
     from leaf_hub.publish import PublishResult, ReleaseChecks, ReleaseContent
     from leaf_hub.records import DistillReport, EvalResults
+    from leaf_hub.records.comparison import PeerScore
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ def stage_fingerprints(
     tag: str | None = None,
     asym: bool = False,
     exports: bool = True,
+    compare_with: Sequence[str] = (),
 ) -> dict[str, str]:
     """Fingerprints of everything each stage reads (see the module docstring).
 
@@ -82,6 +84,7 @@ def stage_fingerprints(
         release = recipe.model_copy(update={"output_dir": "-"})  # where the run folder lives changes no output
         target = [repo_id or recipe.hub.repo_id, tag or f"v{recipe.version}", "asym" if asym else "-"]
         target += [] if exports else ["no-exports"]
+        target += [f"compare-with:{source}" for source in compare_with]  # the card's "Compared with" rows
         prints["publish"] = _digest(prints["evaluate"], release.fingerprint(), *target)
     return prints
 
@@ -120,6 +123,7 @@ def release(
     output_dir: str | Path | None = None,
     repo_id: str | None = None,
     exports: bool = True,
+    compare_with: Sequence[str] = (),
 ) -> ReleaseSummary:
     """Distil, evaluate, card, publish and verify one recipe, skipping up-to-date stages.
 
@@ -135,6 +139,8 @@ def release(
         repo_id: Override the recipe's ``hub.repo_id``.
         exports: Make, check and publish the ONNX / OpenVINO exports beside the weights (``False``:
             the safetensors weights only; a static student never has exports).
+        compare_with: Sources of other models' scores for the card's "Compared with" table: results
+            folders or model names (:func:`leaf_hub.evaluation.peers.peer_scores`).
 
     Returns:
         The summary, also written to ``<run_dir>/release_summary.json``.
@@ -167,9 +173,10 @@ def release(
     run = RunFolder(recipe.run_dir)  # the one run folder every stage is handed
     if embedded_hub:
         with _embedded_hub(repo.split("/")[0]) as (url, hub_token):
-            summary = _run_stages(recipe, run, repo, tag, url, hub_token, asym, exports)
+            summary = _run_stages(recipe, run, repo, tag, url, hub_token, asym, exports, tuple(compare_with))
     else:
-        summary = _run_stages(recipe, run, repo, tag, endpoint or recipe.hub.endpoint, token, asym, exports)
+        endpoint = endpoint or recipe.hub.endpoint
+        summary = _run_stages(recipe, run, repo, tag, endpoint, token, asym, exports, tuple(compare_with))
     summary.wall_seconds = time.perf_counter() - wall
     run.save_summary(summary.to_json())
     return summary
@@ -188,6 +195,7 @@ def publish_run(
     asym: bool = False,
     allow_license_override: bool = False,
     exports: bool = True,
+    compare_with: Sequence[str] = (),
 ) -> PublishResult:
     """Export, card and publish one run: ``leaf-hub publish``, and the publish stage of :func:`release`.
 
@@ -217,6 +225,10 @@ def publish_run(
         asym: Also publish ``ORG/NAME-asym`` (Router: queries -> student, documents -> teacher).
         allow_license_override: Publish even if the licence gate refuses (recorded in ``release.json``).
         exports: Publish the ONNX / OpenVINO exports beside the weights.
+        compare_with: Sources of other models' scores for the card's "Compared with" table, each a
+            local folder in mteb's results layout or a model name (``org/name``, read from mteb's
+            results cache, updated from the results repository when online); read before any export
+            work, so a bad source is refused first.
 
     Returns:
         What was (or would be) released; ``seconds`` per phase: ``export``, ``stage`` (cards and
@@ -247,6 +259,7 @@ def publish_run(
     except (RunFolderError, RecipeError) as e:
         raise CardError(str(e)) from e
     checks = check_release(recipe, run, tag=tag, asym=asym, allow_license_override=allow_license_override)
+    peers = _peer_scores(compare_with, results)
     seconds: dict[str, float] = {}
     record = None
     if exports and recipe.student.kind == "static":  # a table lookup and a mean: nothing for ONNX to speed up
@@ -262,7 +275,9 @@ def publish_run(
         record = prepare_exports(run, measure=partial(measure_exports, data_root=checks.data_root))
         seconds["export"] = time.perf_counter() - started
     started = time.perf_counter()
-    content = _render_cards(recipe, run, results, report, checks, repo_id=repo_id, asym=asym, exports=record)
+    content = _render_cards(
+        recipe, run, results, report, checks, repo_id=repo_id, asym=asym, exports=record, peers=peers
+    )
     seconds["stage"] = time.perf_counter() - started
     published = publish(
         recipe,
@@ -283,6 +298,19 @@ def publish_run(
     return published
 
 
+def _peer_scores(sources: Sequence[str], results: EvalResults) -> list[PeerScore]:
+    """The evaluation stage's reading of other models' scores (on the results' tasks and split)."""
+    if not sources:
+        return []
+    from leaf_hub.errors import EvalError
+    from leaf_hub.evaluation.peers import peer_scores
+
+    try:
+        return [row for source in sources for row in peer_scores(source, results.tasks, split=results.split)]
+    except EvalError as e:  # a source that gives the card nothing is bad input to the card (exit 2)
+        raise CardError(str(e)) from e
+
+
 def _render_cards(
     recipe: Recipe,
     run: RunFolder,
@@ -293,6 +321,7 @@ def _render_cards(
     repo_id: str,
     asym: bool,
     exports: dict[str, Any] | None,
+    peers: Sequence[PeerScore] = (),
 ) -> ReleaseContent:
     """The card stage: render the model card (and the ``-asym`` card) from the release's records."""
     from leaf_hub.model_card import card_inputs, license_text_path, render_asym_card, render_card
@@ -308,6 +337,7 @@ def _render_cards(
         plot=run.plot_in_repo(results),
         teacher_folder=checks.teacher_folder,
         licenses=checks.licenses,
+        peers=peers,
     )
     if exports:
         from leaf_hub.export import card_rows
@@ -334,6 +364,7 @@ def _run_stages(
     token: str | None,
     asym: bool,
     exports: bool = True,
+    compare_with: tuple[str, ...] = (),
 ) -> ReleaseSummary:
     from leaf_hub.distill import distill, has_intact_checkpoint
     from leaf_hub.evaluation.run import evaluate_run
@@ -353,7 +384,9 @@ def _run_stages(
     done = run.load_stages()
 
     def fingerprints() -> dict[str, str]:
-        return stage_fingerprints(recipe, run.root, repo_id=repo, tag=tag, asym=asym, exports=exports)
+        return stage_fingerprints(
+            recipe, run.root, repo_id=repo, tag=tag, asym=asym, exports=exports, compare_with=compare_with
+        )
 
     # distill
     prints = fingerprints()
@@ -418,7 +451,15 @@ def _run_stages(
         summary.commit = recorded["commit"]
     else:
         published = publish_run(
-            run, recipe, repo_id=repo, tag=tag, endpoint=endpoint, token=token, asym=asym, exports=exports
+            run,
+            recipe,
+            repo_id=repo,
+            tag=tag,
+            endpoint=endpoint,
+            token=token,
+            asym=asym,
+            exports=exports,
+            compare_with=compare_with,
         )
         main_repo = published.repos[0]
         summary.stages["card"] = {"status": "ran", "seconds": published.seconds.get("stage", 0.0)}

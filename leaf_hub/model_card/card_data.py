@@ -172,6 +172,49 @@ def _benchmark_rows(inputs: CardInputs) -> list[dict[str, Any]]:
     return rows
 
 
+def _comparison(inputs: CardInputs) -> list[dict[str, Any]]:
+    """The "Compared with" rows: this model, the init and teacher as evaluated here, then the peers.
+
+    The peers are read from mteb result files (:attr:`CardInputs.peers`), one row per model and revision.
+
+    Each row: ``model``, ``link`` (a Hub id to link, or ``None``), ``source``, ``split``, ``cells`` (one per
+    task of the evaluation: the score ×100, ``†`` when sub-sampled, ``–`` when the source has none), ``own``.
+    """
+    res = inputs.results
+    own = "this release's evaluation" + (f" (mteb {res.mteb_version})" if res.mteb_version else "")
+
+    def cell(score: float | None, subsampled: bool | None) -> str:
+        return "–" if score is None else f"{pct(score)}{' †' if subsampled else ''}"
+
+    def mode_row(mode: str, model: str, link: str | None, is_own: bool = False) -> dict[str, Any] | None:
+        found = [res.row(task, mode) for task in res.tasks]
+        if not any(found):
+            return None
+        cells = [cell(r.main_score, r.subsampled) if r else "–" for r in found]
+        source = own if is_own else f"{own}, {mode} mode"
+        return {"model": model, "link": link, "source": source, "split": res.split, "cells": cells, "own": is_own}
+
+    teacher = inputs.recipe.teacher
+    rows = [
+        mode_row("student", inputs.model_name, None, is_own=True),
+        mode_row("init", inputs.recipe.student.id, inputs.recipe.student.id),
+        mode_row("teacher", teacher.id, None if teacher.black_box else teacher.id),
+    ]
+    grouped: dict[tuple[str, str | None, str, str], dict[str, Any]] = {}
+    for peer in inputs.peers:
+        key = (peer.model, peer.revision, peer.source, peer.split)
+        entry = grouped.setdefault(key, {})
+        entry[peer.task] = peer
+    for (model, revision, source, split), by_task in grouped.items():
+        versions = sorted({p.mteb_version for p in by_task.values() if p.mteb_version})
+        shown = source + (f" (mteb {', '.join(versions)})" if versions else "")
+        cells = [cell(by_task[t].main_score, by_task[t].subsampled) if t in by_task else "–" for t in res.tasks]
+        link = model if "/" in model else None
+        label = f"{model}@{revision[:12]}" if revision and revision not in ("no_revision_available", "main") else model
+        rows.append({"model": label, "link": link, "source": shown, "split": split, "cells": cells, "own": False})
+    return [r for r in rows if r is not None]
+
+
 def _benchmark_groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The benchmark rows grouped by mteb task type, in the order the types first appear."""
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -342,6 +385,8 @@ def card_context(inputs: CardInputs) -> dict[str, Any]:
         "interchangeable_min": f"{INTERCHANGEABLE_MIN_ALIGNMENT:.2f}",
         "benchmark": benchmark,
         "benchmark_groups": _benchmark_groups(benchmark),
+        "comparison": _comparison(inputs),
+        "has_peers": bool(inputs.peers),
         "has_init": any(s.mode == "init" for s in res.scores),
         "has_asym": any(s.mode == "asymmetric" for s in res.scores),
         "has_teacher": any(s.mode == "teacher" for s in res.scores),

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from leaf_hub.recipe import Recipe
 if TYPE_CHECKING:
     from leaf_hub.licenses import LicenseReport
     from leaf_hub.records import DistillReport, EvalResults
+    from leaf_hub.records.comparison import PeerScore
 
 __all__ = ["CardInputs", "card_inputs"]
 
@@ -46,6 +48,9 @@ class CardInputs:
         versions: sentence-transformers / transformers / torch versions the model was saved with.
         teacher_card: Text of the teacher's own model card (``README.md`` of its folder), when at hand.
         exports: The checked CPU exports staged beside the weights (:func:`leaf_hub.export.card_rows`).
+        peers: Other models' scores from mteb result files, for the "Compared with" table
+            (:func:`leaf_hub.evaluation.peers.peer_scores`); the init and the teacher rows come from
+            ``results`` itself.
         evidence: What leaf-hub's reports say that the run's records cannot (tested
             sentence-transformers versions, the asymmetric noise margin); ``None``: nothing claimed
             from them.
@@ -63,6 +68,7 @@ class CardInputs:
     versions: dict[str, str] = field(default_factory=dict)
     teacher_card: str | None = None
     exports: dict[str, Any] | None = None
+    peers: tuple[PeerScore, ...] = ()
     evidence: Evidence | None = None
 
     @property
@@ -83,6 +89,7 @@ def card_inputs(
     teacher_folder: str | Path | None = None,
     licenses: LicenseReport | None = None,
     exports: dict[str, Any] | None = None,
+    peers: Sequence[PeerScore] = (),
 ) -> CardInputs:
     """Put together what a card shows from the records a release hands over (reads only model folders).
 
@@ -97,6 +104,7 @@ def card_inputs(
         teacher_folder: Local teacher folder (for its size in the highlights).
         licenses: Licence report; without one, data licences are classified from the recipe alone.
         exports: What the card shows of the release's CPU exports (:func:`leaf_hub.export.card_rows`).
+        peers: Other models' scores for the "Compared with" table (read by the evaluation stage).
 
     Returns:
         The card inputs.
@@ -137,5 +145,6 @@ def card_inputs(
         versions=versions,
         teacher_card=teacher_card,
         exports=exports,
+        peers=tuple(peers),
         evidence=load_evidence(),
     )

@@ -167,6 +167,45 @@ def test_every_number_on_a_real_card_is_in_the_run_files(init_run, teacher_path,
 
 
 @pytest.mark.slow
+def test_compared_with_shows_init_teacher_and_peers_read_from_mteb_result_files(
+    init_run, teacher_path, student_path, shared_data, tmp_path
+) -> None:
+    import dataclasses
+    import shutil
+
+    from leaf_hub.evaluation.peers import peer_scores
+
+    results = json.loads((init_run / "eval" / "results.json").read_text())
+    by = {(s["task"], s["mode"]): s for s in results["scores"]}
+    # a results folder in mteb's layout, holding a real result file this run's evaluation wrote (the teacher's)
+    peer = tmp_path / "results" / "org__peer-model" / "abc123"
+    peer.mkdir(parents=True)
+    shutil.copy(init_run / "eval" / "mteb" / "teacher" / "STSBenchmark.json", peer / "STSBenchmark.json")
+    peers = peer_scores(tmp_path / "results", ["SciFact", "STSBenchmark"], split=results["split"])
+    inputs = dataclasses.replace(_inputs(init_run, teacher_path, student_path, shared_data), peers=tuple(peers))
+    text = ModelCard(render_card(inputs)).text
+    table = text.split("### Compared with", 1)[1].split("\n\n", 2)[1].splitlines()
+    assert table[0] == "| Model | Source | Split | SciFact | STSBenchmark |"
+    rows = {line.split(" | ")[0]: line for line in table[2:]}
+    assert len(rows) == 4  # this model, the init, the teacher, the peer
+
+    def cell(task: str, mode: str) -> str:
+        score = by[(task, mode)]
+        return f"{score['main_score'] * 100:.2f}{' †' if score['subsampled'] else ''}"
+
+    own = rows["| **leaf-ir-tiny**"]
+    assert f"| {cell('SciFact', 'student')} | {cell('STSBenchmark', 'student')} |" in own
+    init = rows[
+        "| [sentence-transformers/all-MiniLM-L6-v2](https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2)"
+    ]
+    assert "init mode" in init and f"| {cell('SciFact', 'init')} | {cell('STSBenchmark', 'init')} |" in init
+    peer_row = rows["| [org/peer-model@abc123](https://huggingface.co/org/peer-model)"]
+    assert f"| {tmp_path / 'results'} (mteb " in peer_row and f"| {results['split']} |" in peer_row
+    assert peer_row.endswith(f"| – | {by[('STSBenchmark', 'teacher')]['main_score'] * 100:.2f} |")  # no SciFact file
+    assert "those files do not record a sub-sample" in text
+
+
+@pytest.mark.slow
 def test_card_lists_per_task_prompts(leaf_run, tmp_path, teacher_path, student_path, shared_data) -> None:
     import shutil
 

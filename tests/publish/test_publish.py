@@ -163,8 +163,13 @@ def test_refusals_are_one_line_and_create_no_tag(hub, run, token_file, tmp_path)
     (changed / "metrics.json").write_text(json.dumps(metrics))
     proc = publish_cli(str(changed), "--repo", "org/leaf-ir-tiny", "--tag", "v0.1.0", *base)
     assert proc.returncode == 3 and "tag v0.1.0 already exists on org/leaf-ir-tiny" in one_error_line(proc)
+    # a "Compared with" source that gives the card nothing: refused before any export or upload
+    nowhere = tmp_path / "no-results"
+    proc = publish_cli(str(run), "--repo", "org/peers", "--tag", "v0.1.0", *base, "--compare-with", str(nowhere))
+    assert proc.returncode == 2 and f"compare-with {nowhere}: not a results folder" in one_error_line(proc)
     api = HfApi(endpoint=hub.url, token=TOKEN)
     assert not api.repo_exists("org/bare") and not api.repo_exists("org/wrong-token")
+    assert not api.repo_exists("org/peers")
 
 
 def test_server_dies_mid_upload_then_retry_succeeds(run, token_file, tmp_path) -> None:

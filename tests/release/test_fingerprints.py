@@ -40,3 +40,12 @@ def test_exports_on_keeps_the_fingerprint_recorded_before_the_choice(
     release = recipe.model_copy(update={"output_dir": "-"})
     before = _digest(prints["evaluate"], release.fingerprint(), "test-org/tiny", "v0.1.0", "-")  # the earlier formula
     assert prints["publish"] == before
+
+
+def test_compare_with_sources_are_part_of_the_publish_fingerprint(tmp_path: Path, student_path: Path) -> None:
+    recipe, run = _run_with_model(tmp_path, student_path)
+    plain = stage_fingerprints(recipe, run)
+    assert stage_fingerprints(recipe, run, compare_with=()) == plain
+    one = stage_fingerprints(recipe, run, compare_with=["../results"])
+    assert one["evaluate"] == plain["evaluate"] and one["publish"] != plain["publish"]  # the card changes
+    assert stage_fingerprints(recipe, run, compare_with=["../results", "org/peer"])["publish"] != one["publish"]
