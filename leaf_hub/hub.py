@@ -426,7 +426,12 @@ class HubClient:
     # -- commits and tags -----------------------------------------------------------------------
 
     def upload_folder(self, repo_id: str, folder: Path, message: str, *, parent_commit: str | None = None) -> str:
-        """Upload ``folder`` as one commit on ``main`` (unchanged files are skipped by the client).
+        """Upload ``folder`` as one commit on ``main`` whose tree is the folder (plus ``.gitattributes``).
+
+        Unchanged files are skipped by the client; files an earlier release left on ``main`` that the
+        folder no longer has (an export this release does not ship, a renamed file) are deleted in the
+        same commit (``delete_patterns="*"``; huggingface_hub never deletes ``.gitattributes``), so a
+        tag holds exactly what its manifest lists.
 
         A transient failure is retried without ever committing twice: if ``main`` moved since the
         upload began, the commit landed and only its answer was lost, so the new head is returned
@@ -453,6 +458,7 @@ class HubClient:
                         repo_type="model",
                         revision="main",
                         parent_commit=parent_commit if attempt == 1 else base,
+                        delete_patterns="*",
                     )
                 return str(info.oid)
             except HubError as e:

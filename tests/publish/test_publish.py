@@ -132,6 +132,31 @@ def test_publish_verify_tag_reload_and_noop(hub, run, token_file, tmp_path, teac
     assert written and not [p for p in written if TOKEN.encode() in p.read_bytes()]
 
 
+def test_a_new_version_without_exports_leaves_none_of_the_earlier_files_at_its_tag(
+    hub, run, token_file, tmp_path
+) -> None:
+    """v0.1.0 shipped the exports (the first test); v0.1.1 with --no-exports holds only its own files."""
+    import yaml
+    from huggingface_hub import HfApi
+
+    bumped = tmp_path / "run"
+    shutil.copytree(run, bumped, ignore=shutil.ignore_patterns("release.json", "exports"))
+    recipe = yaml.safe_load((bumped / "recipe.yaml").read_text())
+    recipe["version"] = "0.1.1"
+    (bumped / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    args = [str(bumped), "--repo", "org/leaf-ir-tiny", "--tag", "v0.1.1", "--endpoint", hub.url]
+    proc = publish_cli(*args, "--token-file", str(token_file), "--no-exports")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    api = HfApi(endpoint=hub.url, token=TOKEN)
+    before = set(api.list_repo_files("org/leaf-ir-tiny", revision="v0.1.0"))
+    after = set(api.list_repo_files("org/leaf-ir-tiny", revision="v0.1.1"))
+    assert any(f.startswith("onnx/") for f in before)  # the earlier release keeps its exports at its tag
+    assert not [f for f in after if f.startswith(("onnx/", "openvino/"))], after
+    manifest = json.loads((bumped / "release.json").read_text())
+    assert set(manifest["files"]) | {"release.json"} == after - {".gitattributes"}
+
+
 def test_refusals_are_one_line_and_create_no_tag(hub, run, token_file, tmp_path) -> None:
     from huggingface_hub import HfApi
 
