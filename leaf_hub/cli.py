@@ -36,6 +36,19 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 console = Console()
+
+#: Options ``publish`` and ``release`` share (one definition, the same flag and help in both commands).
+NoExportsOption = Annotated[
+    bool, typer.Option("--no-exports", help="Publish the weights only: no ONNX / OpenVINO exports.")
+]
+CompareWithOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--compare-with",
+        help="Card's 'Compared with' rows: a folder of mteb result files, or a model name (org/name) "
+        "read from mteb's results cache (updated from the results repository when online). Repeatable.",
+    ),
+]
 err_console = Console(stderr=True)
 
 #: Error class -> exit code, most specific first (like huggingface_hub's ``CLI_ERROR_MAPPINGS``).
@@ -375,17 +388,8 @@ def publish(
     allow_license_override: Annotated[
         bool, typer.Option("--allow-license-override", help="Publish despite a licence refusal (recorded).")
     ] = False,
-    no_exports: Annotated[
-        bool, typer.Option("--no-exports", help="Publish the weights only: no ONNX / OpenVINO exports.")
-    ] = False,
-    compare_with: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--compare-with",
-            help="Card's 'Compared with' rows: a folder of mteb result files, or a model name (org/name) "
-            "read from mteb's results cache (updated from the results repository when online). Repeatable.",
-        ),
-    ] = None,
+    no_exports: NoExportsOption = False,
+    compare_with: CompareWithOption = None,
 ) -> None:
     """Publish a run as one verified commit per repo, tagged only after it reloads to the same model."""
     # The embedded server (and any non-Xet hub) needs classic LFS; huggingface_hub reads this at import.
@@ -443,17 +447,8 @@ def release(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Run folder (default: the recipe's).")] = None,
     repo: Annotated[str | None, typer.Option(help="Override the recipe's hub.repo_id.")] = None,
     summary_json: Annotated[Path | None, typer.Option(help="Also write the release summary JSON here.")] = None,
-    no_exports: Annotated[
-        bool, typer.Option("--no-exports", help="Publish the weights only: no ONNX / OpenVINO exports.")
-    ] = False,
-    compare_with: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--compare-with",
-            help="Card's 'Compared with' rows: a folder of mteb result files, or a model name (org/name) "
-            "read from mteb's results cache (updated from the results repository when online). Repeatable.",
-        ),
-    ] = None,
+    no_exports: NoExportsOption = False,
+    compare_with: CompareWithOption = None,
 ) -> None:
     """Distil → evaluate → card → publish → verify in one command; up-to-date stages are skipped."""
     from leaf_hub.release import release as run_release
