@@ -8,7 +8,8 @@ and its ``get_score``: the main score, averaged over subsets as mteb averages it
   leaderboard`` tree or ``mteb.ResultCache``'s folder): every model in it; offline;
 - a model name (``org/name``): that model's files in mteb's results cache (``mteb.ResultCache``),
   which online is first brought up to date from the results repository
-  (``ResultCache.download_from_remote``); offline (``HF_HUB_OFFLINE=1``) only what is already cached.
+  (``ResultCache.download_from_remote``); offline (``HF_HUB_OFFLINE`` or ``HF_DATASETS_OFFLINE`` set,
+  :func:`leaf_hub.evaluation.tasks.offline_flag`) only what is already cached.
 
 Only the card's tasks and split are read. A source that yields no row is refused in one line
 (:class:`~leaf_hub.errors.EvalError`), so a misspelt model or folder never publishes a card that
@@ -21,7 +22,6 @@ Example:
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -117,8 +117,10 @@ def _cached_paths(model: str, tasks: Sequence[str]) -> tuple[list[Path], str]:
     """Result files of ``model`` in mteb's results cache (brought up to date first when online), and where."""
     import mteb
 
+    from leaf_hub.evaluation.tasks import offline_flag
+
     cache = mteb.ResultCache()
-    offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes"}
+    offline = offline_flag() is not None
     if not offline:
         try:
             cache.download_from_remote()

@@ -74,15 +74,23 @@ def _probe(host: str, port: int) -> str | None:
         return f"{host}:{port} is unreachable ({e.strerror or type(e).__name__})"
 
 
+def offline_flag() -> str | None:
+    """The offline switch that is set (``HF_HUB_OFFLINE`` or ``HF_DATASETS_OFFLINE``), or ``None``."""
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        if os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on"):
+            return var
+    return None
+
+
 def hub_unreachable_reason() -> str | None:
     """Why mteb cannot download datasets now (``None``: it can, as far as a TCP connection shows).
 
-    Offline when ``HF_HUB_OFFLINE`` or ``HF_DATASETS_OFFLINE`` is set, or when the Hub endpoint
-    (``HF_ENDPOINT``, default ``https://huggingface.co``) does not accept a connection.
+    Offline when ``HF_HUB_OFFLINE`` or ``HF_DATASETS_OFFLINE`` is set (:func:`offline_flag`), or when the
+    Hub endpoint (``HF_ENDPOINT``, default ``https://huggingface.co``) does not accept a connection.
     """
-    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
-        if os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on"):
-            return f"{var} is set"
+    flag = offline_flag()
+    if flag:
+        return f"{flag} is set"
     url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
     if not url.hostname:
         return f"HF_ENDPOINT {url.geturl()!r} has no host"
