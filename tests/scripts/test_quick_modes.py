@@ -42,6 +42,7 @@ QUICK = {
     "bench/bench_train": ("--output", [], 2),
     "bench/compat_backends": ("--out", [], 2),
     "bench/compat_matrix": ("--out", [], 1),
+    "bench/leaf_asym": ("--out", [], 2),
     "bench/mteb_equivalence": ("--out", [], 3),
     "studies/ablation": ("--output", [], 0),
     "studies/parallel_study": ("--output", [], 0),
