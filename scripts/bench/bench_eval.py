@@ -14,12 +14,20 @@ is the model's own.
 The student must be a leaf student folder: a missing folder is refused (one line, exit 1), never
 replaced by the student initialisation.
 
-The target, declared here (:data:`TARGETS`) and checked in the report's stamp: the student encodes
-documents and queries at least 7x as fast as the teacher.
+More leaves can be timed in the same interleaved runs (``--leaf NAME=FOLDER``, repeatable), e.g. the
+static leaf beside the transformer leaf; each model's kind (``static`` for a ``StaticEmbedding``
+folder, else ``transformer``) and its ratios to the teacher are recorded.
+
+The targets, declared here (:data:`TARGETS`) and checked in the report's stamp: the student encodes
+documents and queries at least 7x as fast as the teacher; the first static leaf timed (the student or
+a ``--leaf``) encodes queries at least 500x as fast as the teacher (issue 29; no static leaf: not
+measured).
 
 Usage:
     python scripts/bench/bench_eval.py --student runs/leaf-ir-mini/model --quick    # 8 docs, 8 queries, 64 tokens
     python scripts/bench/bench_eval.py --student runs/leaf-ir-mini/model --docs 1000 --queries 1000
+    python scripts/bench/bench_eval.py --student runs/leaf-ir-mini/model \
+        --leaf static=runs/leaf-ir-static-mini/model --docs 100 --queries 300
 
 Writes ``reports/bench_eval.json`` (``--output``; ``--quick``: ``reports/bench_eval_quick.json``)
 and prints a table. Every model encodes every text 5 times, so the cost is set by the teacher's
@@ -56,7 +64,29 @@ ROOT = Path(__file__).resolve().parents[2]
 TARGETS = (
     Target("student >= 7x the teacher's documents/s", "student_over_teacher.docs_per_s", ">=", 7.0),
     Target("student >= 7x the teacher's queries/s", "student_over_teacher.queries_per_s", ">=", 7.0),
+    Target("static leaf >= 500x the teacher's queries/s", "static_over_teacher.queries_per_s", ">=", 500.0),
 )
+
+
+def _kind(folder: Path) -> str:
+    """``static`` for a sentence-transformers folder whose first module is a ``StaticEmbedding``."""
+    modules = folder / "modules.json"
+    if modules.is_file():
+        entries = json.loads(modules.read_text(encoding="utf-8"))
+        if entries and str(entries[0].get("type", "")).endswith("StaticEmbedding"):
+            return "static"
+    return "transformer"
+
+
+def _leaves(specs: list[str] | None) -> dict[str, Path]:
+    """``NAME=FOLDER`` options -> name -> folder (one line and exit 1 on a bad one)."""
+    leaves: dict[str, Path] = {}
+    for spec in specs or []:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or name in ("student", "teacher") or name in leaves:
+            sys.exit(f"bench_eval: --leaf wants NAME=FOLDER with a new name other than student/teacher, got {spec!r}")
+        leaves[name] = student_folder(path, "bench_eval")
+    return leaves
 
 
 def _load(path: str, args: argparse.Namespace, prompts: tuple[str, str]):
@@ -65,7 +95,8 @@ def _load(path: str, args: argparse.Namespace, prompts: tuple[str, str]):
     return SentenceTransformerTeacher(
         path,
         batch_size=args.batch_size,
-        max_seq_length=args.max_seq_length,
+        # a static model (a token-embedding table) has no token limit to set
+        max_seq_length=None if _kind(Path(path)) == "static" else args.max_seq_length,
         query_prompt=prompts[0],
         document_prompt=prompts[1],
         device="cpu",
@@ -128,6 +159,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--student", help="Student folder (default: runs/leaf-ir-mini/model; must exist).")
     parser.add_argument("--teacher", help="Teacher folder or id (default: all-mpnet-base-v2).")
+    parser.add_argument("--leaf", action="append", help="Another leaf to time, NAME=FOLDER (repeatable).")
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument(
@@ -156,6 +188,7 @@ def main() -> None:
     args.output = args.output or ROOT / "reports" / f"bench_eval{'_quick' if args.quick else ''}.json"
 
     student_path = student_folder(args.student, "bench_eval")
+    leaves = {"student": student_path, **_leaves(args.leaf)}
     teacher_path = resolve_teacher(args.teacher, "bench_eval")
     stamp = start_stamp(__file__, TARGETS, quick=args.quick)
 
@@ -166,10 +199,11 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     docs, queries = scifact_texts(args.docs, args.queries)
-    prompts = {"student": saved_prompts(student_path), "teacher": saved_prompts(Path(teacher_path))}
+    prompts = {name: saved_prompts(path) for name, path in leaves.items()}
+    prompts["teacher"] = saved_prompts(Path(teacher_path))
     models = {}
     load_seconds = {}
-    for role, path in (("student", str(student_path)), ("teacher", teacher_path)):
+    for role, path in [*((name, str(path)) for name, path in leaves.items()), ("teacher", teacher_path)]:
         tick = time.perf_counter()
         models[role] = _load(path, args, prompts[role])
         load_seconds[role] = round(time.perf_counter() - tick, 2)
@@ -198,8 +232,11 @@ def main() -> None:
     results = {
         role: {
             "path": models[role].source,
+            "kind": _kind(Path(str(models[role].source))),
             "dim": models[role].dim,
-            "max_seq_length": models[role].model.max_seq_length,
+            "max_seq_length": None
+            if _kind(Path(str(models[role].source))) == "static"
+            else models[role].model.max_seq_length,
             "load_seconds": load_seconds[role],
             "docs_per_s": round(rates[role]["document"], 2),
             "queries_per_s": round(rates[role]["query"], 2),
@@ -209,7 +246,18 @@ def main() -> None:
         }
         for role in models
     }
-    s, t = results["student"], results["teacher"]
+    t = results["teacher"]
+
+    def over_teacher(role: str) -> dict[str, float | None]:
+        row = results[role]
+        return {
+            "docs_per_s": round(float(row["docs_per_s"]) / float(t["docs_per_s"]), 2),
+            "queries_per_s": round(float(row["queries_per_s"]) / float(t["queries_per_s"]), 2),
+            "peak_rss": round(rss[role] / rss["teacher"], 2) if rss else None,
+        }
+
+    ratios = {role: over_teacher(role) for role in leaves}
+    static = next((role for role in leaves if results[role]["kind"] == "static"), None)
     report = {
         "benchmark": "bench_eval",
         "quick": args.quick,
@@ -223,11 +271,10 @@ def main() -> None:
         },
         "models": results,
         "timings": {kind: record.model_dump(mode="json") for kind, record in timings.items()},
-        "student_over_teacher": {
-            "docs_per_s": round(float(s["docs_per_s"]) / float(t["docs_per_s"]), 2),
-            "queries_per_s": round(float(s["queries_per_s"]) / float(t["queries_per_s"]), 2),
-            "peak_rss": round(rss["student"] / rss["teacher"], 2) if rss else None,
-        },
+        "student_over_teacher": ratios["student"],
+        "over_teacher": ratios,
+        "static_leaf": static,
+        "static_over_teacher": ratios[static] if static else None,
     }
     out = write_report(args.output, report, stamp)
     machine = json.loads(out.read_text(encoding="utf-8"))["stamp"]["machine"]
@@ -243,17 +290,17 @@ def main() -> None:
         )
         for role, row in results.items()
     ]
-    ratio = report["student_over_teacher"]
-    table.append(
-        (
-            "student / teacher",
-            "",
-            f"{ratio['docs_per_s']:.2f}×",
-            f"{ratio['queries_per_s']:.2f}×",
-            f"{ratio['peak_rss']:.2f}×" if ratio["peak_rss"] is not None else "–",
-            "",
+    for role, ratio in ratios.items():
+        table.append(
+            (
+                f"{role} / teacher",
+                "",
+                f"{ratio['docs_per_s']:.2f}×",
+                f"{ratio['queries_per_s']:.2f}×",
+                f"{ratio['peak_rss']:.2f}×" if ratio["peak_rss"] is not None else "–",
+                "",
+            )
         )
-    )
     print_table(
         f"CPU encoding throughput ({len(docs)} SciFact docs, {len(queries)} queries, {args.threads} threads, "
         f"min of {args.repeats} interleaved repeats)",

@@ -33,7 +33,7 @@ def _student() -> str:
 #: script -> (its report option, extra arguments, how many targets it declares)
 QUICK = {
     "bench/bench_distill": ("--out", [], 1),
-    "bench/bench_eval": ("--output", ["--student", "{student}"], 2),
+    "bench/bench_eval": ("--output", ["--student", "{student}"], 3),
     "bench/bench_exports": ("--output", ["--student", "{student}"], 2),
     "bench/bench_hub": ("--out", [], 0),
     "bench/bench_precision": ("--out", [], 3),
