@@ -45,6 +45,7 @@ QUICK = {
     "bench/leaf_asym": ("--out", [], 2),
     "bench/mteb_equivalence": ("--out", [], 3),
     "studies/ablation": ("--output", [], 0),
+    "studies/leaf_study": ("--output", [], 0),
     "studies/parallel_study": ("--output", [], 0),
     "studies/schedule_study": ("--output", [], 0),
 }
