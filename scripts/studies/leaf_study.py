@@ -191,7 +191,8 @@ def _recipe(kind: str, spec: dict[str, Any], args: argparse.Namespace, run_dir: 
         minilm = {"id": QUICK_TEACHER, "revision": QUICK_REVISION}
         overrides |= {f"teacher.{k}": v for k, v in minilm.items()}
         if kind == "static":
-            overrides |= {f"student.{k}": v for k, v in minilm.items()} | {"student.projection_dim": 384}
+            overrides |= {f"student.{k}": v for k, v in minilm.items()}
+        overrides["student.projection_dim"] = 384
         overrides |= {"data.heldout": 20, "training.epochs": 1}
     return load_recipe(BASES[kind], overrides)
 
